@@ -1,0 +1,41 @@
+"""Shared fixtures.
+
+Integration tests (marker ``integration``) read the real files of the data
+directory (``ZONING_DATA_DIR``, else ``../shared/data`` beside the checkout,
+else ``data/geo``). Outside CI they are skipped when the data is absent; in CI
+(``CI`` set) a missing data directory is a failure, never a skip.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _find_data_dir() -> Path | None:
+    env = os.environ.get("ZONING_DATA_DIR")
+    candidates = [Path(env)] if env else []
+    candidates += [ROOT.parent / "shared" / "data", ROOT / "data" / "geo"]
+    for c in candidates:
+        if (c / "admin").is_dir():
+            return c.resolve()
+    return None
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    """The real data directory; fails in CI and skips elsewhere when absent."""
+    found = _find_data_dir()
+    if found is None:
+        msg = (
+            "real data directory not found: set ZONING_DATA_DIR to the folder holding "
+            "admin/, health/, population/ and roads/ (here: ../shared/data)"
+        )
+        if os.environ.get("CI"):
+            pytest.fail(msg)
+        pytest.skip(msg)
+    return found

@@ -1,0 +1,213 @@
+"""Read and validate ``config/criteria.toml`` into typed objects.
+
+Every problem is collected and reported at once in one :class:`ConfigError`
+naming the file and the key path (``criteria[2].weight: ...``).
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from zoning.errors import ConfigError
+
+CRITERION_IDS: tuple[str, ...] = ("apl", "age_mg", "ald", "urgences", "niveau_vie")
+"""The five national criteria, in the order of the 2025 Pacte."""
+
+NORMALISATIONS: tuple[str, ...] = ("percentile", "minmax", "zscore")
+
+DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config" / "criteria.toml"
+"""Default configuration: the repository's ``config/criteria.toml``."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RunConfig(_Strict):
+    region: str = "76"
+    priority_zones: int = Field(28, ge=1)
+    selection: Literal["top", "population_share"] = "top"
+    population_share: float = Field(0.053, gt=0, le=1)
+    method: Literal["composite", "cumul"] = "composite"
+    cumul_quantile: float = Field(0.2, gt=0, lt=1)
+    seed: int = 2025
+
+
+class AplConfig(_Strict):
+    millesime: Literal[2022, 2023] = 2023
+    age_limit: Literal[60, 62, 65] = 60
+
+
+class TravelConfig(_Strict):
+    threshold_min: float = Field(30.0, gt=0)
+    indicator: Literal["share_beyond", "mean_time"] = "share_beyond"
+    facilities: Literal["su", "smur", "su_or_smur"] = "su_or_smur"
+
+
+class SensitivityConfig(_Strict):
+    draws: int = Field(1000, ge=0)
+    concentration: float = Field(50.0, gt=0)
+    normalisations: list[Literal["percentile", "minmax", "zscore"]] = Field(
+        default_factory=lambda: ["percentile", "minmax", "zscore"], min_length=1
+    )
+    robust_threshold: float = Field(0.9, gt=0, le=1)
+
+
+class RoutingConfig(_Strict):
+    circuity: float = Field(1.15, ge=1.0)
+    access_speed_kmh: float = Field(30.0, gt=0)
+    access_circuity: float = Field(1.3, ge=1.0)
+    max_snap_km: float = Field(5.0, gt=0)
+    class_speeds_kmh: dict[str, float] = Field(default_factory=dict)
+    osm_speeds_kmh: dict[str, float] = Field(default_factory=dict)
+
+
+class Criterion(_Strict):
+    id: Literal["apl", "age_mg", "ald", "urgences", "niveau_vie"]
+    label: str = Field(min_length=1)
+    unit: str
+    source: str
+    direction: Literal["higher_is_worse", "higher_is_better"]
+    weight: float = Field(ge=0)
+    normalisation: Literal["percentile", "minmax", "zscore"] = "percentile"
+
+
+class Config(_Strict):
+    run: RunConfig = Field(default_factory=RunConfig)  # type: ignore[arg-type]
+    apl: AplConfig = Field(default_factory=AplConfig)  # type: ignore[arg-type]
+    travel: TravelConfig = Field(default_factory=TravelConfig)  # type: ignore[arg-type]
+    sensitivity: SensitivityConfig = Field(default_factory=SensitivityConfig)  # type: ignore[arg-type]
+    routing: RoutingConfig = Field(default_factory=RoutingConfig)  # type: ignore[arg-type]
+    criteria: list[Criterion] = Field(min_length=1)
+
+    source_path: str = "<memory>"
+
+    def criterion(self, criterion_id: str) -> Criterion:
+        """Return the criterion with this id (``KeyError`` when absent)."""
+        for c in self.criteria:
+            if c.id == criterion_id:
+                return c
+        raise KeyError(criterion_id)
+
+    @property
+    def weights(self) -> dict[str, float]:
+        """Configured weights by criterion id."""
+        return {c.id: c.weight for c in self.criteria}
+
+
+def _loc(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out or "<root>"
+
+
+def _cross_checks(raw: dict[str, Any]) -> list[str]:
+    """Checks that span several keys, run on the raw TOML so they report with the rest."""
+    problems: list[str] = []
+    crits = raw.get("criteria")
+    if not isinstance(crits, list):
+        return problems
+    seen: set[str] = set()
+    total = 0.0
+    weights_ok = True
+    for i, c in enumerate(crits):
+        if not isinstance(c, dict):
+            continue
+        cid = c.get("id")
+        if isinstance(cid, str):
+            if cid in seen:
+                problems.append(f"criteria[{i}].id: criterion {cid!r} is defined twice")
+            seen.add(cid)
+        w = c.get("weight")
+        if isinstance(w, (int, float)) and not isinstance(w, bool) and w >= 0:
+            total += float(w)
+        else:
+            weights_ok = False
+    if weights_ok and crits and not math.isclose(total, 1.0, abs_tol=1e-6):
+        problems.append(
+            f"criteria[*].weight: weights sum to {total:.6g}, they must sum to 1 "
+            "(fix the weights so that their total is 1)"
+        )
+    return problems
+
+
+def parse_config(raw: dict[str, Any], source: str = "<memory>") -> Config:
+    """Validate a parsed TOML mapping.
+
+    Parameters
+    ----------
+    raw
+        The mapping read from TOML.
+    source
+        File name used in messages.
+
+    Returns
+    -------
+    Config
+        The validated configuration.
+
+    Raises
+    ------
+    ConfigError
+        With every problem found.
+    """
+    problems: list[str] = []
+    cfg: Config | None = None
+    try:
+        cfg = Config.model_validate({**raw, "source_path": source})
+    except ValidationError as exc:
+        for err in exc.errors():
+            msg = err["msg"]
+            if err["type"] == "extra_forbidden":
+                msg = "unknown key (remove it or check its spelling)"
+            elif err["type"] == "literal_error":
+                msg = f"{msg}, got {err.get('input')!r}"
+            problems.append(f"{_loc(tuple(err['loc']))}: {msg}")
+    if "source_path" in raw:
+        problems.append("source_path: unknown key (remove it)")
+    problems += _cross_checks(raw)
+    if problems or cfg is None:
+        raise ConfigError(source, problems)
+    return cfg
+
+
+def load_config(path: str | Path | None = None) -> Config:
+    """Load and validate a criteria configuration file.
+
+    Parameters
+    ----------
+    path
+        The TOML file; ``None`` means the default ``config/criteria.toml``.
+
+    Returns
+    -------
+    Config
+        The validated configuration.
+
+    Raises
+    ------
+    ConfigError
+        When the file is missing, is not valid TOML, or fails validation.
+    """
+    if path is None:
+        local = Path("config") / "criteria.toml"
+        path = local if local.is_file() else DEFAULT_CONFIG
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(path, ["<file>: not found (give an existing file to --config)"])
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(path, [f"<toml>: malformed TOML: {exc} (fix the syntax)"]) from None
+    except UnicodeDecodeError:
+        raise ConfigError(path, ["<file>: not UTF-8 text (save it as UTF-8)"]) from None
+    return parse_config(raw, source=str(path))
