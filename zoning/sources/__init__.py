@@ -1,0 +1,43 @@
+"""Source catalogue and readers: one typed reader per official input file.
+
+See :mod:`zoning.sources.catalogue` for the catalogue (publisher, vintage,
+licence, official address, expected file and columns) and
+:mod:`zoning.sources.readers` for the readers.
+"""
+
+from __future__ import annotations
+
+from zoning.sources.catalogue import CATALOGUE, SOURCES, Source, get_source
+from zoning.sources.readers import (
+    ALD_KEYS,
+    APL_COLUMNS,
+    read_ald,
+    read_apl,
+    read_commune_table,
+    read_communes,
+    read_epci,
+    read_facilities,
+    read_filosofi,
+    read_mairies,
+    read_population_grid,
+    source_rows,
+)
+
+__all__ = [
+    "ALD_KEYS",
+    "APL_COLUMNS",
+    "CATALOGUE",
+    "SOURCES",
+    "Source",
+    "get_source",
+    "read_ald",
+    "read_apl",
+    "read_commune_table",
+    "read_communes",
+    "read_epci",
+    "read_facilities",
+    "read_filosofi",
+    "read_mairies",
+    "read_population_grid",
+    "source_rows",
+]

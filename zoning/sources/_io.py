@@ -1,0 +1,251 @@
+"""Low-level checked reading shared by the readers (CSV and GeoPackage).
+
+Every check collects its problems and raises one :class:`DataFormatError`
+naming the file and the columns.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+
+from zoning.errors import DataFileNotFoundError, DataFormatError
+from zoning.sources.catalogue import CODE_LENGTHS, CODE_PATTERNS, Source
+
+log = logging.getLogger(__name__)
+
+_SEPARATORS = (",", ";", "\t", "|")
+_MIN_LEN = {"commune": 5, "siren": 9, "finess": 9, "dep": 2, "reg": 2}
+
+
+def require_file(source: Source, data_dir: str | Path) -> Path:
+    """Return the expected path of ``source``, or raise a helpful error when absent."""
+    path = source.path(data_dir)
+    if not path.is_file():
+        raise DataFileNotFoundError(
+            f"{path}: file not found for source '{source.id}' ({source.title_en}); "
+            f"{source.fix_hint(data_dir)}"
+        )
+    return path
+
+
+def _fail(path: Path, problems: Sequence[str]) -> None:
+    if problems:
+        raise DataFormatError(f"{path}: {len(problems)} problem(s): " + "; ".join(problems))
+
+
+def read_header(path: Path, sep: str, encoding: str) -> list[str]:
+    """Read the header line of a CSV file, checking the separator."""
+    try:
+        with open(path, encoding=encoding, newline="") as fh:
+            first = fh.readline()
+    except UnicodeDecodeError:
+        raise DataFormatError(
+            f"{path}: not readable as {encoding} text (save it as {encoding})"
+        ) from None
+    first = first.lstrip("\ufeff").rstrip("\r\n")
+    header = next(csv.reader([first], delimiter=sep)) if first else []
+    if len(header) <= 1:
+        found = [s for s in _SEPARATORS if s != sep and s in first]
+        if found:
+            raise DataFormatError(
+                f"{path}: the header was read as one column {first[:60]!r}: wrong separator, "
+                f"the file uses {found[0]!r} but {sep!r} is expected (re-export it with {sep!r})"
+            )
+    return [h.strip() for h in header]
+
+
+def check_columns(path: Path, present: Iterable[str], expected: Iterable[str],
+                  layer: str | None = None) -> None:
+    """Raise when expected columns are absent."""
+    have = set(present)
+    missing = [c for c in expected if c not in have]
+    if missing:
+        where = f" layer '{layer}'" if layer else ""
+        raise DataFormatError(
+            f"{path}{where}: missing column(s) {', '.join(repr(c) for c in missing)} "
+            f"(found: {', '.join(sorted(have)) or 'none'}); fix the header or use the official file"
+        )
+
+
+def check_codes(path: Path, frame: pd.DataFrame, kinds: dict[str, str],
+                nullable: Iterable[str] = ()) -> list[str]:
+    """Check code columns against their pattern; return the problems found."""
+    problems: list[str] = []
+    can_be_null = set(nullable)
+    for col, kind in kinds.items():
+        if kind not in CODE_PATTERNS or col not in frame.columns:
+            continue
+        values = frame[col]
+        null = values.isna() | (values.astype("string").str.strip() == "")
+        if null.any() and col not in can_be_null:
+            problems.append(f"column '{col}': {int(null.sum())} empty code(s)")
+        s = values[~null].astype(str)
+        bad = ~s.str.fullmatch(CODE_PATTERNS[kind])
+        if bad.any():
+            examples = ", ".join(repr(v) for v in s[bad].unique()[:3])
+            short = s[bad].str.replace(r"\.0$", "", regex=True)
+            lost = bool(short.str.fullmatch(r"\d+").all()) and bool(
+                (short.str.len() < _MIN_LEN[kind]).all())
+            hint = (
+                "the codes look read as numbers (leading zero lost); keep the column as text"
+                if lost else "fix these values"
+            )
+            problems.append(
+                f"column '{col}': {int(bad.sum())} value(s) are not {kind} codes of "
+                f"{CODE_LENGTHS[kind]} (e.g. {examples}): {hint}"
+            )
+    return problems
+
+
+def check_unique(path: Path, frame: pd.DataFrame, column: str) -> list[str]:
+    """Return a problem when ``column`` holds duplicates."""
+    dup = frame[column].duplicated(keep=False)
+    if dup.any():
+        examples = ", ".join(repr(v) for v in frame.loc[dup, column].unique()[:3])
+        return [f"column '{column}': {int(frame[column][dup].nunique())} duplicated key(s) "
+                f"(e.g. {examples}); each {column} must appear once"]
+    return []
+
+
+def to_float(path: Path, frame: pd.DataFrame, columns: Iterable[str],
+             decimal_comma: bool = False, secret: Iterable[str] = ()) -> list[str]:
+    """Convert columns to float64 in place; text that is not a number is a problem."""
+    problems: list[str] = []
+    secret_values = set(secret)
+    for col in columns:
+        if col not in frame.columns:
+            continue
+        s = frame[col]
+        if s.dtype.kind in "fiub":
+            frame[col] = s.astype("float64")
+            continue
+        txt = s.astype("string").str.strip()
+        if decimal_comma:
+            txt = txt.str.replace(",", ".", regex=False)
+        empty = txt.isna() | (txt == "") | txt.isin(secret_values)
+        num = pd.to_numeric(txt.where(~empty), errors="coerce")
+        bad = num.isna() & ~empty
+        if bad.any():
+            examples = ", ".join(repr(v) for v in txt[bad].unique()[:3])
+            problems.append(
+                f"column '{col}': {int(bad.sum())} value(s) are not numbers (e.g. {examples})")
+        frame[col] = num.astype("float64")
+    return problems
+
+
+def to_bool(path: Path, frame: pd.DataFrame, columns: Iterable[str]) -> list[str]:
+    """Convert 0/1 / true/false columns to bool in place (empty = False)."""
+    problems: list[str] = []
+    truthy = {"1", "1.0", "true", "vrai", "oui", "t", "y", "yes"}
+    falsy = {"0", "0.0", "false", "faux", "non", "f", "n", "no", ""}
+    for col in columns:
+        if col not in frame.columns:
+            continue
+        s = frame[col]
+        if s.dtype == bool:
+            continue
+        txt = s.astype("string").str.strip().str.lower().fillna("")
+        bad = ~txt.isin(truthy | falsy)
+        if bad.any():
+            examples = ", ".join(repr(v) for v in txt[bad].unique()[:3])
+            problems.append(
+                f"column '{col}': {int(bad.sum())} value(s) are not 0/1 (e.g. {examples})")
+        frame[col] = txt.isin(truthy).to_numpy(dtype=bool)
+    return problems
+
+
+def read_csv_checked(source: Source, data_dir: str | Path, path: Path | None = None,
+                     usecols: Sequence[str] | None = None) -> tuple[Path, pd.DataFrame]:
+    """Read a catalogued CSV as strings after checking file, separator and columns."""
+    path = path if path is not None else require_file(source, data_dir)
+    header = read_header(path, source.sep, source.encoding)
+    check_columns(path, header, source.columns)
+    cols = list(usecols) if usecols is not None else list(source.columns)
+    try:
+        frame = pd.read_csv(path, sep=source.sep, encoding=source.encoding, dtype=str,
+                            usecols=cols, keep_default_na=False, na_values=[""])
+    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
+        raise DataFormatError(f"{path}: cannot be parsed as CSV ({source.sep!r}): {exc}") from None
+    return path, frame
+
+
+def read_layer_checked(source: Source, data_dir: str | Path, layer: str | None = None,
+                       columns: Sequence[str] | None = None, where: str | None = None,
+                       read_geometry: bool = True) -> tuple[Path, gpd.GeoDataFrame]:
+    """Read a GeoPackage layer after checking layer, columns and CRS; return it in EPSG:2154."""
+    path = require_file(source, data_dir)
+    layer = layer or source.layer[0]
+    try:
+        layers = [str(name) for name, _ in pyogrio.list_layers(path)]
+    except Exception as exc:  # pyogrio raises DataSourceError and friends
+        raise DataFormatError(f"{path}: not a readable GeoPackage ({exc})") from None
+    if layer not in layers:
+        raise DataFormatError(
+            f"{path}: layer '{layer}' not found (layers: {', '.join(layers)}); "
+            f"source '{source.id}' expects it"
+        )
+    info = pyogrio.read_info(path, layer=layer)
+    fields = [str(f) for f in info["fields"]]
+    expected = list(source.columns) if layer == source.layer[0] else list(
+        source.extra_columns.get(layer, {}))
+    check_columns(path, fields, expected, layer=layer)
+    if read_geometry and not info.get("crs"):
+        raise DataFormatError(
+            f"{path} layer '{layer}': geometry has no CRS (coordinate reference system); "
+            "set it (e.g. ogr2ogr -a_srs EPSG:4326) or use the official file"
+        )
+    cols = list(columns) if columns is not None else expected
+    try:
+        frame = pyogrio.read_dataframe(path, layer=layer, columns=cols, where=where,
+                                       read_geometry=read_geometry)
+    except Exception as exc:
+        raise DataFormatError(f"{path} layer '{layer}': cannot be read ({exc})") from None
+    if read_geometry:
+        if frame.crs is None:
+            raise DataFormatError(f"{path} layer '{layer}': geometry has no CRS; set it")
+        frame = frame.to_crs(2154)
+    return path, frame
+
+
+def count_layer(source: Source, data_dir: str | Path, layer: str | None = None) -> int:
+    """Feature count of a layer (after the same checks as reading, without reading rows)."""
+    path = require_file(source, data_dir)
+    layer = layer or source.layer[0]
+    layers = [str(name) for name, _ in pyogrio.list_layers(path)]
+    if layer not in layers:
+        raise DataFormatError(f"{path}: layer '{layer}' not found (layers: {', '.join(layers)})")
+    info = pyogrio.read_info(path, layer=layer)
+    expected = list(source.columns) if layer == source.layer[0] else list(
+        source.extra_columns.get(layer, {}))
+    check_columns(path, [str(f) for f in info["fields"]], expected, layer=layer)
+    if info.get("geometry_type") and not info.get("crs"):
+        raise DataFormatError(f"{path} layer '{layer}': geometry has no CRS; set it")
+    return int(info["features"])
+
+
+def fail(path: Path, problems: Sequence[str]) -> None:
+    """Raise one DataFormatError listing ``problems`` (no-op when empty)."""
+    _fail(path, problems)
+
+
+def as_int64(frame: pd.DataFrame, column: str, path: Path) -> list[str]:
+    """Convert a column to int64 in place (problems returned when not integers)."""
+    s = frame[column]
+    if s.dtype.kind in "iu":
+        frame[column] = s.astype("int64")
+        return []
+    num = pd.to_numeric(s, errors="coerce")
+    bad = num.isna() | (num != np.floor(num))
+    if bad.any():
+        ex = ", ".join(repr(v) for v in s[bad].astype(str).unique()[:3])
+        return [f"column '{column}': {int(bad.sum())} value(s) are not integers (e.g. {ex})"]
+    frame[column] = num.astype("int64")
+    return []

@@ -1,0 +1,447 @@
+"""The source catalogue: one entry per file the tool reads.
+
+Every entry names the publisher, vintage, licence, the official address, the
+expected file (a path relative to the data directory, as laid out in
+``../shared/data`` so that ``--data-dir ../shared/data`` works with no
+renaming), the layer for GeoPackages and the expected columns with their kind.
+
+Column kinds
+------------
+``commune``  INSEE commune code, 5 characters (``"09001"``, ``"2A004"``), string
+``siren``    EPCI SIREN, 9 digits, string
+``finess``   FINESS number, 9 characters, string
+``dep``      département code (``"09"``, ``"2A"``, ``"974"``), string
+``reg``      région code, 2 digits, string
+``str``      free text
+``float``    number (NaN allowed)
+``int``      integer
+``bool``     boolean (``0/1`` or ``true/false``)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from zoning.errors import ZoningError
+
+CODE_PATTERNS: dict[str, str] = {
+    "commune": r"^(?:\d{5}|2[AB]\d{3})$",
+    "siren": r"^\d{9}$",
+    "finess": r"^[0-9][0-9AB]\d{7}$",
+    "dep": r"^(?:\d{2}|2[AB]|97\d)$",
+    "reg": r"^\d{2}$",
+}
+"""Regular expressions of the code kinds (codes are strings, leading zeros kept)."""
+
+CODE_LENGTHS: dict[str, str] = {
+    "commune": "5 characters, e.g. '01001' or '2A004'",
+    "siren": "9 digits, e.g. '200067940'",
+    "finess": "9 characters, e.g. '010000024'",
+    "dep": "2 or 3 characters, e.g. '09', '2A' or '974'",
+    "reg": "2 digits, e.g. '76' or '01'",
+}
+
+
+@dataclass(frozen=True)
+class Source:
+    """One input file of the tool.
+
+    Attributes
+    ----------
+    id
+        Short identifier (``zoning fetch --only ID``).
+    title_fr, title_en
+        Titles (French for users, English for developers).
+    publisher
+        Original publisher(s).
+    vintage
+        Millésime / reference date.
+    licence
+        Licence of the data.
+    url
+        Official page of the product.
+    file
+        Expected path, relative to the data directory.
+    columns
+        Expected columns (name -> kind, see module docstring).
+    layer
+        GeoPackage layer(s) (first one is the main layer).
+    sep, encoding
+        CSV separator and encoding.
+    download_url
+        Direct official download address, when the expected file is (or is in)
+        that download unchanged; ``None`` when the file is a derivation.
+    archive_member
+        Name of the file inside the downloaded zip archive, if any.
+    sha256
+        Checksum of the expected file, verified after download when known.
+    derived
+        The expected file is a documented derivation (conversion, dissolve, join,
+        clip) of official products: ``how_to`` says how to rebuild it.
+    how_to
+        How to obtain the expected file (French or English, shown by ``fetch``).
+    required
+        Whether a scoring run needs the file (ALD and the OSM fixture are optional).
+    key
+        The natural key column (must be unique).
+    """
+
+    id: str
+    title_fr: str
+    title_en: str
+    publisher: str
+    vintage: str
+    licence: str
+    url: str
+    file: str
+    columns: dict[str, str]
+    layer: tuple[str, ...] = ()
+    sep: str = ","
+    encoding: str = "utf-8"
+    download_url: str | None = None
+    archive_member: str | None = None
+    sha256: str | None = None
+    derived: bool = False
+    how_to: str = ""
+    required: bool = True
+    key: str | None = None
+    extra_columns: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    @property
+    def kind(self) -> str:
+        """``csv``, ``gpkg`` or ``pbf`` (from the file name)."""
+        name = self.file.lower()
+        if name.endswith(".gpkg"):
+            return "gpkg"
+        if name.endswith(".osm.pbf"):
+            return "pbf"
+        return "csv"
+
+    def path(self, data_dir: str | Path) -> Path:
+        """Expected location of the file inside ``data_dir``."""
+        return Path(data_dir) / self.file
+
+    def fix_hint(self, data_dir: str | Path) -> str:
+        """One sentence telling the user how to get the file in place."""
+        target = self.path(data_dir)
+        if self.download_url and not self.derived:
+            get = (f"download it from {self.download_url} (page: {self.url}) "
+                   f"or run `zoning fetch --only {self.id}`")
+        else:
+            get = f"build it from the official product at {self.url}"
+            if self.how_to:
+                get += f" ({self.how_to})"
+        return (
+            f"{get}, and put it at {target}; or point --data-dir / ZONING_DATA_DIR "
+            "at the folder that holds it (here: ../shared/data)"
+        )
+
+
+_LO = "Licence Ouverte / Etalab 2.0"
+
+_COMMUNE_COLUMNS = {
+    "code_insee": "commune",
+    "nom": "str",
+    "dep": "dep",
+    "reg": "reg",
+    "epci_siren": "siren",
+    "epci_nom": "str",
+    "epci_type": "str",
+    "population": "int",
+    "codes_cog2024": "str",
+}
+
+SOURCES: tuple[Source, ...] = (
+    Source(
+        id="communes",
+        title_fr="Communes COG 2025 (contours, EPCI, population municipale 2023)",
+        title_en="Communes COG 2025 (polygons, EPCI membership, 2023 population)",
+        publisher="IGN (ADMIN EXPRESS COG), INSEE (COG, populations légales), DGCL (EPCI)",
+        vintage="COG 2025 (= 2026), population municipale 2023",
+        licence=_LO,
+        url="https://geoservices.ign.fr/adminexpress",
+        file="admin/communes_cog2025_fr.gpkg",
+        layer=("communes_cog2025",),
+        columns=_COMMUNE_COLUMNS,
+        key="code_insee",
+        derived=True,
+        how_to=(
+            "ADMIN EXPRESS COG communes joined to the INSEE COG 2025, the DGCL EPCI "
+            "composition and the populations légales (insee.fr/fr/statistiques/8680726); "
+            "layer communes_cog2025, codes_cog2024 = ';'-separated COG 2024 codes merged into "
+            "each commune (insee.fr/fr/information/8377162)"
+        ),
+    ),
+    Source(
+        id="mairies",
+        title_fr="Mairies (points géolocalisés)",
+        title_en="Town halls (geocoded points)",
+        publisher="DILA (Annuaire de l'administration, service-public.fr)",
+        vintage="2025",
+        licence=_LO,
+        url="https://www.data.gouv.fr/fr/datasets/service-public-fr-annuaire-de-l-administration-base-de-donnees-locales/",
+        file="admin/communes_cog2025_fr.gpkg",
+        layer=("mairies_cog2025",),
+        columns={"code_insee": "commune", "nom": "str", "in_commune_polygon": "bool"},
+        key="code_insee",
+        derived=True,
+        how_to=(
+            "town-hall coordinates of the Annuaire de l'administration, one point per commune, "
+            "with in_commune_polygon = point inside its commune polygon; layer mairies_cog2025"
+        ),
+    ),
+    Source(
+        id="communes_epci",
+        title_fr="Appartenance des communes aux EPCI 2025 (table)",
+        title_en="Commune to EPCI membership 2025 (table)",
+        publisher="INSEE (COG), DGCL (composition des EPCI à fiscalité propre)",
+        vintage="COG 2025, EPCI 2025/2026, population municipale 2023",
+        licence=_LO,
+        url="https://www.collectivites-locales.gouv.fr/institutions/liste-et-composition-des-epci-fiscalite-propre",
+        file="admin/communes_epci_cog2025.csv",
+        columns=_COMMUNE_COLUMNS,
+        key="code_insee",
+        derived=True,
+        how_to=("attribute table of the communes_cog2025 layer (same columns, no geometry), "
+                "UTF-8, ','"),
+    ),
+    Source(
+        id="epci",
+        title_fr="EPCI à fiscalité propre 2025 (contours)",
+        title_en="EPCI 2025 (polygons)",
+        publisher="DGCL (composition), IGN (contours), INSEE (population)",
+        vintage="EPCI 2025/2026",
+        licence=_LO,
+        url="https://www.collectivites-locales.gouv.fr/institutions/liste-et-composition-des-epci-fiscalite-propre",
+        file="admin/epci_2025_fr.gpkg",
+        layer=("epci_2025",),
+        columns={
+            "epci_siren": "siren",
+            "epci_nom": "str",
+            "epci_type": "str",
+            "population": "int",
+            "n_communes": "int",
+            "deps": "str",
+            "regs": "str",
+            "reg_majoritaire_pop": "reg",
+        },
+        key="epci_siren",
+        derived=True,
+        how_to=(
+            "dissolve of the communes_cog2025 layer by epci_siren, with population, n_communes, "
+            "deps, regs and reg_majoritaire_pop (region holding most of the population); "
+            "layer epci_2025"
+        ),
+    ),
+    Source(
+        id="apl",
+        title_fr="Accessibilité potentielle localisée (APL) aux médecins généralistes",
+        title_en="DREES local potential accessibility (APL) to general practitioners",
+        publisher="DREES",
+        vintage="APL 2022 et 2023 (COG 2024)",
+        licence=_LO,
+        url="https://data.drees.solidarites-sante.gouv.fr/explore/dataset/530_l-accessibilite-potentielle-localisee-apl/information/",
+        file="health/drees_apl_mg_2022_2023_communes.csv",
+        columns={
+            "code_commune": "commune",
+            "commune": "str",
+            "millesime": "int",
+            "annee_population": "int",
+            "apl_mg": "float",
+            "apl_mg_moins_65ans": "float",
+            "pop_standardisee_mg": "float",
+            "pop_totale": "float",
+        },
+        derived=True,
+        how_to=(
+            "DREES APL médecins généralistes workbook, sheets 'APL 2022' and 'APL 2023' "
+            "(header row 9, units row dropped) stacked in long format with a millesime "
+            "column, UTF-8 CSV ','"
+        ),
+    ),
+    Source(
+        id="apl_age",
+        title_fr="APL aux médecins généralistes de 62 ans et moins / 60 ans et moins",
+        title_en="DREES APL restricted to GPs aged 62 or under / 60 or under",
+        publisher="DREES",
+        vintage="APL 2022 et 2023 (COG 2024)",
+        licence=_LO,
+        url="https://data.drees.solidarites-sante.gouv.fr/explore/dataset/530_l-accessibilite-potentielle-localisee-apl/information/",
+        file="health/drees_apl_mg_62_60ans_2022_2023_communes.csv",
+        columns={
+            "code_commune": "commune",
+            "millesime": "int",
+            "apl_mg_62ans_et_moins": "float",
+            "apl_mg_60ans_et_moins": "float",
+        },
+        derived=True,
+        how_to=(
+            "same DREES workbook, columns 'APL aux médecins généralistes de 62 ans et moins' and "
+            "'... de 60 ans et moins', long format keyed by code_commune + millesime, UTF-8 CSV ','"
+        ),
+    ),
+    Source(
+        id="filosofi",
+        title_fr="Filosofi 2021 : revenus, pauvreté et niveau de vie (communes)",
+        title_en="INSEE Filosofi 2021 key figures by commune",
+        publisher="INSEE",
+        vintage="revenus 2021 (géographie COG 2024)",
+        licence=_LO,
+        url="https://www.insee.fr/fr/statistiques/7756729",
+        file="health/insee_filosofi_2021_cc_COM.csv",
+        sep=";",
+        columns={
+            "CODGEO": "commune",
+            "NBMENFISC21": "str",
+            "NBPERSMENFISC21": "str",
+            "MED21": "str",
+            "TP6021": "str",
+        },
+        key="CODGEO",
+        download_url="https://www.insee.fr/fr/statistiques/fichier/7756729/base-cc-filosofi-2021-geo2024_csv.zip",
+        archive_member="cc_filosofi_2021_COM.csv",
+        sha256="145d3b90d0720e5e011fccdc05f72be500e4cca4dc077add14d28cfa77b86eef",
+        how_to="file cc_filosofi_2021_COM.csv of the zip, unchanged (';', 's' = secret)",
+    ),
+    Source(
+        id="urgences",
+        title_fr="Sites d'urgences (SU) et SMUR géolocalisés, SAE 2022",
+        title_en="Emergency departments (SU) and mobile units (SMUR), SAE 2022, geocoded",
+        publisher="DREES (SAE 2022), Eurostat GISCO (coordonnées FINESS 2020)",
+        vintage="SAE 2022, coordonnées 03/2020",
+        licence=f"{_LO} (SAE); © Union européenne, réutilisation autorisée (GISCO)",
+        url="https://data.drees.solidarites-sante.gouv.fr/explore/dataset/708_bases-statistiques-sae/information/",
+        file="health/sae2022_urgences_smur_sites_geoloc.csv",
+        columns={
+            "finess_et": "finess",
+            "passages_su_gen": "float",
+            "passages_su_ped": "float",
+            "su_generale": "bool",
+            "su_pediatrique": "bool",
+            "autorisation_su": "bool",
+            "autorisation_su_saisonniere": "bool",
+            "smur": "bool",
+            "smur_antenne": "bool",
+            "smur_saisonnier": "bool",
+            "smur_pediatrique": "bool",
+            "samu": "bool",
+            "raison_sociale": "str",
+            "dep": "dep",
+            "reg": "reg",
+            "code_commune": "commune",
+            "commune": "str",
+            "lat": "float",
+            "lon": "float",
+            "coord_source": "str",
+        },
+        key="finess_et",
+        derived=True,
+        how_to=(
+            "SAE 2022 'bases statistiques' tables URGENCES2, URGENCES, SMURSAMU and ID joined "
+            "on the FINESS site, with coordinates from the Eurostat GISCO healthcare services "
+            "file for France "
+            "(https://gisco-services.ec.europa.eu/pub/healthcare/) joined on the 9-digit FINESS"
+        ),
+    ),
+    Source(
+        id="population_grid",
+        title_fr="Grille de population 1 km, recensement 2021 (Occitanie + 50 km)",
+        title_en="Eurostat Census 2021 1 km population grid (Occitanie + 50 km)",
+        publisher="Eurostat (GISCO), données INSEE",
+        vintage="recensement 2021 (1er janvier 2021)",
+        licence=("Eurostat: réutilisation libre avec mention « Source : Eurostat » "
+                 "(décision 2011/833/UE)"),
+        url="https://ec.europa.eu/eurostat/web/gisco/geodata/population-distribution/population-grids",
+        file="population/eurostat_census2021_grid1km_occitanie_buf50km.gpkg",
+        layer=("census2021_grid1km",),
+        columns={"GRD_ID": "str", "T": "float", "frac_in_occitanie": "float"},
+        key="GRD_ID",
+        derived=True,
+        how_to=(
+            "Census 2021 1 km grid (ESTAT_Census_2021_V2, EPSG:3035 cells) clipped to the cells "
+            "intersecting Occitanie + 50 km, with frac_in_occitanie = share of the cell area "
+            "inside Occitanie; layer census2021_grid1km"
+        ),
+    ),
+    Source(
+        id="roads",
+        title_fr="Réseau routier numéroté (A, N, D, M), Occitanie + 50 km",
+        title_en="Numbered road graph (A, N, D, M), Occitanie + 50 km",
+        publisher="Travel Mapping project (HighwayData)",
+        vintage="HighwayData 2026-08-22",
+        licence="aucune licence déclarée (usage interne, attribution « Travel Mapping project »)",
+        url="https://github.com/TravelMapping/HighwayData",
+        file="roads/travelmapping_roads_occitanie_buf50km.gpkg",
+        layer=("edges", "nodes"),
+        columns={"u": "int", "v": "int", "length_km": "float", "road_class": "str"},
+        extra_columns={"nodes": {"node_id": "int"}},
+        sha256="d3f85c4b9c9b835d499f0d9374538b8661045048ae9d1214f7649db751d212cb",
+        derived=True,
+        how_to=(
+            "waypoint files hwy_data/*/*.wpt turned into a graph (nodes = identical coordinates, "
+            "edges = consecutive waypoints), clipped to Occitanie + 50 km; layers edges and nodes. "
+            "Alternative: an OSM PBF extract from Geofabrik (https://download.geofabrik.de/europe/france.html)"
+        ),
+    ),
+    Source(
+        id="osm_andorra",
+        title_fr="Extrait OpenStreetMap Andorre (jeu d'essai PBF)",
+        title_en="OpenStreetMap Andorra extract (PBF test fixture)",
+        publisher="OpenStreetMap contributors, Geofabrik",
+        vintage="2021-06-22",
+        licence="ODbL 1.0, © les contributeurs d'OpenStreetMap",
+        url="https://download.geofabrik.de/europe/andorra.html",
+        file="roads/osm_andorra_geofabrik_2021-06-22.osm.pbf",
+        columns={},
+        download_url="https://download.geofabrik.de/europe/andorra-210622.osm.pbf",
+        sha256="1b9cc1dd3f2440a092fb0ca9a6f07934aa5a9d94f13afb2a05cf8f0c5b48d81c",
+        required=False,
+        how_to=("Geofabrik dated extract andorra-210622.osm.pbf (Geofabrik keeps dated "
+                "extracts for a limited time)"),
+    ),
+    Source(
+        id="ald",
+        title_fr="Bénéficiaires d'une affection de longue durée (ALD) par département",
+        title_en="Long-term condition (ALD) beneficiaries by département",
+        publisher="Caisse nationale de l'Assurance Maladie (Cnam)",
+        vintage="ALD 2024 (selon le fichier fourni)",
+        licence=_LO,
+        url="https://www.assurance-maladie.ameli.fr/etudes-et-donnees/prevalence-beneficiaires-ald-departement",
+        file="health/ald_departement.csv",
+        columns={"dep": "dep", "part_ald": "float"},
+        required=False,
+        derived=True,
+        how_to=(
+            "a CSV with one key column (dep, epci_siren or code_insee) and either part_ald "
+            "(% of the population in ALD) or beneficiaires_ald + population, built from the "
+            "Assurance Maladie table of ALD beneficiaries by département"
+        ),
+    ),
+)
+
+CATALOGUE: dict[str, Source] = {s.id: s for s in SOURCES}
+"""Sources by id."""
+
+
+def get_source(source_id: str) -> Source:
+    """Return the catalogue entry ``source_id``.
+
+    Raises
+    ------
+    ZoningError
+        (a ``KeyError`` too) when the id is unknown, listing the valid ids.
+    """
+    try:
+        return CATALOGUE[source_id]
+    except KeyError:
+        raise UnknownSourceError(
+            f"unknown source {source_id!r}; valid ids: {', '.join(CATALOGUE)}"
+        ) from None
+
+
+class UnknownSourceError(ZoningError, KeyError):
+    """A source id given on the command line is not in the catalogue."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else "unknown source"

@@ -1,0 +1,502 @@
+"""One reader per source: tidy frames keyed by their natural key, codes as strings.
+
+All geometries are returned in EPSG:2154. A missing file raises
+:class:`~zoning.errors.DataFileNotFoundError` (naming the source and where to
+put the file); bad content raises :class:`~zoning.errors.DataFormatError`
+naming the file and the column.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from zoning.errors import DataFileNotFoundError, DataFormatError
+from zoning.sources import _io
+from zoning.sources.catalogue import CATALOGUE, Source
+
+log = logging.getLogger(__name__)
+
+APL_COLUMNS: tuple[str, ...] = (
+    "commune",
+    "apl_mg",
+    "apl_mg_moins_65ans",
+    "apl_mg_62ans_et_moins",
+    "apl_mg_60ans_et_moins",
+    "pop_standardisee_mg",
+    "pop_totale",
+)
+
+
+def _codes_kinds(source: Source) -> dict[str, str]:
+    return dict(source.columns)
+
+
+def read_commune_table(data_dir: str | Path) -> pd.DataFrame:
+    """Read the commune → EPCI membership table (``admin/communes_epci_cog2025.csv``).
+
+    Returns
+    -------
+    DataFrame
+        Index ``code_insee``; ``nom, dep, reg, epci_siren, epci_nom, epci_type,
+        population (int64), codes_cog2024`` — the communes layer without geometry
+        (fast: used by the territory model to select communes before reading polygons).
+    """
+    src = CATALOGUE["communes_epci"]
+    path, df = _io.read_csv_checked(src, data_dir)
+    return _finish_communes(path, df, src)
+
+
+def _finish_communes(path: Path, df: pd.DataFrame, src: Source) -> pd.DataFrame:
+    problems = _io.check_codes(path, df, _codes_kinds(src), nullable=("epci_siren",))
+    problems += _io.check_unique(path, df, "code_insee")
+    problems += _io.as_int64(df, "population", path)
+    codes = df["codes_cog2024"].fillna("").astype(str)
+    old = codes.str.split(";").explode().str.strip()
+    old = old[old != ""]
+    bad = ~old.str.fullmatch(r"(?:\d{5}|2[AB]\d{3})")
+    if bad.any():
+        ex = ", ".join(repr(v) for v in old[bad].unique()[:3])
+        problems.append(f"column 'codes_cog2024': {int(bad.sum())} code(s) are not 5-character "
+                        f"commune codes (e.g. {ex}); keep the column as text")
+    _io.fail(path, problems)
+    return df.set_index("code_insee")
+
+
+def read_communes(data_dir: str | Path, where: str | None = None) -> gpd.GeoDataFrame:
+    """Read the COG 2025 commune polygons.
+
+    Parameters
+    ----------
+    data_dir
+        The data directory.
+    where
+        Optional OGR SQL filter (e.g. ``"reg = '76'"``) applied while reading.
+
+    Returns
+    -------
+    GeoDataFrame
+        Index ``code_insee``; ``nom, dep, reg, epci_siren, epci_nom, epci_type,
+        population (int64), codes_cog2024 (str, ';'-separated), geometry`` in EPSG:2154.
+    """
+    src = CATALOGUE["communes"]
+    path, gdf = _io.read_layer_checked(src, data_dir, where=where)
+    out = _finish_communes(path, pd.DataFrame(gdf), src)
+    return gpd.GeoDataFrame(out, geometry="geometry", crs=gdf.crs)
+
+
+def read_mairies(data_dir: str | Path, where: str | None = None) -> gpd.GeoDataFrame:
+    """Read the town-hall points.
+
+    Returns
+    -------
+    GeoDataFrame
+        Index ``code_insee``; ``nom, in_commune_polygon (bool), geometry`` (EPSG:2154).
+        Only points with ``in_commune_polygon`` are reliable (about 5 % are geocoding errors).
+    """
+    src = CATALOGUE["mairies"]
+    path, gdf = _io.read_layer_checked(src, data_dir, where=where)
+    problems = _io.check_codes(path, gdf, _codes_kinds(src))
+    problems += _io.check_unique(path, gdf, "code_insee")
+    problems += _io.to_bool(path, gdf, ["in_commune_polygon"])
+    _io.fail(path, problems)
+    return gdf.set_index("code_insee")[["nom", "in_commune_polygon", "geometry"]]
+
+
+def read_epci(data_dir: str | Path, where: str | None = None) -> gpd.GeoDataFrame:
+    """Read the EPCI polygons (2025 membership).
+
+    Returns
+    -------
+    GeoDataFrame
+        Index ``epci_siren``; ``epci_nom, epci_type, population, n_communes, deps, regs,
+        reg_majoritaire_pop, geometry`` (EPSG:2154).
+    """
+    src = CATALOGUE["epci"]
+    path, gdf = _io.read_layer_checked(src, data_dir, where=where)
+    problems = _io.check_codes(path, gdf, _codes_kinds(src))
+    problems += _io.check_unique(path, gdf, "epci_siren")
+    problems += _io.as_int64(gdf, "population", path)
+    problems += _io.as_int64(gdf, "n_communes", path)
+    _io.fail(path, problems)
+    return gdf.set_index("epci_siren")
+
+
+def read_apl(data_dir: str | Path, millesime: int = 2023) -> pd.DataFrame:
+    """Read DREES APL to GPs for one millésime, with the ≤65, ≤62 and ≤60 variants.
+
+    The main APL file and the age-variant file are joined on
+    ``code_commune`` + ``millesime``; rows of one without a match in the other
+    keep NaN in the missing columns and are logged.
+
+    Parameters
+    ----------
+    data_dir
+        The data directory.
+    millesime
+        2022 or 2023.
+
+    Returns
+    -------
+    DataFrame
+        Index ``code_commune`` (COG 2024 codes); ``commune, apl_mg, apl_mg_moins_65ans,
+        apl_mg_62ans_et_moins, apl_mg_60ans_et_moins, pop_standardisee_mg, pop_totale``
+        (float64 except ``commune``).
+    """
+    main_src, age_src = CATALOGUE["apl"], CATALOGUE["apl_age"]
+    frames = []
+    for src in (main_src, age_src):
+        path, df = _io.read_csv_checked(src, data_dir)
+        floats = [c for c, k in src.columns.items() if k == "float"]
+        problems = _io.check_codes(path, df, _codes_kinds(src))
+        problems += _io.as_int64(df, "millesime", path)
+        problems += _io.to_float(path, df, floats)
+        _io.fail(path, problems)
+        available = sorted(df["millesime"].unique().tolist())
+        if millesime not in available:
+            raise DataFormatError(
+                f"{path}: column 'millesime': no rows for {millesime} (available: "
+                f"{', '.join(map(str, available))}); set apl.millesime in the config accordingly"
+            )
+        df = df[df["millesime"] == millesime]
+        _io.fail(path, _io.check_unique(path, df, "code_commune"))
+        frames.append(df.set_index("code_commune").drop(columns="millesime"))
+    main, age = frames
+    only_main = main.index.difference(age.index)
+    only_age = age.index.difference(main.index)
+    if len(only_main) or len(only_age):
+        log.warning("APL %s: %d commune(s) lack the age variants, %d variant rows have no APL row",
+                    millesime, len(only_main), len(only_age))
+    out = main.join(age, how="outer")
+    out.index.name = "code_commune"
+    out = out[list(APL_COLUMNS)]
+    out.attrs["millesime"] = millesime
+    return out
+
+
+def read_filosofi(data_dir: str | Path) -> pd.DataFrame:
+    """Read INSEE Filosofi 2021 key figures per commune.
+
+    Returns
+    -------
+    DataFrame
+        Index ``code_commune`` (COG 2024); ``nb_menages, nb_personnes, med_niveau_vie``
+        (float64, NaN when secret), ``taux_pauvrete`` (float64, % at 60 %), ``secret``
+        (bool: the median is withheld by statistical secrecy).
+    """
+    src = CATALOGUE["filosofi"]
+    path, df = _io.read_csv_checked(src, data_dir)
+    problems = _io.check_codes(path, df, _codes_kinds(src))
+    problems += _io.check_unique(path, df, "CODGEO")
+    secret = df["MED21"].astype("string").str.strip().str.lower().eq("s").fillna(False)
+    problems += _io.to_float(path, df, ["NBMENFISC21", "NBPERSMENFISC21", "MED21", "TP6021"],
+                             decimal_comma=True, secret=("s", "S", "nd"))
+    _io.fail(path, problems)
+    out = pd.DataFrame(
+        {
+            "nb_menages": df["NBMENFISC21"].to_numpy(),
+            "nb_personnes": df["NBPERSMENFISC21"].to_numpy(),
+            "med_niveau_vie": df["MED21"].to_numpy(),
+            "taux_pauvrete": df["TP6021"].to_numpy(),
+            "secret": secret.to_numpy(dtype=bool),
+        },
+        index=pd.Index(df["CODGEO"].to_numpy(dtype=object), name="code_commune"),
+    )
+    return out
+
+
+def _facility_labels(df: pd.DataFrame) -> pd.Series:
+    """French label of each site type (vectorised)."""
+    su_part = pd.Series(
+        np.select([df["su"].to_numpy(), df["su_pediatrique_seul"].to_numpy()],
+                  ["Service d'urgences (SU)", "SU pédiatrique seul"], default=""),
+        index=df.index, dtype=object)
+    su_part = su_part.where(~(df["su"] & df["su_pediatrique"]),
+                            "Service d'urgences (SU) adulte et pédiatrique")
+    smur_part = pd.Series(
+        np.select([(df["smur"] & df["smur_antenne"]).to_numpy(),
+                   (df["smur"] & df["smur_saisonnier"]).to_numpy(), df["smur"].to_numpy()],
+                  ["antenne SMUR", "SMUR saisonnier", "SMUR"], default=""),
+        index=df.index, dtype=object)
+    both = (su_part != "") & (smur_part != "")
+    label = (su_part + smur_part).where(~both, su_part + " + " + smur_part)
+    other = pd.Series(np.where(df["samu"], "SAMU seul (ni SU ni SMUR)", "Autre (ni SU ni SMUR)"),
+                      index=df.index, dtype=object)
+    label = label.where(label != "", other)
+    return label.str.slice(0, 1).str.upper() + label.str.slice(1)
+
+
+_FINESS_DOM = {"A": "971", "B": "972", "C": "973", "D": "974", "E": "975", "F": "976"}
+
+
+def read_facilities(data_dir: str | Path) -> gpd.GeoDataFrame:
+    """Read the SAE 2022 emergency sites (SU, SMUR) with coordinates.
+
+    Definitions (one row per FINESS site, all 696 rows kept):
+
+    - ``su``: general emergency department (SAE URGENCES2 general row, or an SU
+      authorisation that is not paediatric);
+    - ``su_pediatrique``: the site has a paediatric SU; ``su_pediatrique_seul``:
+      paediatric SU and no general SU (children only);
+    - ``smur``: a SMUR leaves from the site; ``smur_antenne``: it is an antenna;
+      ``smur_saisonnier``: seasonal (or the SU authorisation is seasonal: ``su_saisonnier``);
+    - ``type_libelle``: French label, e.g. "Service d'urgences (SU) + SMUR",
+      "SU pédiatrique seul", "Antenne SMUR", "SAMU seul (ni SU ni SMUR)".
+
+    Returns
+    -------
+    GeoDataFrame
+        Index ``finess``; ``nom, code_commune, commune, dep, reg, su, su_pediatrique,
+        su_pediatrique_seul, smur, smur_antenne, smur_saisonnier, type_libelle,
+        passages_su`` (float, 2022 attendances general + paediatric), plus ``samu``,
+        ``su_saisonnier``, ``smur_pediatrique``, ``coord_source``; points in EPSG:2154.
+    """
+    src = CATALOGUE["urgences"]
+    path, df = _io.read_csv_checked(src, data_dir)
+    # SAE/FINESS write overseas départements 9A..9F (971..976): use INSEE codes.
+    df["dep"] = df["dep"].str.replace(r"^9([A-F])$", lambda m: _FINESS_DOM[m.group(1)], regex=True)
+    df["code_commune"] = df["code_commune"].str.replace(r"^9[A-F](?=\d{3}$)", "97", regex=True)
+    bools = [c for c, k in src.columns.items() if k == "bool"]
+    floats = [c for c, k in src.columns.items() if k == "float"]
+    problems = _io.check_codes(path, df, _codes_kinds(src))
+    problems += _io.check_unique(path, df, "finess_et")
+    problems += _io.to_bool(path, df, bools)
+    problems += _io.to_float(path, df, floats)
+    if not problems:
+        nocoord = df["lat"].isna() | df["lon"].isna()
+        if nocoord.any():
+            ex = ", ".join(df.loc[nocoord, "finess_et"].head(3))
+            problems.append(f"columns 'lat'/'lon': {int(nocoord.sum())} site(s) without "
+                            f"coordinates (e.g. {ex})")
+        out_of_range = (df["lat"].abs() > 90) | (df["lon"].abs() > 180)
+        if out_of_range.any():
+            problems.append(f"columns 'lat'/'lon': {int(out_of_range.sum())} value(s) out of "
+                            "range (expected WGS84 degrees)")
+    _io.fail(path, problems)
+    su = df["su_generale"] | (df["autorisation_su"] & ~df["su_pediatrique"])
+    out = pd.DataFrame(
+        {
+            "nom": df["raison_sociale"],
+            "code_commune": df["code_commune"],
+            "commune": df["commune"],
+            "dep": df["dep"],
+            "reg": df["reg"],
+            "su": su,
+            "su_pediatrique": df["su_pediatrique"],
+            "su_pediatrique_seul": df["su_pediatrique"] & ~su,
+            "smur": df["smur"],
+            "smur_antenne": df["smur"] & df["smur_antenne"],
+            "smur_saisonnier": df["smur"] & df["smur_saisonnier"],
+            "samu": df["samu"],
+            "su_saisonnier": df["autorisation_su_saisonniere"],
+            "smur_pediatrique": df["smur_pediatrique"],
+            "passages_su": df[["passages_su_gen", "passages_su_ped"]].sum(axis=1, min_count=1),
+            "coord_source": df["coord_source"],
+        }
+    )
+    out["type_libelle"] = _facility_labels(out)
+    out.index = pd.Index(df["finess_et"].to_numpy(dtype=object), name="finess")
+    geom = gpd.points_from_xy(df["lon"], df["lat"], crs=4326)
+    gdf = gpd.GeoDataFrame(out, geometry=gpd.GeoSeries(geom, index=out.index).to_crs(2154))
+    cols = ["nom", "code_commune", "commune", "dep", "reg", "su", "su_pediatrique",
+            "su_pediatrique_seul", "smur", "smur_antenne", "smur_saisonnier", "type_libelle",
+            "passages_su", "samu", "su_saisonnier", "smur_pediatrique", "coord_source", "geometry"]
+    return gdf[cols]
+
+
+def read_population_grid(data_dir: str | Path) -> gpd.GeoDataFrame:
+    """Read the Census 2021 1 km population grid as cell-centre points.
+
+    The source cells are EPSG:3035 squares; their centres are computed in
+    EPSG:3035 (exact) and projected to EPSG:2154.
+
+    Returns
+    -------
+    GeoDataFrame
+        Index ``grd_id``; ``population`` (float64), ``frac_in_occitanie`` (share of the
+        cell area inside Occitanie), geometry = cell centres (EPSG:2154).
+    """
+    src = CATALOGUE["population_grid"]
+    path = _io.require_file(src, data_dir)
+    import pyogrio
+
+    layer = src.layer[0]
+    info = pyogrio.read_info(path, layer=layer) if layer in [
+        str(n) for n, _ in pyogrio.list_layers(path)] else None
+    if info is None:
+        _io.read_layer_checked(src, data_dir)  # raises the layer error
+        raise AssertionError("unreachable")
+    _io.check_columns(path, [str(f) for f in info["fields"]], src.columns, layer=layer)
+    if not info.get("crs"):
+        raise DataFormatError(f"{path} layer '{layer}': geometry has no CRS; set it "
+                              "(the Eurostat grid is EPSG:3035)")
+    gdf = pyogrio.read_dataframe(path, layer=layer, columns=["GRD_ID", "T", "frac_in_occitanie"])
+    problems = _io.check_unique(path, gdf, "GRD_ID")
+    problems += _io.to_float(path, gdf, ["T", "frac_in_occitanie"])
+    _io.fail(path, problems)
+    centres = gdf.geometry.centroid if gdf.crs is not None and not gdf.crs.is_geographic else (
+        gdf.geometry.to_crs(3035).centroid)
+    pts = gpd.GeoSeries(centres, crs=centres.crs).to_crs(2154)
+    out = gpd.GeoDataFrame(
+        {"population": gdf["T"].to_numpy(dtype="float64"),
+         "frac_in_occitanie": gdf["frac_in_occitanie"].to_numpy(dtype="float64")},
+        geometry=pts.to_numpy(),
+        crs=2154,
+        index=pd.Index(gdf["GRD_ID"].astype(str).to_numpy(dtype=object), name="grd_id"),
+    )
+    return out
+
+
+ALD_KEYS: dict[str, tuple[str, str]] = {
+    "code_insee": ("commune", "commune"),
+    "code_commune": ("commune", "commune"),
+    "epci_siren": ("epci", "siren"),
+    "dep": ("departement", "dep"),
+}
+"""Accepted key columns of an ALD file: column -> (level, code kind)."""
+
+
+def read_ald(data_dir: str | Path, path: str | Path | None = None) -> pd.DataFrame | None:
+    """Read the share of patients in ALD, when a file is available.
+
+    Expected CSV (UTF-8, ``,`` or ``;`` separator, ``.`` or ``,`` decimal mark):
+
+    - exactly one key column: ``dep`` (département, e.g. "09"), ``epci_siren``
+      (9 digits) or ``code_insee`` / ``code_commune`` (5 characters);
+    - either ``part_ald`` (percentage of the population in ALD, 0–100), or
+      ``beneficiaires_ald`` and ``population`` (the share is then computed);
+    - optional ``annee``.
+
+    Parameters
+    ----------
+    data_dir
+        The data directory (default file ``health/ald_departement.csv``).
+    path
+        A user CSV; when given it must exist.
+
+    Returns
+    -------
+    DataFrame or None
+        ``None`` when no file is given and the default file is absent (the
+        criterion is then reported missing). Otherwise indexed by the key
+        (``dep``, ``epci_siren`` or ``code_insee``) with ``part_ald`` (float64, %)
+        and, when given, ``beneficiaires_ald``, ``population``;
+        ``attrs["niveau"]`` is ``"departement"``, ``"epci"`` or ``"commune"``.
+    """
+    src = CATALOGUE["ald"]
+    if path is None:
+        file = src.path(data_dir)
+        if not file.is_file():
+            return None
+    else:
+        file = Path(path)
+        if not file.is_file():
+            raise DataFileNotFoundError(
+                f"{file}: ALD file not found; give an existing CSV (columns: dep, epci_siren or "
+                f"code_insee, and part_ald or beneficiaires_ald + population; see {src.url})"
+            )
+    with open(file, encoding="utf-8-sig", newline="") as fh:
+        first = fh.readline()
+    sep = ";" if first.count(";") > first.count(",") else ","
+    df = pd.read_csv(file, sep=sep, dtype=str, encoding="utf-8-sig", keep_default_na=False,
+                     na_values=[""])
+    df.columns = [str(c).strip() for c in df.columns]
+    keys = [c for c in df.columns if c in ALD_KEYS]
+    if len(keys) != 1:
+        raise DataFormatError(
+            f"{file}: expected exactly one key column among {', '.join(ALD_KEYS)} "
+            f"(found: {', '.join(keys) or 'none'}; columns: {', '.join(df.columns)})"
+        )
+    key = keys[0]
+    level, kind = ALD_KEYS[key]
+    has_share = "part_ald" in df.columns
+    has_counts = {"beneficiaires_ald", "population"} <= set(df.columns)
+    if not (has_share or has_counts):
+        raise DataFormatError(
+            f"{file}: missing column 'part_ald' (or both 'beneficiaires_ald' and 'population')"
+        )
+    problems = _io.check_codes(file, df, {key: kind})
+    problems += _io.check_unique(file, df, key)
+    numeric = [c for c in ("part_ald", "beneficiaires_ald", "population") if c in df.columns]
+    decimal_comma = sep == ";"
+    problems += _io.to_float(file, df, numeric, decimal_comma=decimal_comma)
+    if not has_share and not problems:
+        df["part_ald"] = 100.0 * df["beneficiaires_ald"] / df["population"]
+    if not problems:
+        out_of_range = (df["part_ald"] < 0) | (df["part_ald"] > 100)
+        if out_of_range.any():
+            problems.append(f"column 'part_ald': {int(out_of_range.sum())} value(s) outside 0–100 "
+                            "(give a percentage)")
+    _io.fail(file, problems)
+    index_name = "code_insee" if level == "commune" else key
+    out = df.set_index(key)[numeric if has_share else ["part_ald", *numeric]]
+    out.index.name = index_name
+    out.attrs["niveau"] = level
+    out.attrs["source"] = str(file)
+    return out
+
+
+def source_rows(source_id: str, data_dir: str | Path) -> int:
+    """Validate the file of ``source_id`` with its reader and return its row count.
+
+    Raises the same errors as the readers.
+    """
+    src = CATALOGUE[source_id]
+    if src.kind == "pbf":
+        path = _io.require_file(src, data_dir)
+        with open(path, "rb") as fh:
+            head = fh.read(64)
+        if b"OSMHeader" not in head:
+            raise DataFormatError(f"{path}: not an OSM PBF file (no OSMHeader block)")
+        return -1
+    readers = {
+        "communes": lambda: len(read_communes(data_dir)),
+        "mairies": lambda: len(read_mairies(data_dir)),
+        "communes_epci": lambda: len(read_commune_table(data_dir)),
+        "epci": lambda: len(read_epci(data_dir)),
+        "apl": lambda: _apl_rows(data_dir, "apl"),
+        "apl_age": lambda: _apl_rows(data_dir, "apl_age"),
+        "filosofi": lambda: len(read_filosofi(data_dir)),
+        "urgences": lambda: len(read_facilities(data_dir)),
+        "population_grid": lambda: len(read_population_grid(data_dir)),
+        "roads": lambda: _roads_rows(data_dir),
+        "ald": lambda: _ald_rows(data_dir),
+    }
+    return int(readers[source_id]())
+
+
+def _apl_rows(data_dir: str | Path, source_id: str) -> int:
+    src = CATALOGUE[source_id]
+    path, df = _io.read_csv_checked(src, data_dir)
+    problems = _io.check_codes(path, df, _codes_kinds(src))
+    dup = df.duplicated(["code_commune", "millesime"], keep=False)
+    if dup.any():
+        problems.append(f"columns 'code_commune'+'millesime': {int(dup.sum())} duplicated rows")
+    problems += _io.to_float(path, df, [c for c, k in src.columns.items() if k == "float"])
+    _io.fail(path, problems)
+    return len(df)
+
+
+def _roads_rows(data_dir: str | Path) -> int:
+    src = CATALOGUE["roads"]
+    n = _io.count_layer(src, data_dir, "edges")
+    _io.count_layer(src, data_dir, "nodes")
+    return n
+
+
+def _ald_rows(data_dir: str | Path) -> int:
+    src = CATALOGUE["ald"]
+    _io.require_file(src, data_dir)
+    frame = read_ald(data_dir)
+    return 0 if frame is None else len(frame)
+
+
+def available_millesimes(data_dir: str | Path) -> Sequence[int]:
+    """Millésimes present in the APL file."""
+    path, df = _io.read_csv_checked(CATALOGUE["apl"], data_dir, usecols=["millesime"])
+    return sorted(pd.to_numeric(df["millesime"], errors="coerce").dropna().astype(int).unique())
