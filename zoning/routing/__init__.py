@@ -1,0 +1,37 @@
+"""Road graphs (OSM PBF, line layers), on-disk cache, snapping, multi-source Dijkstra."""
+
+from zoning.routing.engine import collapse_parallel, nearest_facility, reversed_csr
+from zoning.routing.graph import (
+    DEFAULT_CRS,
+    TRAVEL_MAPPING_NOTE,
+    RoadGraph,
+    assemble_graph,
+    default_cache_dir,
+    graph_from_line_layer,
+    graph_from_osm_pbf,
+    load_graph,
+    maxspeed_kmh,
+    parse_maxspeed,
+    save_graph,
+)
+from zoning.routing.snap import Snap, node_tree, snap_points
+
+__all__ = [
+    "DEFAULT_CRS",
+    "TRAVEL_MAPPING_NOTE",
+    "RoadGraph",
+    "Snap",
+    "assemble_graph",
+    "collapse_parallel",
+    "default_cache_dir",
+    "graph_from_line_layer",
+    "graph_from_osm_pbf",
+    "load_graph",
+    "maxspeed_kmh",
+    "nearest_facility",
+    "node_tree",
+    "parse_maxspeed",
+    "reversed_csr",
+    "save_graph",
+    "snap_points",
+]

@@ -1,0 +1,743 @@
+"""Road graphs as compact arrays, built from an OSM ``.osm.pbf`` or a line layer.
+
+Both builders return the same :class:`RoadGraph`: node coordinates (projected,
+EPSG:2154 by default), directed edges ``u -> v`` with length, travel time and
+road class. Only the largest strongly connected component is kept, so that every
+node can reach every other; what was dropped is recorded on the graph.
+
+Modelling choices (documented here and in ``config/criteria.toml``):
+
+* OSM: the drivable network is the set of ``highway=*`` types listed in
+  ``routing.osm_speeds_kmh`` (anything else, e.g. ``track`` or ``via_ferrata``,
+  is not driven on). One-way streets follow osmnx/pyrosm semantics:
+  ``oneway=yes|true|1`` and roundabouts are one-way along the way,
+  ``oneway=-1|reverse`` against it, everything else (including ``reversible``)
+  two-way. Speed is the ``maxspeed`` tag when parseable (``"50"``,
+  ``"50 mph"``, zone codes such as ``"FR:urban"``, the lowest of ``"50;30"``),
+  else the highway-type default. Edge lengths are pyrosm's geodesic segment
+  lengths (independent of the projection).
+* Line layers (Travel Mapping, IGN ROUTE 500 / BD TOPO): every line is two-way
+  (these layers carry no one-way attribute); line end points are joined into
+  nodes when their projected coordinates agree after rounding to
+  ``snap_tolerance_m`` (1 m by default), which rebuilds junctions of layers whose
+  lines share exact vertices; lengths are projected lengths and travel times are
+  ``length x circuity / speed(class)``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import os
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import connected_components
+
+from zoning.atomic import atomic_path
+from zoning.errors import DataFileNotFoundError, DataFormatError, RoutingError
+
+log = logging.getLogger(__name__)
+
+BUILDER_VERSION = 1
+"""Bump when a builder changes what it produces: cached graphs of older versions are ignored."""
+
+DEFAULT_CRS = "EPSG:2154"
+
+CACHE_ENV_VAR = "ZONING_CACHE_DIR"
+
+TRAVEL_MAPPING_NOTE = "réseau routier numéroté (Travel Mapping), vitesses modélisées par classe"
+"""Note every output based on the Travel Mapping graph must show."""
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True)
+class RoadGraph:
+    """A directed road graph as compact arrays.
+
+    Attributes
+    ----------
+    x, y
+        Node coordinates (float64) in ``crs``.
+    u, v
+        Edge ends (int64 node indices); edge ``i`` runs from ``u[i]`` to ``v[i]``.
+    length_m
+        Edge length in metres.
+    time_s
+        Edge travel time in seconds.
+    road_class
+        Edge road class as an int16 code into ``classes``.
+    classes
+        Road class names (OSM ``highway`` values or line-layer classes).
+    source
+        Human-readable description of the input (file name and builder).
+    note
+        French note every output based on this graph must show.
+    crs
+        CRS of ``x, y``.
+    dropped_nodes, dropped_edges
+        Nodes and edges removed because they are outside the largest strongly
+        connected component.
+    node_ids
+        Original node identifiers (OSM node ids) when the input has them, else empty.
+    """
+
+    x: FloatArray
+    y: FloatArray
+    u: IntArray
+    v: IntArray
+    length_m: FloatArray
+    time_s: FloatArray
+    road_class: npt.NDArray[np.int16]
+    classes: tuple[str, ...]
+    source: str
+    note: str
+    crs: str = DEFAULT_CRS
+    dropped_nodes: int = 0
+    dropped_edges: int = 0
+    node_ids: IntArray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+
+    @property
+    def n_nodes(self) -> int:
+        """Number of nodes."""
+        return int(self.x.shape[0])
+
+    @property
+    def n_edges(self) -> int:
+        """Number of directed edges."""
+        return int(self.u.shape[0])
+
+    @property
+    def bounds(self) -> tuple[float, float, float, float]:
+        """``(xmin, ymin, xmax, ymax)`` of the nodes."""
+        return (float(self.x.min()), float(self.y.min()), float(self.x.max()), float(self.y.max()))
+
+    def summary(self) -> str:
+        """One line describing the graph (for logs and CLI output)."""
+        km = float(self.length_m.sum()) / 1000.0
+        return (
+            f"{self.source}: {self.n_nodes:,} nodes, {self.n_edges:,} directed edges, "
+            f"{km:,.0f} km of directed edges; dropped outside the largest strongly connected "
+            f"component: {self.dropped_nodes:,} nodes, {self.dropped_edges:,} edges"
+        )
+
+
+# --------------------------------------------------------------------------- assembly
+
+
+def _largest_scc(
+    n: int, u: IntArray, v: IntArray
+) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+    """Masks of nodes and edges in the largest strongly connected component."""
+    adj = csr_matrix((np.ones(u.shape[0], dtype=np.int8), (u, v)), shape=(n, n))
+    _, labels = connected_components(adj, directed=True, connection="strong")
+    counts = np.bincount(labels)
+    keep_nodes = labels == int(np.argmax(counts))
+    keep_edges = keep_nodes[u] & keep_nodes[v]
+    return keep_nodes, keep_edges
+
+
+def assemble_graph(
+    x: FloatArray,
+    y: FloatArray,
+    u: IntArray,
+    v: IntArray,
+    length_m: FloatArray,
+    time_s: FloatArray,
+    road_class: npt.NDArray[np.integer[Any]],
+    classes: Sequence[str],
+    source: str,
+    note: str,
+    crs: str = DEFAULT_CRS,
+    node_ids: IntArray | None = None,
+) -> RoadGraph:
+    """Build a :class:`RoadGraph` from raw arrays, keeping the largest strongly connected component.
+
+    Self-loops are removed. Nodes are renumbered ``0..n-1`` in their original order.
+
+    Parameters
+    ----------
+    x, y
+        Node coordinates.
+    u, v
+        Directed edge ends (node indices).
+    length_m, time_s
+        Edge length (m) and travel time (s), non-negative and finite.
+    road_class, classes
+        Edge class codes and class names.
+    source, note, crs
+        See :class:`RoadGraph`.
+    node_ids
+        Original node identifiers, optional.
+
+    Returns
+    -------
+    RoadGraph
+
+    Raises
+    ------
+    RoutingError
+        When the network has no edge.
+    """
+    u = np.asarray(u, dtype=np.int64)
+    v = np.asarray(v, dtype=np.int64)
+    length_m = np.asarray(length_m, dtype=np.float64)
+    time_s = np.asarray(time_s, dtype=np.float64)
+    road_class = np.asarray(road_class, dtype=np.int16)
+    n = int(np.asarray(x).shape[0])
+    if u.shape[0] == 0 or n == 0:
+        raise RoutingError(f"{source}: the road network has no drivable edge")
+    if not (np.isfinite(time_s).all() and (time_s >= 0).all()):
+        raise RoutingError(f"{source}: some edge travel times are negative or not finite")
+    loop = u == v
+    u, v, length_m, time_s, road_class = (a[~loop] for a in (u, v, length_m, time_s, road_class))
+    if u.shape[0] == 0:
+        raise RoutingError(f"{source}: the road network has no edge between distinct nodes")
+    keep_nodes, keep_edges = _largest_scc(n, u, v)
+    new_index = np.cumsum(keep_nodes) - 1
+    ids = np.asarray(node_ids, dtype=np.int64)[keep_nodes] if node_ids is not None and len(
+        node_ids
+    ) else np.empty(0, dtype=np.int64)
+    graph = RoadGraph(
+        x=np.ascontiguousarray(np.asarray(x, dtype=np.float64)[keep_nodes]),
+        y=np.ascontiguousarray(np.asarray(y, dtype=np.float64)[keep_nodes]),
+        u=new_index[u[keep_edges]].astype(np.int64),
+        v=new_index[v[keep_edges]].astype(np.int64),
+        length_m=length_m[keep_edges],
+        time_s=time_s[keep_edges],
+        road_class=road_class[keep_edges],
+        classes=tuple(classes),
+        source=source,
+        note=note,
+        crs=crs,
+        dropped_nodes=int(n - keep_nodes.sum()),
+        dropped_edges=int(u.shape[0] - keep_edges.sum() + loop.sum()),
+        node_ids=ids,
+    )
+    if graph.n_nodes < 2:
+        raise RoutingError(f"{source}: the largest strongly connected component has one node")
+    log.info(graph.summary())
+    return graph
+
+
+# --------------------------------------------------------------------------- cache
+
+
+def default_cache_dir() -> Path:
+    """``$ZONING_CACHE_DIR``, else ``~/.cache/zoning``."""
+    env = os.environ.get(CACHE_ENV_VAR)
+    return Path(env).expanduser() if env else Path.home() / ".cache" / "zoning"
+
+
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    """SHA-256 of a file's full content.
+
+    The whole file is hashed (about 1 GB/s: 20 ms for the Travel Mapping
+    GeoPackage, well under a second for a regional Geofabrik extract), so a file
+    edited in place with an unchanged size and date still invalidates the cache.
+    """
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 22), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def cache_key(builder: str, files: Sequence[Path], params: Mapping[str, Any]) -> str:
+    """Key of a built graph: builder name and version, input file hashes, parameters."""
+    payload = {
+        "builder": builder,
+        "version": BUILDER_VERSION,
+        "files": [file_sha256(p) for p in files],
+        "params": params,
+    }
+    text = json.dumps(payload, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+_ARRAYS = ("x", "y", "u", "v", "length_m", "time_s", "road_class", "node_ids")
+
+
+def save_graph(graph: RoadGraph, path: str | os.PathLike[str]) -> Path:
+    """Write a graph to an ``.npz`` file atomically."""
+    meta = {
+        "classes": list(graph.classes),
+        "source": graph.source,
+        "note": graph.note,
+        "crs": graph.crs,
+        "dropped_nodes": graph.dropped_nodes,
+        "dropped_edges": graph.dropped_edges,
+        "version": BUILDER_VERSION,
+    }
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        np.savez(f, meta=np.array(json.dumps(meta)), **{k: getattr(graph, k) for k in _ARRAYS})
+    return Path(path)
+
+
+def load_graph(path: str | os.PathLike[str]) -> RoadGraph:
+    """Read a graph written by :func:`save_graph`.
+
+    Raises
+    ------
+    DataFormatError
+        When the file is not a graph written by this version.
+    """
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            meta = json.loads(str(z["meta"]))
+            arrays = {k: z[k] for k in _ARRAYS}
+    except (OSError, ValueError, KeyError) as exc:
+        raise DataFormatError(f"{path}: not a zoning road-graph cache file ({exc})") from None
+    if meta.get("version") != BUILDER_VERSION:
+        raise DataFormatError(f"{path}: graph cache of another builder version")
+    return RoadGraph(
+        x=arrays["x"],
+        y=arrays["y"],
+        u=arrays["u"],
+        v=arrays["v"],
+        length_m=arrays["length_m"],
+        time_s=arrays["time_s"],
+        road_class=arrays["road_class"].astype(np.int16),
+        node_ids=arrays["node_ids"],
+        classes=tuple(meta["classes"]),
+        source=meta["source"],
+        note=meta["note"],
+        crs=meta["crs"],
+        dropped_nodes=int(meta["dropped_nodes"]),
+        dropped_edges=int(meta["dropped_edges"]),
+    )
+
+
+def _cached(
+    builder: str,
+    files: Sequence[Path],
+    params: Mapping[str, Any],
+    cache_dir: str | os.PathLike[str] | None,
+    use_cache: bool,
+    build: Any,
+) -> RoadGraph:
+    if not use_cache:
+        graph: RoadGraph = build()
+        return graph
+    key = cache_key(builder, files, params)
+    target = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    path = target / f"graph-{builder}-{key}.npz"
+    if path.is_file():
+        try:
+            graph = load_graph(path)
+            log.info("road graph read from cache %s", path)
+            return graph
+        except DataFormatError as exc:
+            log.warning("ignoring unreadable graph cache: %s", exc)
+    graph = build()
+    try:
+        save_graph(graph, path)
+    except OSError as exc:  # a read-only cache must not stop the run
+        log.warning("could not write the graph cache %s: %s", path, exc)
+    return graph
+
+
+def _check_file(path: Path, what: str) -> None:
+    if not path.is_file():
+        raise DataFileNotFoundError(
+            f"{path}: {what} not found (give an existing file to --network, or put it there)"
+        )
+    if path.stat().st_size == 0:
+        raise DataFormatError(f"{path}: {what} is an empty file (download it again)")
+
+
+def _check_speeds(speeds: Mapping[str, float], key: str) -> dict[str, float]:
+    bad = [k for k, s in speeds.items() if not (math.isfinite(s) and s > 0)]
+    if bad:
+        raise RoutingError(f"{key}: speeds must be positive km/h, bad for {', '.join(bad)}")
+    return {str(k): float(s) for k, s in speeds.items()}
+
+
+# --------------------------------------------------------------------------- line layers
+
+
+def graph_from_line_layer(
+    path: str | os.PathLike[str],
+    class_column: str,
+    speeds: Mapping[str, float],
+    circuity: float,
+    layer: str | None = None,
+    crs: str = DEFAULT_CRS,
+    snap_tolerance_m: float = 1.0,
+    note: str | None = None,
+    cache_dir: str | os.PathLike[str] | None = None,
+    use_cache: bool = True,
+) -> RoadGraph:
+    """Build a two-way road graph from a line layer with a road-class column.
+
+    Parameters
+    ----------
+    path
+        GeoPackage, Shapefile or any OGR line layer.
+    class_column
+        Column holding the road class (``road_class`` for Travel Mapping).
+    speeds
+        Road class -> speed in km/h (``routing.class_speeds_kmh``).
+    circuity
+        Travel times are ``length x circuity / speed`` (generalised geometry is short).
+    layer
+        Layer name (``edges`` for Travel Mapping); ``None`` = the first layer.
+    crs
+        Projected CRS of the graph.
+    snap_tolerance_m
+        Line end points whose projected coordinates agree after rounding to this
+        grid are the same node.
+    note
+        French note for outputs; by default the Travel Mapping note when the file
+        name says ``travelmapping``, else a generic one naming the file.
+    cache_dir, use_cache
+        Graph cache folder (default :func:`default_cache_dir`) and whether to use it.
+
+    Returns
+    -------
+    RoadGraph
+
+    Raises
+    ------
+    DataFileNotFoundError
+        When the file does not exist.
+    DataFormatError
+        When the file cannot be read or lacks ``class_column``.
+    RoutingError
+        When a road class has no speed (naming the config key to add).
+    """
+    path = Path(path)
+    _check_file(path, "road line layer")
+    speeds = _check_speeds(speeds, "routing.class_speeds_kmh")
+    if circuity < 1.0 or not math.isfinite(circuity):
+        raise RoutingError(f"routing.circuity must be >= 1, got {circuity}")
+    if note is None:
+        note = (
+            TRAVEL_MAPPING_NOTE
+            if "travelmapping" in path.name.lower()
+            else f"réseau routier {path.name}, vitesses modélisées par classe"
+        )
+    params = {
+        "class_column": class_column,
+        "speeds": speeds,
+        "circuity": circuity,
+        "layer": layer,
+        "crs": crs,
+        "snap": snap_tolerance_m,
+        "note": note,
+    }
+
+    def build() -> RoadGraph:
+        return _build_line_layer(
+            path, class_column, speeds, circuity, layer, crs, snap_tolerance_m, note
+        )
+
+    return _cached("lines", [path], params, cache_dir, use_cache, build)
+
+
+def _build_line_layer(
+    path: Path,
+    class_column: str,
+    speeds: dict[str, float],
+    circuity: float,
+    layer: str | None,
+    crs: str,
+    snap_tolerance_m: float,
+    note: str,
+) -> RoadGraph:
+    import geopandas as gpd
+    import pyogrio
+    import shapely
+
+    try:
+        info = pyogrio.read_info(path, layer=layer)
+    except Exception as exc:  # pyogrio raises several DataSource/Layer errors
+        raise DataFormatError(
+            f"{path}: cannot read layer {layer or '(first)'} as a line layer ({exc})"
+        ) from None
+    fields = [str(f) for f in info["fields"]]
+    if class_column not in fields:
+        raise DataFormatError(
+            f"{path}: layer {info.get('layer_name', layer)!r} has no road-class column "
+            f"{class_column!r} (columns: {', '.join(fields) or 'none'}); give the right column"
+        )
+    if info.get("crs") is None:
+        raise DataFormatError(f"{path}: the line layer has no CRS (define one, e.g. EPSG:2154)")
+    frame = gpd.read_file(path, layer=layer, columns=[class_column], engine="pyogrio")
+    frame = frame[frame.geometry.notna() & ~frame.geometry.is_empty]
+    frame = frame.explode(index_parts=False)
+    gtype = set(frame.geom_type.unique())
+    if not gtype <= {"LineString"}:
+        raise DataFormatError(
+            f"{path}: expected lines, found geometry types {sorted(gtype)} (give a line layer)"
+        )
+    frame = frame.to_crs(crs)
+    cls = frame[class_column].astype("string").fillna("<vide>").to_numpy(dtype=object)
+    classes, codes = np.unique(cls.astype(str), return_inverse=True)
+    missing = [c for c in classes if c not in speeds]
+    if missing:
+        raise RoutingError(
+            f"{path}: road class(es) {', '.join(map(repr, missing))} of column {class_column!r} "
+            f"have no speed; add them under [routing.class_speeds_kmh] in the config "
+            f"(e.g. {missing[0]} = 60.0). Known classes: {', '.join(sorted(speeds))}"
+        )
+    geoms = frame.geometry.to_numpy()
+    first = shapely.get_coordinates(shapely.get_point(geoms, 0))
+    last = shapely.get_coordinates(shapely.get_point(geoms, -1))
+    length = shapely.length(geoms).astype(np.float64)
+    ends = np.vstack([first, last])
+    grid = np.round(ends / snap_tolerance_m).astype(np.int64)
+    _, first_idx, inverse = np.unique(grid, axis=0, return_index=True, return_inverse=True)
+    inverse = inverse.ravel()
+    m = geoms.shape[0]
+    a, b = inverse[:m], inverse[m:]
+    nodes_xy = ends[first_idx]
+    speed = np.array([speeds[c] for c in classes], dtype=np.float64)[codes]
+    time = length * circuity / (speed / 3.6)
+    return assemble_graph(
+        x=nodes_xy[:, 0],
+        y=nodes_xy[:, 1],
+        u=np.concatenate([a, b]),
+        v=np.concatenate([b, a]),
+        length_m=np.concatenate([length, length]),
+        time_s=np.concatenate([time, time]),
+        road_class=np.concatenate([codes, codes]),
+        classes=[str(c) for c in classes],
+        source=f"{path.name} (couche {layer or 'par défaut'}, classes {class_column})",
+        note=note,
+        crs=crs,
+    )
+
+
+# --------------------------------------------------------------------------- OSM
+
+_ZONE_SPEEDS = {
+    "urban": 50.0,
+    "rural": 80.0,
+    "motorway": 130.0,
+    "trunk": 110.0,
+    "zone30": 30.0,
+    "zone20": 20.0,
+    "zone10": 10.0,
+    "living_street": 20.0,
+    "walk": 6.0,
+    "bicycle_road": 30.0,
+}
+_NUMBER = re.compile(r"^\s*(\d+(?:[.,]\d+)?)\s*(mph|km/h|kmh|kph)?\s*$")
+
+
+def parse_maxspeed(value: object) -> float:
+    """Speed in km/h from an OSM ``maxspeed`` value; NaN when not parseable.
+
+    Accepts numbers (``"50"``), miles (``"50 mph"``), zone codes (``"FR:urban"``
+    50, ``"FR:rural"`` 80, ``"FR:motorway"`` 130, ``"FR:zone30"`` 30...) and
+    lists (``"50;30"``: the lowest). ``"none"``, ``"signals"``, ``"variable"``
+    give NaN (the highway-type default then applies).
+    """
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return math.nan
+    out: list[float] = []
+    for part in str(value).lower().replace("|", ";").split(";"):
+        part = part.strip()
+        m = _NUMBER.match(part)
+        if m:
+            speed = float(m.group(1).replace(",", "."))
+            if m.group(2) == "mph":
+                speed *= 1.609344
+            out.append(speed)
+            continue
+        if ":" in part:
+            zone = part.split(":", 1)[1].replace(" ", "").replace("-", "")
+            if zone in _ZONE_SPEEDS:
+                out.append(_ZONE_SPEEDS[zone])
+    valid = [s for s in out if 1.0 <= s <= 200.0]
+    return min(valid) if valid else math.nan
+
+
+def maxspeed_kmh(values: Sequence[object] | npt.NDArray[Any]) -> FloatArray:
+    """Vectorised :func:`parse_maxspeed` (parses each distinct value once)."""
+    import pandas as pd
+
+    series = pd.Series(np.asarray(values, dtype=object))
+    uniq = series.dropna().unique()
+    table = {val: parse_maxspeed(val) for val in uniq}
+    return series.map(table).to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def _osm_direction(
+    oneway: npt.NDArray[Any], junction: npt.NDArray[Any]
+) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+    """Masks ``(forward allowed, backward allowed)`` from ``oneway`` and ``junction`` tags."""
+    import pandas as pd
+
+    ow = pd.Series(oneway, dtype="string").str.strip().str.lower().fillna("")
+    jn = pd.Series(junction, dtype="string").str.strip().str.lower().fillna("")
+    forward_only = ow.isin(["yes", "true", "1"]) | (
+        jn.isin(["roundabout", "circular"]) & ~ow.isin(["no", "false", "0", "-1", "reverse"])
+    )
+    backward_only = ow.isin(["-1", "reverse"])
+    fwd = (~backward_only).to_numpy(dtype=bool)
+    bwd = (~forward_only & ~backward_only | backward_only).to_numpy(dtype=bool)
+    return fwd, bwd
+
+
+def graph_from_osm_pbf(
+    path: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+    speeds: Mapping[str, float],
+    crs: str = DEFAULT_CRS,
+    note: str | None = None,
+    cache_dir: str | os.PathLike[str] | None = None,
+    use_cache: bool = True,
+) -> RoadGraph:
+    """Build a directed drivable road graph from one or several OSM ``.osm.pbf`` extracts.
+
+    Several extracts (e.g. Geofabrik ``languedoc-roussillon`` and
+    ``midi-pyrenees``) are merged on OSM node ids, so ways crossing their common
+    border connect.
+
+    Parameters
+    ----------
+    path
+        One ``.osm.pbf`` file or a list of them.
+    speeds
+        OSM ``highway`` type -> default speed in km/h when ``maxspeed`` is absent
+        (``routing.osm_speeds_kmh``); its keys are the drivable types.
+    crs
+        Projected CRS of the node coordinates: EPSG:2154 for France; for a
+        foreign extract (tests on Helsinki) give a local UTM zone.
+    note
+        French note for outputs (default names OpenStreetMap and the files).
+    cache_dir, use_cache
+        Graph cache folder (default :func:`default_cache_dir`) and whether to use it.
+
+    Returns
+    -------
+    RoadGraph
+        ``classes`` are the ``highway`` types; ``node_ids`` the OSM node ids.
+
+    Raises
+    ------
+    DataFileNotFoundError
+        When a file does not exist.
+    DataFormatError
+        When a file is empty, corrupt or not an OSM PBF.
+    RoutingError
+        When no drivable way is found.
+    """
+    paths = [Path(path)] if isinstance(path, (str, os.PathLike)) else [Path(p) for p in path]
+    if not paths:
+        raise RoutingError("graph_from_osm_pbf: no .osm.pbf file given")
+    for p in paths:
+        _check_file(p, "OpenStreetMap extract")
+    speeds = _check_speeds(speeds, "routing.osm_speeds_kmh")
+    names = ", ".join(p.name for p in paths)
+    if note is None:
+        note = (
+            f"réseau routier OpenStreetMap ({names}), vitesses maxspeed, sinon par type de voie"
+        )
+    params = {"speeds": speeds, "crs": crs, "note": note}
+
+    def build() -> RoadGraph:
+        return _build_osm(paths, speeds, crs, note)
+
+    return _cached("osm", paths, params, cache_dir, use_cache, build)
+
+
+def _read_osm_network(path: Path) -> tuple[Any, Any]:
+    import warnings
+
+    import pyrosm
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            osm = pyrosm.OSM(str(path))
+            result = osm.get_network(network_type="driving", nodes=True)
+    except Exception as exc:  # pyrosm raises assorted errors on corrupt input
+        raise DataFormatError(
+            f"{path}: cannot read as an OpenStreetMap .osm.pbf extract "
+            f"({type(exc).__name__}: {exc}); download the extract again"
+        ) from None
+    if result is None or result[1] is None or len(result[1]) == 0:
+        raise RoutingError(f"{path}: no drivable road found in this OpenStreetMap extract")
+    return result[0], result[1]
+
+
+def _build_osm(paths: list[Path], speeds: dict[str, float], crs: str, note: str) -> RoadGraph:
+    import pandas as pd
+    from pyproj import Transformer
+
+    node_frames, edge_frames = [], []
+    for p in paths:
+        nodes, edges = _read_osm_network(p)
+        node_frames.append(pd.DataFrame({"id": nodes["id"].to_numpy(np.int64),
+                                         "lon": nodes["lon"].to_numpy(np.float64),
+                                         "lat": nodes["lat"].to_numpy(np.float64)}))
+        cols = {c: edges[c].to_numpy() if c in edges.columns else np.full(len(edges), None)
+                for c in ("highway", "maxspeed", "oneway", "junction")}
+        edge_frames.append(pd.DataFrame({
+            "u": edges["u"].to_numpy(np.int64),
+            "v": edges["v"].to_numpy(np.int64),
+            "length": edges["length"].to_numpy(np.float64),
+            **cols,
+        }))
+    nodes_df = pd.concat(node_frames, ignore_index=True).drop_duplicates("id")
+    edges_df = pd.concat(edge_frames, ignore_index=True)
+    highway = edges_df["highway"].astype("string").fillna("").to_numpy(dtype=str)
+    drivable = np.isin(highway, list(speeds))
+    if not drivable.any():
+        raise RoutingError(
+            f"{', '.join(map(str, paths))}: no way of a drivable highway type "
+            f"({', '.join(sorted(speeds))}); check routing.osm_speeds_kmh"
+        )
+    if (~drivable).any():
+        skipped = pd.Series(highway[~drivable]).value_counts()
+        log.info("OSM ways not driven on (type absent from routing.osm_speeds_kmh): %s",
+                 dict(skipped))
+    edges_df = edges_df[drivable]
+    highway = highway[drivable]
+    ids = np.sort(nodes_df["id"].to_numpy())
+    order = nodes_df.set_index("id").loc[ids]
+    u_osm = edges_df["u"].to_numpy()
+    v_osm = edges_df["v"].to_numpy()
+    known = np.isin(u_osm, ids) & np.isin(v_osm, ids)
+    if not known.all():
+        raise DataFormatError(
+            f"{paths[0]}: {int((~known).sum())} way segments reference nodes missing from the "
+            "extract (truncated file?); download the extract again"
+        )
+    ui = np.searchsorted(ids, u_osm)
+    vi = np.searchsorted(ids, v_osm)
+    classes, codes = np.unique(highway, return_inverse=True)
+    default = np.array([speeds[c] for c in classes], dtype=np.float64)[codes]
+    tagged = maxspeed_kmh(edges_df["maxspeed"].to_numpy())
+    speed = np.where(np.isfinite(tagged), tagged, default)
+    length = edges_df["length"].to_numpy(np.float64)
+    time = length / (speed / 3.6)
+    fwd, bwd = _osm_direction(edges_df["oneway"].to_numpy(), edges_df["junction"].to_numpy())
+    transformer = Transformer.from_crs("EPSG:4326", crs, always_xy=True)
+    x, y = transformer.transform(order["lon"].to_numpy(), order["lat"].to_numpy())
+    return assemble_graph(
+        x=np.asarray(x, dtype=np.float64),
+        y=np.asarray(y, dtype=np.float64),
+        u=np.concatenate([ui[fwd], vi[bwd]]),
+        v=np.concatenate([vi[fwd], ui[bwd]]),
+        length_m=np.concatenate([length[fwd], length[bwd]]),
+        time_s=np.concatenate([time[fwd], time[bwd]]),
+        road_class=np.concatenate([codes[fwd], codes[bwd]]),
+        classes=[str(c) for c in classes],
+        source=f"OpenStreetMap {', '.join(p.name for p in paths)}",
+        note=note,
+        crs=crs,
+        node_ids=ids,
+    )
