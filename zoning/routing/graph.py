@@ -193,14 +193,15 @@ def assemble_graph(
     v = np.asarray(v, dtype=np.int64)
     length_m = np.asarray(length_m, dtype=np.float64)
     time_s = np.asarray(time_s, dtype=np.float64)
-    road_class = np.asarray(road_class, dtype=np.int16)
+    codes: npt.NDArray[np.int16] = np.asarray(road_class, dtype=np.int16)
     n = int(np.asarray(x).shape[0])
     if u.shape[0] == 0 or n == 0:
         raise RoutingError(f"{source}: the road network has no drivable edge")
     if not (np.isfinite(time_s).all() and (time_s >= 0).all()):
         raise RoutingError(f"{source}: some edge travel times are negative or not finite")
     loop = u == v
-    u, v, length_m, time_s, road_class = (a[~loop] for a in (u, v, length_m, time_s, road_class))
+    u, v, length_m, time_s = (a[~loop] for a in (u, v, length_m, time_s))
+    codes = codes[~loop]
     if u.shape[0] == 0:
         raise RoutingError(f"{source}: the road network has no edge between distinct nodes")
     keep_nodes, keep_edges = _largest_scc(n, u, v)
@@ -215,7 +216,7 @@ def assemble_graph(
         v=new_index[v[keep_edges]].astype(np.int64),
         length_m=length_m[keep_edges],
         time_s=time_s[keep_edges],
-        road_class=road_class[keep_edges],
+        road_class=codes[keep_edges],
         classes=tuple(classes),
         source=source,
         note=note,
