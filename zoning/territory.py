@@ -425,7 +425,8 @@ def map_cog2024(
     out = pd.DataFrame(parts)[ordered + ["n_codes_2024", "codes_2024"]]
     out.index.name = "code_insee"
 
-    merged = {str(k): str(v).split(";") for k, v in out.loc[out["n_codes_2024"] > 1, "codes_2024"].items()}
+    multi = out.loc[out["n_codes_2024"] > 1, "codes_2024"]
+    merged = {str(k): str(v).split(";") for k, v in multi.items()}
     report = CodeMappingReport(
         n_rows=len(frame),
         matched=int(in_territory.sum()),
