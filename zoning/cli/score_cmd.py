@@ -1,16 +1,253 @@
-"""``zoning score`` and ``zoning explain``."""
+"""``zoning score`` and ``zoning explain``: thin wiring over :mod:`zoning.pipeline`."""
 
 from __future__ import annotations
 
-import click
+import math
+from pathlib import Path
+from typing import Any
 
-from zoning.errors import ZoningError
+import click
+import pandas as pd
+
+from zoning.cli.options import config_option, data_dir_option, output_option, region_option
+from zoning.config import load_config
+from zoning.datadir import resolve_data_dir
+
+SHORT_LABELS: dict[str, tuple[str, str]] = {
+    # id -> (French column header, format)
+    "apl": ("APL", "{:.2f}"),
+    "age_mg": ("Offre > âge (%)", "pct"),
+    "ald": ("ALD (%)", "{:.1f}"),
+    "urgences": ("Urgences", "{:.1f}"),
+    "niveau_vie": ("Niveau de vie (€)", "{:,.0f}"),
+}
+
+
+def _fmt_int(x: float) -> str:
+    return f"{int(round(x)):,}".replace(",", " ")
+
+
+def _fmt(x: Any, spec: str) -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "–"
+    if spec == "pct":
+        return f"{100 * float(x):.1f}"
+    return spec.format(float(x)).replace(",", " ")
+
+
+def _table_text(table: pd.DataFrame, epci: pd.DataFrame, config: Any, travel_header: str,
+                missing: list[str]) -> str:
+    rows: dict[str, list[str]] = {
+        "Rang": table["rank"].astype(int).astype(str).tolist(),
+        "EPCI": epci.loc[table.index, "epci_nom"].astype(str).str.slice(0, 42).tolist(),
+        "Dép.": epci.loc[table.index, "dep"].astype(str).tolist(),
+        "Population": [_fmt_int(v) for v in epci.loc[table.index, "population"]],
+    }
+    for c in config.criteria:
+        head, spec = SHORT_LABELS.get(c.id, (c.id, "{:.2f}"))
+        if c.id == "urgences":
+            head = travel_header
+        elif c.id == "age_mg":
+            head = f"Offre MG > {config.apl.age_limit} ans (%)"
+        if c.id in missing:
+            head += " *"
+            rows[head] = ["n.d."] * len(table)
+        else:
+            rows[head] = [_fmt(v, spec) for v in table[c.id]]
+    rows["Composite"] = [_fmt(v, "{:.3f}") for v in table["composite"]]
+    rows["Sélection"] = ["oui" if s else "" for s in table["selected"]]
+    rows["Probabilité"] = [
+        "–" if pd.isna(p) else f"{100 * p:.0f} %" for p in table["probability"]
+    ]
+    rows["Robustesse"] = table["robustesse"].astype(str).tolist()
+    frame = pd.DataFrame(rows)
+    return frame.to_string(index=False)
 
 
 @click.command()
-def score() -> None:
-    """Score, rank and select the priority EPCI of a region (not yet implemented)."""
-    raise ZoningError("zoning score is not yet implemented (issue: scoring)")
+@data_dir_option
+@config_option
+@region_option
+@click.option("--top", type=int, default=None,
+              help="Number of priority zones (default: run.priority_zones of the config, 28).")
+@click.option("--strict", is_flag=True,
+              help="A criterion without data (e.g. ALD offline) is an error instead of being "
+              "dropped with its weight spread over the others.")
+@click.option("--reference", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="CSV list of EPCI (SIREN or names) to compare the selection with.")
+@click.option("--ald", "ald_path", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, help="CSV of the share of the population in ALD (commune, EPCI or "
+              "département level: columns code_insee / epci_siren / dep and part_ald).")
+@output_option
+@click.option("--draws", type=click.IntRange(min=0), default=None,
+              help="Monte-Carlo draws of the sensitivity analysis (default: config).")
+@click.option("--seed", type=int, default=None, help="Random seed (default: config run.seed).")
+@click.option("--no-travel", is_flag=True,
+              help="Skip the travel-time computation (criterion 4 reported missing).")
+@click.option("--no-export", is_flag=True, help="Print only; write no file.")
+def score(
+    data_dir: Path | None, config_path: Path | None, region: str | None, top: int | None,
+    strict: bool, reference: Path | None, ald_path: Path | None, output: Path,
+    draws: int | None, seed: int | None, no_travel: bool, no_export: bool,
+) -> None:
+    """Score, rank and select the priority EPCI ("zones rouges") of a region.
+
+    Prints the ranked table (rank, EPCI, département, population, each criterion, composite,
+    selection, selection probability), a summary line, the notes (missing criteria, road
+    network), the comparison with --reference, and writes the outputs to --output.
+    """
+    from zoning import pipeline
+
+    config = load_config(config_path)
+    ddir = resolve_data_dir(data_dir)
+    res = pipeline.run(
+        config, ddir, region=region, top=top, strict=strict, reference=reference,
+        draws=draws, seed=seed, ald_path=ald_path, travel=not no_travel,
+    )
+    r = res.result
+    table = res.table
+    missing = list(table.attrs.get("missing", []))
+    thr = config.travel.threshold_min
+    travel_header = (f"> {thr:g} min (%)" if config.travel.indicator == "share_beyond"
+                     else "Tps urgences (min)")
+    click.echo(_table_text(table, r.epci, config, travel_header, missing))
+    click.echo("")
+    sel = table["selected"].to_numpy(dtype=bool)
+    pop = r.epci.loc[table.index, "population"].astype("float64")
+    pop_sel = float(pop[sel].sum())
+    n_av = len(table.attrs.get("weights", {}))
+    miss_txt = ""
+    if missing:
+        miss_txt = " ; " + ", ".join(
+            f"{config.criterion(m).label.split(' (')[0]} : donnée indisponible (*)"
+            for m in missing)
+    share = f"{100 * pop_sel / pop.sum():.1f}".replace(".", ",")
+    click.echo(
+        f"{r.region_name} : {len(table)} EPCI classés, {int(sel.sum())} sélectionnés "
+        f"(population {_fmt_int(pop_sel)} hab., {share} % de la population) ; "
+        f"critères disponibles : {n_av}/{len(config.criteria)}{miss_txt}."
+    )
+    for note in r.notes:
+        click.echo(f"  - {note}")
+    if res.comparison is not None:
+        _print_comparison(res.comparison, r.epci)
+    if not no_export:
+        written = pipeline.write_outputs(r, output)
+        for p in written:
+            click.echo(f"écrit : {p}")
 
 
-COMMANDS: list[click.Command] = [score]
+def _print_comparison(cmp: Any, epci: pd.DataFrame) -> None:
+    def name(s: str) -> str:
+        return f"{s} {str(epci.at[s, 'epci_nom'])}"
+
+    click.echo("")
+    click.echo(
+        f"Comparaison avec la liste de référence ({len(cmp.reference)} EPCI) : "
+        f"{len(cmp.both)} en commun, {len(cmp.only_model)} sélectionnés par le modèle seulement, "
+        f"{len(cmp.only_reference)} dans la référence seulement (Jaccard {cmp.jaccard:.2f})."
+    )
+    if cmp.only_model:
+        click.echo("  Sélectionnés par le modèle seulement : "
+                   + "; ".join(name(s) for s in cmp.only_model))
+    if cmp.only_reference:
+        click.echo("  Dans la référence seulement : "
+                   + "; ".join(name(s) for s in cmp.only_reference))
+    click.echo("  Rang de chaque EPCI de la référence :")
+    for s, rk in cmp.ranks.items():
+        click.echo(f"    {rk:>4}  {name(str(s))}")
+
+
+@click.command()
+@click.argument("epci")
+@data_dir_option
+@config_option
+@region_option
+@click.option("--top", type=int, default=None, help="Number of priority zones.")
+@click.option("--draws", type=click.IntRange(min=0), default=None,
+              help="Monte-Carlo draws (default: config).")
+@click.option("--seed", type=int, default=None, help="Random seed (default: config run.seed).")
+@click.option("--no-travel", is_flag=True, help="Skip travel times (criterion 4 missing).")
+def explain(
+    epci: str, data_dir: Path | None, config_path: Path | None, region: str | None,
+    top: int | None, draws: int | None, seed: int | None, no_travel: bool,
+) -> None:
+    """Explain why an EPCI (SIREN or name) ranks where it does.
+
+    Shows each criterion's raw value with its unit, percentile, contribution to the composite,
+    the rank and the selection probability, the worst communes inside the EPCI and the nearest
+    SU/SMUR with its travel time.
+    """
+    from zoning import pipeline
+    from zoning.scoring import explain as explain_epci
+
+    config = load_config(config_path)
+    ddir = resolve_data_dir(data_dir)
+    res = pipeline.run(config, ddir, region=region, top=top, draws=draws, seed=seed,
+                       travel=not no_travel)
+    r = res.result
+    siren = pipeline.resolve_epci(r, epci)
+    ex = explain_epci(res.table, config, siren, res.criteria)
+    row = r.epci.loc[siren]
+    a = ex.attrs
+    click.echo(f"{row['epci_nom']} (SIREN {siren}, {row.get('epci_type', '')}, "
+               f"département {row['dep']}, {_fmt_int(float(row['population']))} hab.)")
+    prob = "non évaluée" if math.isnan(a["probability"]) else f"{100 * a['probability']:.0f} %"
+    click.echo(
+        f"Rang {a['rank']} sur {a['n']} ; score composite {a['composite']:.3f} ; "
+        f"{'sélectionné' if a['selected'] else 'non sélectionné'} ; probabilité de sélection "
+        f"{prob} ; rang entre {a['rank_p05']} et {a['rank_p95']} (5e–95e centile) ; "
+        f"{a['robustesse']}."
+    )
+    click.echo("")
+    lines = []
+    for cid, e in ex.iterrows():
+        spec = SHORT_LABELS.get(str(cid), ("", "{:.2f}"))[1]
+        val = _fmt(e["valeur"], spec)
+        unit = "% de l'offre" if spec == "pct" else e["unite"]
+        if not e["disponible"]:
+            lines.append({"Critère": e["critere"], "Valeur": "donnée indisponible",
+                          "Percentile": "", "Contribution": "", "Couverture": ""})
+            continue
+        lines.append({
+            "Critère": e["critere"],
+            "Valeur": f"{val} {unit}",
+            "Percentile": _fmt(e["percentile"], "{:.0f}"),
+            "Contribution": f"{_fmt(e['contribution'], '{:.3f}')} "
+                            f"(poids {_fmt(e['poids'], 'pct')} %)",
+            "Couverture": _fmt(e["couverture"], "pct") + " %",
+        })
+    click.echo(pd.DataFrame(lines).to_string(index=False))
+    click.echo("Percentile : part des EPCI moins vulnérables sur ce critère (100 = le plus "
+               "vulnérable). Les contributions s'additionnent au score composite.")
+    click.echo("")
+    worst_apl = pipeline.worst_communes(r, siren, "apl_mg", ascending=True)
+    if not worst_apl.empty:
+        click.echo("Communes à l'APL la plus faible : " + "; ".join(
+            f"{n} ({v:.2f})" for n, v in zip(worst_apl["nom"], worst_apl["apl_mg"], strict=True)))
+    worst_t = pipeline.worst_communes(r, siren, "t_urgence_min", ascending=False)
+    if not worst_t.empty:
+        click.echo("Communes les plus éloignées des urgences : " + "; ".join(
+            f"{n} ({v:.0f} min)"
+            for n, v in zip(worst_t["nom"], worst_t["t_urgence_min"], strict=True)))
+    worst_nv = pipeline.worst_communes(r, siren, "med_niveau_vie", ascending=True)
+    if not worst_nv.empty:
+        click.echo("Communes au niveau de vie médian le plus bas : " + "; ".join(
+            f"{n} ({_fmt(v, '{:,.0f}')} €)"
+            for n, v in zip(worst_nv["nom"], worst_nv["med_niveau_vie"], strict=True)))
+    near = pipeline.nearest_emergency(r, siren)
+    if near is None:
+        click.echo("Urgences : temps de trajet non disponibles pour cet EPCI.")
+    else:
+        click.echo(
+            f"Urgence (SU/SMUR) la plus proche : {near['nom']} ({near['finess']}), "
+            f"{near['t_min']:.0f} min depuis {near['commune']} ; temps moyen pondéré par la "
+            f"population {near['t_moyen_min']:.0f} min ; service le plus utilisé par la "
+            f"population : {near['habituel']}."
+        )
+    for note in r.notes:
+        if "indisponible" in note:
+            click.echo(f"Note : {note}")
+
+
+COMMANDS: list[click.Command] = [score, explain]

@@ -1,0 +1,554 @@
+"""The five criteria per EPCI, with coverage metadata.
+
+Each function returns a :class:`CriterionResult` whose ``values`` are indexed by the SIREN of
+every EPCI of the territory (NaN = no value for that EPCI, never invented) and whose
+``coverage`` is the share of the EPCI population the value rests on.
+
+Aggregation rules
+-----------------
+``apl``
+    DREES rule: EPCI APL = ``Σ w·APL / Σ w`` over the DREES communes of the EPCI with
+    ``w = pop_standardisee_mg``. DREES rows are keyed by COG 2024 codes; each maps to one current
+    commune (rows of merged communes all go to the merged commune), which maps to its EPCI.
+    Municipal arrondissements (Paris, Lyon, Marseille) map to their commune.
+``age_mg``
+    Share of the accessible GP supply delivered by GPs older than ``apl.age_limit``:
+    ``1 − Σ w·APL_≤age / Σ w·APL`` with the same rows and weights.
+``ald``
+    Share of the population in ALD (%). From :func:`zoning.sources.read_ald` (None when no file:
+    criterion unavailable) or a user CSV at commune, EPCI or département level; département
+    values are given to each EPCI as the mean over its communes weighted by population.
+``urgences``
+    From :func:`zoning.traveltimes.epci_times`: ``share_beyond`` (in %) or ``t_mean_min``
+    (``travel.indicator``). EPCI without travel times (outside the road network) stay NaN.
+``niveau_vie``
+    Filosofi 2021 commune medians cannot be combined into the exact EPCI median. Approximation:
+    the **median of the commune medians weighted by the number of persons** (``nb_personnes``),
+    over the communes with a published median; communes under statistical secrecy are excluded.
+    Coverage = share of the EPCI population (current communes) whose every COG 2024 part has a
+    published median. When an EPCI-level Filosofi file is present it is used instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from zoning.errors import DataFormatError
+
+if TYPE_CHECKING:
+    from zoning.config import Config
+    from zoning.territory import Territory
+
+AGE_COLUMNS: dict[int, str] = {
+    60: "apl_mg_60ans_et_moins",
+    62: "apl_mg_62ans_et_moins",
+    65: "apl_mg_moins_65ans",
+}
+"""APL variant restricted to GPs at or below each age limit."""
+
+ALD_UNAVAILABLE_NOTE = (
+    "donnée indisponible : aucun fichier ALD (Assurance Maladie, bénéficiaires d'ALD par "
+    "département) dans le répertoire de données"
+)
+
+FILOSOFI_NOTE = (
+    "approximation : médiane des médianes communales pondérée par le nombre de personnes "
+    "(Filosofi ne permet pas de recalculer la médiane exacte de l'EPCI) ; communes sous secret "
+    "statistique exclues"
+)
+
+
+@dataclass
+class CriterionResult:
+    """One criterion computed for every EPCI of the territory.
+
+    Attributes
+    ----------
+    id
+        Criterion id (``apl``, ``age_mg``, ``ald``, ``urgences``, ``niveau_vie``).
+    values
+        Index ``epci_siren``; float64, NaN = missing for that EPCI.
+    coverage
+        Index ``epci_siren``; share (0..1) of the EPCI population with data.
+    available
+        False when the criterion has no data at all (e.g. ALD offline).
+    source
+        Publisher and dataset (French).
+    vintage
+        Data vintage.
+    note
+        French note shown in outputs (approximation, missing data).
+    details
+        Optional commune-level frame used by explanations (index ``code_insee``).
+    """
+
+    id: str
+    values: pd.Series
+    coverage: pd.Series
+    available: bool
+    source: str
+    vintage: str
+    note: str = ""
+    details: pd.DataFrame | None = field(default=None, repr=False)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _arrondissement_parent(codes: pd.Series) -> pd.Series:
+    """Map Paris/Lyon/Marseille municipal arrondissement codes to their commune (else NaN)."""
+    out = pd.Series(pd.NA, index=codes.index, dtype="object")
+    out[codes.str.match(r"^751(0[1-9]|1\d|20)$")] = "75056"
+    out[codes.str.match(r"^6938[1-9]$")] = "69123"
+    out[codes.str.match(r"^132(0[1-9]|1[0-6])$")] = "13055"
+    return out
+
+
+def commune_of_cog2024(codes: pd.Index | pd.Series, territory: Territory) -> pd.Series:
+    """Current commune code of each COG 2024 code (NaN when outside the territory).
+
+    Parameters
+    ----------
+    codes
+        COG 2024 commune codes (strings).
+    territory
+        The territory (its ``cog2024_to_2025`` mapping and its communes).
+
+    Returns
+    -------
+    pandas.Series
+        Same positions as ``codes`` (index = the codes), current ``code_insee`` or NaN.
+    """
+    c = pd.Series(pd.Index(codes).astype(str), index=pd.Index(codes).astype(str))
+    mapping = territory.cog2024_to_2025
+    cur = c.map(mapping)
+    # codes already current (mapping may list only changed codes)
+    in_terr = c.isin(territory.communes.index)
+    cur = cur.where(cur.notna() | ~in_terr, c)
+    arr = _arrondissement_parent(c)
+    cur = cur.where(cur.notna(), arr)
+    cur = cur.where(cur.isin(territory.communes.index))
+    return cur
+
+
+def _epci_population(territory: Territory) -> pd.Series:
+    return territory.communes.groupby("epci_siren")["population"].sum().reindex(
+        territory.epci.index, fill_value=0
+    ).astype("float64")
+
+
+def _coverage_from_communes(covered: pd.Series, territory: Territory) -> pd.Series:
+    """Share of each EPCI's population living in communes flagged ``covered``."""
+    com = territory.communes
+    ok = covered.reindex(com.index, fill_value=False).astype(bool)
+    pop = com["population"].astype("float64")
+    num = pop.where(ok, 0.0).groupby(com["epci_siren"]).sum()
+    den = pop.groupby(com["epci_siren"]).sum()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cov = (num / den).reindex(territory.epci.index)
+    return cov.fillna(0.0)
+
+
+def _empty(territory: Territory) -> pd.Series:
+    return pd.Series(np.nan, index=territory.epci.index, dtype="float64")
+
+
+# --------------------------------------------------------------------------- 1 and 2: APL
+
+
+def _apl_rows(apl: pd.DataFrame, territory: Territory) -> pd.DataFrame:
+    """APL rows with their current commune and EPCI (rows outside the territory dropped)."""
+    cur = commune_of_cog2024(apl.index, territory)
+    rows = apl.copy()
+    rows["code_insee"] = cur.to_numpy()
+    rows = rows[rows["code_insee"].notna()]
+    rows["epci_siren"] = territory.communes.loc[rows["code_insee"], "epci_siren"].to_numpy()
+    return rows
+
+
+def apl_criterion(apl: pd.DataFrame, territory: Territory, millesime: int) -> CriterionResult:
+    """Criterion 1: APL per EPCI, mean of commune APL weighted by ``pop_standardisee_mg``.
+
+    Parameters
+    ----------
+    apl
+        :func:`zoning.sources.read_apl` frame (index COG 2024 ``code_commune``).
+    territory
+        The territory.
+    millesime
+        APL vintage (for the metadata).
+
+    Returns
+    -------
+    CriterionResult
+    """
+    rows = _apl_rows(apl, territory)
+    rows = rows[rows["apl_mg"].notna()]
+    w = rows["pop_standardisee_mg"].astype("float64")
+    num = (w * rows["apl_mg"]).groupby(rows["epci_siren"]).sum()
+    den = w.groupby(rows["epci_siren"]).sum()
+    vals = (num / den.where(den > 0)).reindex(territory.epci.index)
+    covered = pd.Series(True, index=pd.Index(rows["code_insee"].unique()))
+    cov = _coverage_from_communes(covered, territory)
+    return CriterionResult(
+        id="apl", values=vals.astype("float64"), coverage=cov, available=bool(vals.notna().any()),
+        source="DREES, indicateur d'accessibilité potentielle localisée (APL) aux médecins "
+        "généralistes",
+        vintage=str(millesime),
+        note="moyenne des APL communales pondérée par la population standardisée (règle DREES)",
+        details=_commune_apl(rows),
+    )
+
+
+def _commune_apl(rows: pd.DataFrame) -> pd.DataFrame:
+    w = rows["pop_standardisee_mg"].astype("float64")
+    g = rows.groupby("code_insee")
+    out = pd.DataFrame({
+        "apl_mg": (w * rows["apl_mg"]).groupby(rows["code_insee"]).sum()
+        / w.groupby(rows["code_insee"]).sum().where(lambda s: s > 0),
+        "epci_siren": g["epci_siren"].first(),
+    })
+    out.index.name = "code_insee"
+    return out
+
+
+def age_criterion(
+    apl: pd.DataFrame, territory: Territory, age_limit: int, millesime: int
+) -> CriterionResult:
+    """Criterion 2: share of the accessible GP supply from GPs older than ``age_limit``.
+
+    ``1 − Σ w·APL_≤age / Σ w·APL`` over the DREES communes of the EPCI, ``w`` =
+    ``pop_standardisee_mg``. NaN when the EPCI has no accessible supply (Σ w·APL = 0).
+    """
+    col = AGE_COLUMNS.get(int(age_limit))
+    if col is None or col not in apl.columns:
+        raise DataFormatError(
+            f"APL data: column {col or 'apl_mg_<age>'!r} (GPs aged {age_limit} or under) is "
+            f"missing; available columns: {', '.join(map(str, apl.columns))} (use apl.age_limit "
+            "60, 62 or 65 with the DREES age-variant file in health/)"
+        )
+    rows = _apl_rows(apl, territory)
+    rows = rows[rows["apl_mg"].notna() & rows[col].notna()]
+    w = rows["pop_standardisee_mg"].astype("float64")
+    tot = (w * rows["apl_mg"]).groupby(rows["epci_siren"]).sum()
+    young = (w * rows[col]).groupby(rows["epci_siren"]).sum()
+    vals = (1.0 - young / tot.where(tot > 0)).reindex(territory.epci.index)
+    covered = pd.Series(True, index=pd.Index(rows["code_insee"].unique()))
+    return CriterionResult(
+        id="age_mg", values=vals.astype("float64"),
+        coverage=_coverage_from_communes(covered, territory),
+        available=bool(vals.notna().any()),
+        source="DREES, APL aux médecins généralistes par âge des médecins",
+        vintage=str(millesime),
+        note=f"1 − APL des médecins de {age_limit} ans et moins / APL (pondération DREES)",
+    )
+
+
+# --------------------------------------------------------------------------- 3: ALD
+
+
+def ald_criterion(ald: pd.DataFrame | None, territory: Territory) -> CriterionResult:
+    """Criterion 3: share of the population in ALD (%).
+
+    Parameters
+    ----------
+    ald
+        None (no data: the criterion is unavailable), or a frame with a level and a value:
+        columns ``niveau`` ("commune" / "epci" / "departement"), ``code`` and ``part_ald``
+        (percent), or the same with the code as index. Frames with a ``dep`` / ``code_insee`` /
+        ``epci_siren`` index name are also accepted.
+    territory
+        The territory.
+
+    Returns
+    -------
+    CriterionResult
+    """
+    meta: dict[str, Any] = {
+        "id": "ald",
+        "source": "Assurance Maladie, bénéficiaires d'ALD par département",
+    }
+    if ald is None:
+        return CriterionResult(
+            values=_empty(territory),
+            coverage=pd.Series(0.0, index=territory.epci.index),
+            available=False, vintage="", note=ALD_UNAVAILABLE_NOTE, **meta,
+        )
+    level, values = _ald_level_values(ald)
+    com = territory.communes
+    pop = com["population"].astype("float64")
+    vintage = str(ald.attrs.get("vintage", ""))
+    if level == "epci":
+        vals = values.reindex(territory.epci.index)
+        cov = pd.Series(np.where(vals.notna(), 1.0, 0.0), index=territory.epci.index)
+        note = "valeurs par EPCI fournies"
+    else:
+        key = com.index.to_series() if level == "commune" else com["dep"].astype(str)
+        v = key.map(values).astype("float64")
+        ok = v.notna()
+        num = (v.fillna(0.0) * pop).groupby(com["epci_siren"]).sum()
+        den = pop.where(ok, 0.0).groupby(com["epci_siren"]).sum()
+        vals = (num / den.where(den > 0)).reindex(territory.epci.index)
+        cov = _coverage_from_communes(ok, territory)
+        note = (
+            "valeur départementale, pondérée par la population des communes de l'EPCI"
+            if level == "departement" else "moyenne communale pondérée par la population"
+        )
+    return CriterionResult(
+        values=vals.astype("float64"), coverage=cov, available=bool(vals.notna().any()),
+        vintage=vintage, note=note, **meta,
+    )
+
+
+_LEVEL_ALIASES = {
+    "commune": "commune", "code_insee": "commune", "code_commune": "commune", "com": "commune",
+    "epci": "epci", "epci_siren": "epci", "siren": "epci",
+    "departement": "departement", "département": "departement", "dep": "departement",
+    "dept": "departement",
+}
+
+
+def _ald_level_values(ald: pd.DataFrame) -> tuple[str, pd.Series]:
+    df = ald
+    value_col = next((c for c in ("part_ald", "prevalence", "taux_ald", "part") if c in df.columns),
+                     None)
+    if value_col is None:
+        raise DataFormatError(
+            "ALD data: no value column; expected 'part_ald' (share of the population in ALD, "
+            f"in %); columns found: {', '.join(map(str, df.columns))}"
+        )
+    if "niveau" in df.columns and "code" in df.columns:
+        levels = df["niveau"].astype(str).str.lower().map(_LEVEL_ALIASES)
+        if levels.isna().any() or levels.nunique() != 1:
+            raise DataFormatError(
+                "ALD data: column 'niveau' must hold one of commune, epci, departement "
+                f"(one level per file); found {sorted(df['niveau'].astype(str).unique())[:5]}"
+            )
+        level = str(levels.iloc[0])
+        codes = df["code"].astype(str)
+    else:
+        name = str(df.index.name or "").lower()
+        col = next((c for c in df.columns if str(c).lower() in _LEVEL_ALIASES), None)
+        if name in _LEVEL_ALIASES:
+            level, codes = _LEVEL_ALIASES[name], df.index.to_series().astype(str)
+        elif col is not None:
+            level, codes = _LEVEL_ALIASES[str(col).lower()], df[col].astype(str)
+        else:
+            raise DataFormatError(
+                "ALD data: cannot tell the geographic level; give a 'niveau' column "
+                "(commune / epci / departement) and a 'code' column, or a 'dep', 'code_insee' "
+                "or 'epci_siren' column"
+            )
+    vals = pd.to_numeric(df[value_col].astype(str).str.replace(",", ".", regex=False),
+                         errors="coerce")
+    vals.index = pd.Index(codes.to_numpy(), name="code")
+    if level == "departement":
+        vals.index = vals.index.str.zfill(2)
+    return level, vals[~vals.index.duplicated(keep="first")]
+
+
+# --------------------------------------------------------------------------- 4: travel
+
+
+def urgences_criterion(
+    epci_times: pd.DataFrame | None, territory: Territory, config: Config,
+    note: str = "",
+) -> CriterionResult:
+    """Criterion 4: population beyond ``threshold_min`` of an SU/SMUR (%), or the mean time.
+
+    Parameters
+    ----------
+    epci_times
+        :func:`zoning.traveltimes.epci_times` frame (index ``epci_siren``), or None when travel
+        times could not be computed (criterion unavailable).
+    territory
+        The territory.
+    config
+        ``travel.indicator`` and ``travel.threshold_min``.
+    note
+        Extra French note (road network used).
+
+    Returns
+    -------
+    CriterionResult
+    """
+    thr = config.travel.threshold_min
+    meta: dict[str, Any] = {
+        "id": "urgences",
+        "source": "DREES SAE 2022 (sites SU / SMUR) et temps de trajet routiers calculés",
+        "vintage": "SAE 2022",
+    }
+    if epci_times is None:
+        return CriterionResult(
+            values=_empty(territory), coverage=pd.Series(0.0, index=territory.epci.index),
+            available=False,
+            note="donnée indisponible : temps de trajet non calculés" + (f" ; {note}" if note
+                                                                           else ""),
+            **meta,
+        )
+    et = epci_times.reindex(territory.epci.index)
+    if config.travel.indicator == "share_beyond":
+        share = et["share_beyond"].astype("float64")
+        # contract: a share in 0..1; the criterion is shown in %
+        vals = share * 100.0 if share.max(skipna=True) <= 1.0 + 1e-9 else share
+        what = f"part de la population à plus de {thr:g} min"
+    else:
+        vals = et["t_mean_min"].astype("float64")
+        what = "temps moyen pondéré par la population (min)"
+    if "coverage" in et.columns:
+        cov = et["coverage"].astype("float64").fillna(0.0)
+    else:
+        cov = pd.Series(np.where(vals.notna(), 1.0, 0.0), index=territory.epci.index)
+    n_missing = int(vals.isna().sum())
+    parts = [what]
+    if n_missing:
+        parts.append(
+            f"{n_missing} EPCI hors de l'emprise du réseau routier : valeur manquante"
+        )
+    if note:
+        parts.append(note)
+    return CriterionResult(
+        values=vals, coverage=cov, available=bool(vals.notna().any()), note=" ; ".join(parts),
+        **meta,
+    )
+
+
+# --------------------------------------------------------------------------- 5: income
+
+
+def weighted_median(values: pd.Series, weights: pd.Series, groups: pd.Series) -> pd.Series:
+    """Weighted median per group (vectorised): the smallest value whose cumulated weight
+    reaches half the group's total weight.
+
+    Parameters
+    ----------
+    values, weights, groups
+        Aligned series; rows with NaN value or weight <= 0 are ignored.
+
+    Returns
+    -------
+    pandas.Series
+        Index = group labels.
+    """
+    df = pd.DataFrame({"v": values.to_numpy(dtype="float64"),
+                       "w": weights.to_numpy(dtype="float64"),
+                       "g": groups.to_numpy()})
+    df = df[df["v"].notna() & (df["w"] > 0)]
+    if df.empty:
+        return pd.Series(dtype="float64")
+    df = df.sort_values(["g", "v"], kind="mergesort")
+    cum = df.groupby("g", sort=False)["w"].cumsum()
+    half = df.groupby("g", sort=False)["w"].transform("sum") / 2.0
+    reached = df[cum.to_numpy() >= half.to_numpy() - 1e-9]
+    return reached.groupby("g", sort=True)["v"].first()
+
+
+def niveau_vie_criterion(
+    filosofi: pd.DataFrame, territory: Territory, filosofi_epci: pd.DataFrame | None = None
+) -> CriterionResult:
+    """Criterion 5: median disposable income per consumption unit (€/year).
+
+    Parameters
+    ----------
+    filosofi
+        :func:`zoning.sources.read_filosofi` frame (index COG 2024 ``code_commune``).
+    territory
+        The territory.
+    filosofi_epci
+        Optional EPCI-level Filosofi frame (index ``epci_siren``, column ``med_niveau_vie``):
+        used instead of the approximation where it has a value.
+
+    Returns
+    -------
+    CriterionResult
+    """
+    cur = commune_of_cog2024(filosofi.index, territory)
+    rows = filosofi.assign(code_insee=cur.to_numpy())
+    rows = rows[rows["code_insee"].notna()]
+    rows["epci_siren"] = territory.communes.loc[rows["code_insee"], "epci_siren"].to_numpy()
+    published = rows["med_niveau_vie"].notna() & ~rows["secret"].astype(bool)
+    vals = weighted_median(rows["med_niveau_vie"].where(published), rows["nb_personnes"],
+                           rows["epci_siren"]).reindex(territory.epci.index)
+    # a current commune is covered when every one of its COG 2024 parts is published
+    all_pub = published.groupby(rows["code_insee"]).all()
+    cov = _coverage_from_communes(all_pub, territory)
+    note = FILOSOFI_NOTE
+    if filosofi_epci is not None and "med_niveau_vie" in filosofi_epci.columns:
+        direct = filosofi_epci["med_niveau_vie"].reindex(territory.epci.index).astype("float64")
+        vals = direct.where(direct.notna(), vals)
+        cov = cov.where(direct.isna(), 1.0)
+        note = ("médiane Filosofi publiée au niveau EPCI ; à défaut, " + FILOSOFI_NOTE)
+    details = pd.DataFrame({
+        "med_niveau_vie": rows["med_niveau_vie"].where(published).to_numpy(),
+        "code_insee": rows["code_insee"].to_numpy(),
+    }).groupby("code_insee")["med_niveau_vie"].median().to_frame()
+    return CriterionResult(
+        id="niveau_vie", values=vals.astype("float64"), coverage=cov,
+        available=bool(vals.notna().any()),
+        source="INSEE, Filosofi 2021 (revenu disponible médian par unité de consommation)",
+        vintage="2021", note=note, details=details,
+    )
+
+
+# --------------------------------------------------------------------------- all five
+
+
+def compute_criteria(
+    territory: Territory,
+    config: Config,
+    data_dir: Path,
+    travel: pd.DataFrame | None = None,
+    *,
+    ald_path: Path | None = None,
+    travel_note: str = "",
+) -> dict[str, CriterionResult]:
+    """Compute the five criteria for the territory's EPCI.
+
+    Parameters
+    ----------
+    territory
+        From :func:`zoning.territory.load_territory`.
+    config
+        Validated configuration (APL vintage and age limit, travel indicator).
+    data_dir
+        Data directory.
+    travel
+        :func:`zoning.traveltimes.epci_times` result; None makes criterion 4 unavailable.
+    ald_path
+        User ALD CSV (commune, EPCI or département level); default: the catalogue file if present.
+    travel_note
+        French note about the road network used.
+
+    Returns
+    -------
+    dict
+        Criterion id -> :class:`CriterionResult`, in the order of the configuration.
+    """
+    from zoning import sources
+
+    apl = sources.read_apl(data_dir, config.apl.millesime)
+    filo = sources.read_filosofi(data_dir)
+    filo_epci = None
+    reader = getattr(sources, "read_filosofi_epci", None)
+    if reader is not None:
+        filo_epci = reader(data_dir)
+    ald = sources.read_ald(data_dir, ald_path)
+    out: dict[str, CriterionResult] = {
+        "apl": apl_criterion(apl, territory, config.apl.millesime),
+        "age_mg": age_criterion(apl, territory, config.apl.age_limit, config.apl.millesime),
+        "ald": ald_criterion(ald, territory),
+        "urgences": urgences_criterion(travel, territory, config, note=travel_note),
+        "niveau_vie": niveau_vie_criterion(filo, territory, filo_epci),
+    }
+    return {c.id: out[c.id] for c in config.criteria if c.id in out}
+
+
+def criteria_frame(results: Mapping[str, CriterionResult]) -> pd.DataFrame:
+    """Raw values of every criterion, one column per id (index ``epci_siren``)."""
+    return pd.DataFrame({k: r.values for k, r in results.items()})

@@ -1,0 +1,490 @@
+"""One scoring run: territory → travel times → criteria → scoring → :class:`RunResult` → exports.
+
+The CLI (``zoning score``, ``zoning explain``) and library users call :func:`run`; outputs are
+written by :func:`write_outputs` (``zoning.exports.write_all`` when available, else the CSV
+table written here).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import importlib
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from zoning import __version__, progress
+from zoning.atomic import atomic_path
+from zoning.config import Config
+from zoning.criteria import CriterionResult, compute_criteria
+from zoning.errors import DataFileNotFoundError, DataFormatError, TerritoryError
+from zoning.results import CriterionMeta, RunResult
+from zoning.scoring import Comparison, compare, find_epci, score
+
+log = logging.getLogger(__name__)
+
+SCORES_CSV = "scores_epci.csv"
+"""File written by the fallback CSV writer (when ``zoning.exports.write_all`` is absent)."""
+
+
+@dataclass
+class TravelInputs:
+    """Travel times for a run.
+
+    Attributes
+    ----------
+    communes
+        :func:`zoning.traveltimes.commune_times` (index ``code_insee``).
+    epci
+        :func:`zoning.traveltimes.epci_times` (index ``epci_siren``).
+    facilities
+        SU / SMUR sites routed to (index ``finess``, EPSG:2154).
+    note
+        French note: road network and speeds used.
+    """
+
+    communes: pd.DataFrame
+    epci: pd.DataFrame
+    facilities: gpd.GeoDataFrame
+    note: str = ""
+
+
+@dataclass
+class Run:
+    """A run's result plus what the CLI prints beside it.
+
+    Attributes
+    ----------
+    result
+        The bundle handed to the exports.
+    table
+        The score table (:func:`zoning.scoring.score`), sorted by rank.
+    criteria
+        Criterion results (values, coverage, commune details).
+    comparison
+        Comparison with the reference list, when one was given.
+    """
+
+    result: RunResult
+    table: pd.DataFrame
+    criteria: dict[str, CriterionResult]
+    comparison: Comparison | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------- travel hook
+
+
+def compute_travel(territory: Any, config: Config, data_dir: Path) -> TravelInputs | None:
+    """Travel times to the nearest SU / SMUR for the territory, or None when not computable.
+
+    Uses :mod:`zoning.traveltimes`. EPCI outside the road network extent get NaN (criterion 4
+    missing for them, reported in the notes), never an invented time.
+    """
+    try:
+        traveltimes = importlib.import_module("zoning.traveltimes")
+    except ImportError:  # routing not installed in this checkout
+        log.warning("zoning.traveltimes is not available: criterion 4 reported missing")
+        return None
+    runner = getattr(traveltimes, "run_travel_times", None)
+    if runner is None:
+        log.warning("zoning.traveltimes.run_travel_times is missing: criterion 4 reported missing")
+        return None
+    out = runner(territory, config, data_dir)
+    return TravelInputs(
+        communes=out.communes, epci=out.epci, facilities=out.facilities,
+        note=str(getattr(out, "note", "")),
+    )
+
+
+# --------------------------------------------------------------------------- reference
+
+
+def read_reference(path: Path, names: pd.Series) -> list[str]:
+    """Read a reference list of EPCI (SIREN or names, one per row) and resolve it to SIREN.
+
+    Parameters
+    ----------
+    path
+        CSV file: a column ``epci_siren`` / ``siren`` / ``code`` or ``nom`` / ``epci_nom`` /
+        ``name``, else the first column; rows may hold a 9-digit SIREN or an EPCI name.
+    names
+        EPCI names of the scored territory, index SIREN.
+
+    Returns
+    -------
+    list of str
+        SIREN in file order.
+
+    Raises
+    ------
+    DataFileNotFoundError, DataFormatError, TerritoryError
+        Missing or empty file; SIREN or names not in the territory (all listed at once).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataFileNotFoundError(f"{path}: reference file not found (give an existing CSV)")
+    try:
+        df = pd.read_csv(path, dtype=str, sep=None, engine="python", encoding="utf-8-sig")
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise DataFormatError(f"{path}: cannot read the reference CSV ({exc})") from None
+    cols = {c.strip().lower(): c for c in df.columns}
+    col = next((cols[k] for k in ("epci_siren", "siren", "code", "nom", "epci_nom", "name", "epci")
+                if k in cols), None)
+    if col is None:
+        # a headerless single column of SIREN: the header is itself a value
+        df = pd.read_csv(path, dtype=str, header=None, sep=None, engine="python",
+                         encoding="utf-8-sig")
+        col = df.columns[0]
+    values = [v.strip() for v in df[col].dropna().astype(str) if v.strip()]
+    if not values:
+        raise DataFormatError(f"{path}: column {col!r}: no EPCI listed")
+    known = set(names.index.astype(str))
+    out: list[str] = []
+    problems: list[str] = []
+    for v in values:
+        digits = v.replace(" ", "")
+        if digits.isdigit():
+            if digits in known:
+                out.append(digits)
+            else:
+                problems.append(f"unknown SIREN {digits}")
+            continue
+        try:
+            out.append(find_epci(v, names))
+        except (TerritoryError, LookupError) as exc:
+            problems.append(str(exc))
+    if problems:
+        raise TerritoryError(
+            f"{path}: column {col!r}: {len(problems)} EPCI not in the scored territory: "
+            + "; ".join(problems) + " (fix the file, or choose the matching --region)"
+        )
+    return list(dict.fromkeys(out))
+
+
+# --------------------------------------------------------------------------- run
+
+
+def run(
+    config: Config,
+    data_dir: Path,
+    region: str | None = None,
+    top: int | None = None,
+    strict: bool = False,
+    reference: Path | None = None,
+    *,
+    draws: int | None = None,
+    seed: int | None = None,
+    ald_path: Path | None = None,
+    travel: TravelInputs | None | bool = True,
+) -> Run:
+    """Run the whole scoring for a region.
+
+    Parameters
+    ----------
+    config
+        Validated configuration.
+    data_dir
+        Data directory.
+    region
+        INSEE region code or ``FR``; default ``run.region``.
+    top
+        Number of priority zones (overrides the configuration).
+    strict
+        A criterion without data is an error instead of being dropped.
+    reference
+        CSV list of reference EPCI to compare the selection with.
+    draws, seed
+        Override the sensitivity draws and the seed.
+    ald_path
+        User ALD CSV (commune, EPCI or département level).
+    travel
+        ``True``: compute travel times; ``False``/``None``: skip (criterion 4 missing);
+        or precomputed :class:`TravelInputs`.
+
+    Returns
+    -------
+    Run
+        ``result`` (:class:`~zoning.results.RunResult`), ``table``, ``criteria``, ``comparison``.
+    """
+    from zoning.territory import load_territory
+
+    region = str(region or config.run.region)
+    data_dir = Path(data_dir)
+    with progress.step("Territoire (EPCI, communes)"):
+        territory = load_territory(data_dir, region=region)
+    tin: TravelInputs | None
+    if travel is True:
+        with progress.step("Temps de trajet vers les urgences (SU / SMUR)"):
+            tin = compute_travel(territory, config, data_dir)
+    elif isinstance(travel, TravelInputs):
+        tin = travel
+    else:
+        tin = None
+    with progress.step("Critères"):
+        crits = compute_criteria(
+            territory, config, data_dir, None if tin is None else tin.epci,
+            ald_path=ald_path, travel_note="" if tin is None else tin.note,
+        )
+    names = territory.epci["epci_nom"].astype(str)
+    ref_sirens = read_reference(reference, names) if reference is not None else None
+    with progress.step("Score, classement et analyse de sensibilité"):
+        table = score(crits, config, territory.epci["population"], strict=strict, top=top,
+                      draws=draws, seed=seed)
+    comparison = compare(table, ref_sirens) if ref_sirens is not None else None
+
+    epci = territory.epci.join(table, how="left")
+    epci = epci.sort_values("rank")
+    communes = _communes_frame(territory, crits, tin)
+    facilities = tin.facilities if tin is not None else _empty_facilities()
+    metas = _criteria_meta(config, crits, table)
+    notes = _notes(config, crits, table, tin, territory)
+    params = _params(config, data_dir, region, top, strict, table, crits, reference, comparison)
+    result = RunResult(
+        region=region, region_name=str(getattr(territory, "region_name", region)),
+        epci=gpd.GeoDataFrame(epci, geometry="geometry", crs=territory.epci.crs),
+        communes=communes, facilities=facilities, criteria=metas, notes=notes, params=params,
+    )
+    return Run(result=result, table=table, criteria=crits, comparison=comparison)
+
+
+def _empty_facilities() -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(
+        {"nom": pd.Series(dtype=str)}, geometry=gpd.GeoSeries([], crs="EPSG:2154"),
+        crs="EPSG:2154",
+    ).rename_axis("finess")
+
+
+def _communes_frame(
+    territory: Any, crits: dict[str, CriterionResult], tin: TravelInputs | None
+) -> gpd.GeoDataFrame:
+    com = territory.communes[["nom", "dep", "epci_siren", "population", "geometry"]].copy()
+    apl = crits.get("apl")
+    if apl is not None and apl.details is not None:
+        com["apl_mg"] = apl.details["apl_mg"].reindex(com.index)
+    nv = crits.get("niveau_vie")
+    if nv is not None and nv.details is not None:
+        com["med_niveau_vie"] = nv.details["med_niveau_vie"].reindex(com.index)
+    if tin is not None:
+        tt = tin.communes.drop(columns=[c for c in tin.communes.columns if c in com.columns
+                                        or c == "geometry"])
+        com = com.join(tt, how="left")
+    return gpd.GeoDataFrame(com, geometry="geometry", crs=territory.communes.crs)
+
+
+def _criteria_meta(
+    config: Config, crits: dict[str, CriterionResult], table: pd.DataFrame
+) -> list[CriterionMeta]:
+    used: dict[str, float] = table.attrs.get("weights", {})
+    out = []
+    for c in config.criteria:
+        r = crits.get(c.id)
+        avail = bool(r is not None and r.available and c.id in used)
+        out.append(CriterionMeta(
+            id=c.id, label=c.label, unit=c.unit, direction=c.direction,
+            weight=float(used.get(c.id, 0.0)), available=avail,
+            source=r.source if r is not None else c.source,
+            vintage=r.vintage if r is not None else "",
+            note=r.note if r is not None else "donnée indisponible",
+        ))
+    return out
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.1f}".replace(".", ",") + " %"
+
+
+def _notes(
+    config: Config, crits: dict[str, CriterionResult], table: pd.DataFrame,
+    tin: TravelInputs | None, territory: Any,
+) -> list[str]:
+    notes: list[str] = []
+    used: dict[str, float] = table.attrs.get("weights", {})
+    missing: list[str] = table.attrs.get("missing", [])
+    n_av = len(used)
+    for cid in missing:
+        c = config.criterion(cid)
+        r = crits.get(cid)
+        why = r.note if r is not None and r.note else "donnée indisponible"
+        notes.append(
+            f"Critère « {c.label} » : {why}. Son poids ({_pct(c.weight)}) est réparti sur les "
+            f"{n_av} critères disponibles."
+        )
+    notes.append(
+        f"Critères disponibles : {n_av} sur {len(config.criteria)} ; poids utilisés : "
+        + ", ".join(f"{config.criterion(k).label.split(' (')[0]} {_pct(w)}"
+                    for k, w in used.items()) + "."
+    )
+    for cid in used:
+        r = crits[cid]
+        n_nan = int(r.values.reindex(table.index).isna().sum())
+        if n_nan:
+            notes.append(
+                f"Critère « {config.criterion(cid).label} » : {n_nan} EPCI sans valeur ; leur "
+                "score composite est calculé sur les critères disponibles (poids renormalisés)."
+            )
+    nv = crits.get("niveau_vie")
+    if nv is not None and nv.available:
+        low = int((nv.coverage.reindex(table.index) < 0.9).sum())
+        notes.append(
+            f"Niveau de vie : {nv.note}. Couverture de la population : médiane "
+            f"{_pct(float(nv.coverage.median()))}, {low} EPCI couverts à moins de 90 %."
+        )
+    if tin is not None and tin.note:
+        notes.append(f"Temps de trajet : {tin.note}.")
+    elif tin is None:
+        notes.append("Temps de trajet vers les urgences non calculés : critère 4 indisponible.")
+    d = table.attrs.get("draws", 0)
+    if d:
+        notes.append(
+            f"Robustesse : {d} tirages Monte-Carlo (poids tirés selon une loi de Dirichlet "
+            f"centrée sur les poids configurés, concentration {config.sensitivity.concentration:g} "
+            f"; méthode de normalisation tirée parmi {', '.join(config.sensitivity.normalisations)}"
+            f"), graine {table.attrs.get('seed')} ; « robuste » = sélectionné dans au moins "
+            f"{_pct(config.sensitivity.robust_threshold)} des tirages."
+        )
+    return notes
+
+
+def _params(
+    config: Config, data_dir: Path, region: str, top: int | None, strict: bool,
+    table: pd.DataFrame, crits: dict[str, CriterionResult], reference: Path | None,
+    comparison: Comparison | None,
+) -> dict[str, Any]:
+    params: dict[str, Any] = {
+        "version": __version__,
+        "computed_at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        "region": region,
+        "data_dir": str(data_dir),
+        "config_path": config.source_path,
+        "config": config.model_dump(mode="json", exclude={"source_path"}),
+        "top": top if top is not None else config.run.priority_zones,
+        "selection": "top" if top is not None else config.run.selection,
+        "strict": strict,
+        "method": config.run.method,
+        "weights_used": dict(table.attrs.get("weights", {})),
+        "missing_criteria": list(table.attrs.get("missing", [])),
+        "draws": int(table.attrs.get("draws", 0)),
+        "seed": int(table.attrs.get("seed", config.run.seed)),
+        "vintages": {k: r.vintage for k, r in crits.items()},
+        "n_epci": int(len(table)),
+        "n_selected": int(table["selected"].sum()),
+        "population_selected": int(np.nansum(table.loc[table["selected"], "population"]))
+        if "population" in table.columns else None,
+    }
+    if comparison is not None:
+        params["reference"] = {
+            "file": str(reference),
+            "both": comparison.both,
+            "only_model": comparison.only_model,
+            "only_reference": comparison.only_reference,
+            "ranks": {k: int(v) for k, v in comparison.ranks.items()},
+        }
+    return params
+
+
+# --------------------------------------------------------------------------- outputs
+
+
+def write_outputs(result: RunResult, out_dir: Path) -> list[Path]:
+    """Write the run's outputs to ``out_dir``.
+
+    Calls ``zoning.exports.write_all(result, out_dir)`` when the exports package provides it;
+    otherwise writes the ranked table as CSV (:func:`write_scores_csv`).
+
+    Returns
+    -------
+    list of Path
+        Files written.
+    """
+    try:
+        from zoning import exports
+        write_all = getattr(exports, "write_all", None)
+    except ImportError:
+        write_all = None
+    if write_all is not None:
+        written = write_all(result, Path(out_dir))
+        return [Path(p) for p in (written or [])]
+    return [write_scores_csv(result, Path(out_dir))]
+
+
+def scores_frame(result: RunResult) -> pd.DataFrame:
+    """Ranked table with French headers (one row per EPCI), as written to CSV."""
+    e = pd.DataFrame(result.epci.drop(columns="geometry"))
+    cols: dict[str, str] = {"rank": "rang"}
+    cols.update({"epci_nom": "epci", "epci_type": "type", "dep": "departement",
+                 "population": "population"})
+    for m in result.criteria:
+        cols[m.id] = m.id
+        cols[f"{m.id}_score"] = f"{m.id}_score"
+    cols.update({"composite": "score_composite", "n_fragilites": "nb_fragilites",
+                 "selected": "selection", "probability": "probabilite_selection",
+                 "rank_p05": "rang_p05", "rank_p95": "rang_p95", "robustesse": "robustesse"})
+    out = e[[c for c in cols if c in e.columns]].rename(columns=cols)
+    out.index.name = "epci_siren"
+    return out.sort_values("rang")
+
+
+def write_scores_csv(result: RunResult, out_dir: Path) -> Path:
+    """Fallback writer: the ranked table as UTF-8 CSV, notes as ``#`` lines at the end."""
+    target = Path(out_dir) / SCORES_CSV
+    frame = scores_frame(result)
+    with atomic_path(target) as tmp:
+        frame.to_csv(tmp, encoding="utf-8")
+        with open(tmp, "a", encoding="utf-8") as fh:
+            for note in result.notes:
+                fh.write(f"# {note}\n")
+    return target
+
+
+def resolve_epci(result: RunResult, query: str) -> str:
+    """SIREN of the EPCI named or numbered ``query`` in the run (see :func:`find_epci`)."""
+    return find_epci(query, result.epci["epci_nom"].astype(str))
+
+
+def worst_communes(
+    result: RunResult, siren: str, column: str, n: int = 3, ascending: bool = True
+) -> pd.DataFrame:
+    """The ``n`` communes of the EPCI with the lowest (``ascending``) or highest ``column``."""
+    com = result.communes
+    if column not in com.columns:
+        return pd.DataFrame(columns=["nom", column, "population"])
+    sub = com.loc[com["epci_siren"] == siren, ["nom", column, "population"]].dropna(
+        subset=[column])
+    return pd.DataFrame(sub.sort_values([column, "population"], ascending=[ascending, False])
+                        .head(n))
+
+
+def nearest_emergency(result: RunResult, siren: str) -> dict[str, Any] | None:
+    """The SU/SMUR reached fastest from the EPCI's communes, its time, and the population-
+    weighted mean time (None when the run has no travel times)."""
+    com = result.communes
+    if "t_urgence_min" not in com.columns:
+        return None
+    sub = com[(com["epci_siren"] == siren) & com["t_urgence_min"].notna()]
+    if sub.empty:
+        return None
+    best = sub["t_urgence_min"].idxmin()
+    w = sub["population"].astype("float64")
+    return {
+        "nom": str(sub.at[best, "nom_urgence"]) if "nom_urgence" in sub else "",
+        "finess": str(sub.at[best, "finess_urgence"]) if "finess_urgence" in sub else "",
+        "commune": str(sub.at[best, "nom"]),
+        "t_min": float(sub.at[best, "t_urgence_min"]),
+        "t_moyen_min": float((sub["t_urgence_min"] * w).sum() / w.sum()) if w.sum() > 0
+        else float("nan"),
+        "habituel": str(
+            w.groupby(sub["nom_urgence"]).sum().idxmax()) if "nom_urgence" in sub else "",
+    }
+
+
+__all__: Sequence[str] = (
+    "Run", "TravelInputs", "compute_travel", "read_reference", "run", "write_outputs",
+    "write_scores_csv", "scores_frame", "resolve_epci", "worst_communes", "nearest_emergency",
+)
