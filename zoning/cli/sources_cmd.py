@@ -1,7 +1,210 @@
-"""``zoning sources`` and ``zoning fetch`` (placeholder until the foundation lands)."""
+"""``zoning sources``, ``zoning fetch`` and ``zoning check-config``."""
 
 from __future__ import annotations
 
+import hashlib
+import shutil
+import tempfile
+from pathlib import Path
+
 import click
 
-COMMANDS: list[click.Command] = []
+from zoning import progress
+from zoning.atomic import atomic_path
+from zoning.cli.options import data_dir_option
+from zoning.config import load_config
+from zoning.datadir import resolve_data_dir
+from zoning.errors import DataFileNotFoundError, DataFormatError, DownloadError, ZoningError
+from zoning.sources import SOURCES, Source, get_source, source_rows
+
+DEFAULT_TIMEOUT_S = 15.0
+
+
+def _fmt_rows(n: int | None) -> str:
+    if n is None:
+        return "-"
+    if n < 0:
+        return "n/a"
+    return f"{n:,}"
+
+
+def check_sources(data_dir: Path) -> list[tuple[Source, str, int | None, str]]:
+    """Check every catalogued file of ``data_dir``.
+
+    Returns
+    -------
+    list of (source, status, rows, problem)
+        ``status`` is ``found``, ``missing``, ``missing (optional)`` or ``INVALID``;
+        ``problem`` is the error message (empty when found).
+    """
+    out: list[tuple[Source, str, int | None, str]] = []
+    for src in progress.progress(SOURCES, desc="Vérification des sources", total=len(SOURCES)):
+        try:
+            rows = source_rows(src.id, data_dir)
+        except DataFileNotFoundError as exc:
+            status = "missing" if src.required else "missing (optional)"
+            out.append((src, status, None, str(exc)))
+            continue
+        except DataFormatError as exc:
+            out.append((src, "INVALID", None, str(exc)))
+            continue
+        out.append((src, "found", rows, ""))
+    return out
+
+
+@click.command()
+@data_dir_option
+def sources(data_dir: Path | None) -> None:
+    """List every data source with its vintage, file, status and row count.
+
+    Each file found is read and validated (columns, separator, codes kept as
+    text, unique keys, CRS). Exit code 2 when a required file is missing or a
+    file is invalid; the message names every file, column and fix.
+    """
+    root = resolve_data_dir(data_dir)
+    results = check_sources(root)
+    click.echo(f"Data directory: {root}")
+    header = ("source", "vintage", "file", "status", "rows")
+    rows = [
+        (s.id, s.vintage, s.file + (f" [{','.join(s.layer)}]" if s.layer else ""), status,
+         _fmt_rows(n))
+        for s, status, n, _ in results
+    ]
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    widths[1] = min(widths[1], 38)
+
+    def line(r: tuple[str, ...]) -> str:
+        cells = [str(c)[: widths[i]].ljust(widths[i]) for i, c in enumerate(r[:-1])]
+        return "  ".join([*cells, str(r[-1]).rjust(widths[-1])])
+
+    click.echo(line(header))
+    click.echo("  ".join("-" * w for w in widths))
+    for r in rows:
+        click.echo(line(r))
+    invalid = [p for _, status, _, p in results if status == "INVALID"]
+    missing = [p for _, status, _, p in results if status == "missing"]
+    optional = [s.id for s, status, _, _ in results if status == "missing (optional)"]
+    if optional:
+        click.echo(f"Optional sources absent: {', '.join(optional)} "
+                   "(ALD: the criterion is reported as missing).")
+    if invalid:
+        raise DataFormatError(" | ".join(invalid + missing))
+    if missing:
+        raise DataFileNotFoundError(" | ".join(missing))
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def download_source(src: Source, data_dir: Path, timeout: float = DEFAULT_TIMEOUT_S) -> Path:
+    """Download the official file of ``src`` into ``data_dir`` (checksum-verified).
+
+    Raises
+    ------
+    DownloadError
+        When the source has no direct download (a derived file), the network fails,
+        or the checksum does not match.
+    """
+    import pooch
+
+    if src.derived or not src.download_url:
+        raise DownloadError(
+            f"{src.path(data_dir)}: source '{src.id}' is a derivation of official products and "
+            f"cannot be downloaded as is: {src.fix_hint(data_dir)}"
+        )
+    target = src.path(data_dir)
+    with tempfile.TemporaryDirectory(prefix="zoning-fetch-") as tmp:
+        processor = pooch.Unzip(members=[src.archive_member]) if src.archive_member else None
+        known = f"sha256:{src.sha256}" if (src.sha256 and not src.archive_member) else None
+        try:
+            fetched = pooch.retrieve(
+                src.download_url,
+                known_hash=known,
+                path=tmp,
+                processor=processor,
+                downloader=pooch.HTTPDownloader(timeout=timeout,
+                                                progressbar=progress.enabled()),
+            )
+        except Exception as exc:  # network errors, HTTP errors, checksum mismatch
+            raise DownloadError(
+                f"{target}: download of source '{src.id}' from {src.download_url} failed "
+                f"({type(exc).__name__}: {str(exc)[:200]}); {src.fix_hint(data_dir)}"
+            ) from None
+        path = Path(fetched[0] if isinstance(fetched, list) else fetched)
+        if src.sha256 and _sha256(path) != src.sha256:
+            raise DownloadError(
+                f"{target}: checksum mismatch for source '{src.id}' (expected sha256 "
+                f"{src.sha256}); the publisher may have released a new version: check "
+                f"{src.url}"
+            )
+        with atomic_path(target) as part:
+            shutil.copyfile(path, part)
+    return target
+
+
+@click.command()
+@data_dir_option
+@click.option("--only", "only", multiple=True, metavar="ID",
+              help="Only this source id (repeatable); see `zoning sources`.")
+@click.option("--timeout", type=float, default=DEFAULT_TIMEOUT_S, show_default=True,
+              help="Network timeout in seconds.")
+def fetch(data_dir: Path | None, only: tuple[str, ...], timeout: float) -> None:
+    """Download the official files missing from the data directory.
+
+    Files already present are left alone. Files published as is (INSEE Filosofi,
+    Geofabrik OSM extract) are downloaded with checksum verification; files that
+    are our documented derivations of official products (GeoPackages, stacked CSV)
+    cannot be downloaded: the message says which product to download and how to
+    convert it. Exit code 2 when any file is still missing (e.g. offline).
+    """
+    root = resolve_data_dir(data_dir)
+    selected = [get_source(i) for i in only] if only else list(SOURCES)
+    problems: list[str] = []
+    seen: set[str] = set()
+    for src in selected:
+        target = src.path(root)
+        if src.file in seen:
+            continue
+        seen.add(src.file)
+        if target.is_file():
+            click.echo(f"{src.id}: present ({target})")
+            continue
+        if not src.required and not only:
+            click.echo(f"{src.id}: optional, absent ({target}); {src.fix_hint(root)}")
+            continue
+        try:
+            with progress.step(f"Téléchargement {src.id}"):
+                path = download_source(src, root, timeout=timeout)
+            click.echo(f"{src.id}: downloaded to {path}")
+        except DownloadError as exc:
+            problems.append(str(exc))
+    if problems:
+        raise DownloadError(f"{len(problems)} file(s) still missing: " + " | ".join(problems))
+    click.echo("All selected files are present.")
+
+
+@click.command("check-config")
+@click.argument("config_file", required=False,
+                type=click.Path(dir_okay=False, path_type=Path))
+def check_config(config_file: Path | None) -> None:
+    """Validate a criteria configuration file (default: config/criteria.toml).
+
+    Every problem is reported at once with the file name and the key path
+    (unknown key, negative weight, weights not summing to 1, unknown criterion or
+    normalisation, bad types); exit code 2 when the file is invalid.
+    """
+    cfg = load_config(config_file)
+    click.echo(f"{cfg.source_path}: valid ({len(cfg.criteria)} criteria, region "
+               f"{cfg.run.region}, {cfg.run.priority_zones} priority zones)")
+    for c in cfg.criteria:
+        click.echo(f"  {c.id:<11} weight {c.weight:<5g} {c.direction:<16} {c.label}")
+
+
+COMMANDS: list[click.Command] = [sources, fetch, check_config]
+
+__all__ = ["COMMANDS", "ZoningError", "check_sources", "download_source"]

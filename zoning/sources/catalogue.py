@@ -126,8 +126,10 @@ class Source:
         """One sentence telling the user how to get the file in place."""
         target = self.path(data_dir)
         if self.download_url and not self.derived:
-            get = (f"download it from {self.download_url} (page: {self.url}) "
-                   f"or run `zoning fetch --only {self.id}`")
+            get = f"download it from {self.download_url} (page: {self.url})"
+            if self.archive_member:
+                get += f", extract {self.archive_member} from the zip"
+            get += f", or run `zoning fetch --only {self.id}`"
         else:
             get = f"build it from the official product at {self.url}"
             if self.how_to:
