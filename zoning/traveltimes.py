@@ -1,0 +1,864 @@
+"""Road travel times to emergency services (SU, SMUR) per commune, grid cell and EPCI.
+
+Model
+-----
+* Facility types: ``su`` = general emergency department (a paediatric-only SU is
+  *not* a general SU); ``smur`` = every SMUR departure site, antennas and
+  seasonal ones included; ``urgence`` = the set chosen by ``travel.facilities``
+  (``su``, ``smur`` or ``su_or_smur``, the default).
+* Every site of the facility file lying within ``routing.max_snap_km`` of the
+  road graph is used, whatever its region, so that communes near a regional
+  border reach the hospitals across it. A site of the studied region farther
+  than that from the graph is an error (the network does not cover it).
+* Times run from the origin to the facility: access leg origin -> nearest node
+  (straight distance x ``access_circuity`` at ``access_speed_kmh``), road time
+  (one multi-source Dijkstra per facility type on the reversed graph, see
+  :func:`zoning.routing.nearest_facility`), access leg node -> facility.
+* Origins: the commune population point (``Territory.points``) and the centre
+  of every populated 1 km cell of the Census 2021 grid whose centre lies in a
+  commune of the territory.
+* EPCI summaries weight cell times by the cell population ("grille 1 km"); an
+  EPCI without any grid cell falls back to its communes weighted by their
+  population ("communes"). ``pop_beyond`` is the population (of the weights)
+  beyond the threshold, ``share_beyond`` its share.
+* Scenarios: ``close`` removes FINESS sites; ``add`` adds a site that counts as
+  a full emergency service (SU and SMUR).
+* Raster: the time of each raster cell centre is computed like an origin's
+  (nearest node + access leg), so it agrees with the commune and cell tables.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import geopandas as gpd
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from zoning import progress
+from zoning.atomic import atomic_path
+from zoning.config import Config
+from zoning.errors import DataFileNotFoundError, RoutingError
+from zoning.routing import (
+    RoadGraph,
+    graph_from_line_layer,
+    graph_from_osm_pbf,
+    nearest_facility,
+    node_tree,
+    snap_points,
+)
+
+if TYPE_CHECKING:
+    from scipy.spatial import cKDTree
+
+log = logging.getLogger(__name__)
+
+KINDS: tuple[str, ...] = ("su", "smur", "urgence")
+"""Facility sets routed: general SU, SMUR, and the configured "either" set."""
+
+KIND_LABELS: dict[str, str] = {
+    "su": "service d'urgences (SU)",
+    "smur": "SMUR",
+    "urgence": "SU ou SMUR",
+}
+
+URGENCE_LABELS: dict[str, str] = {
+    "su": "service d'urgences (SU)",
+    "smur": "SMUR",
+    "su_or_smur": "SU ou SMUR",
+}
+
+WEIGHTS_GRID = "grille 1 km"
+WEIGHTS_COMMUNES = "communes"
+
+
+# --------------------------------------------------------------------------- network
+
+
+def load_network(
+    data_dir: str | os.PathLike[str],
+    config: Config,
+    network: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None = None,
+    class_column: str = "road_class",
+    layer: str | None = None,
+    cache_dir: str | os.PathLike[str] | None = None,
+) -> RoadGraph:
+    """Build (or read from cache) the road graph used for travel times.
+
+    Parameters
+    ----------
+    data_dir
+        Data directory; the default network is its Travel Mapping GeoPackage.
+    config
+        Speeds, circuity (``[routing]``).
+    network
+        An ``.osm.pbf`` file (or several), or a line layer (GeoPackage,
+        Shapefile...) with a road-class column; ``None`` = Travel Mapping.
+    class_column, layer
+        Line layers only: road-class column and layer (a GeoPackage with an
+        ``edges`` layer uses it by default).
+    cache_dir
+        Graph cache folder (default ``$ZONING_CACHE_DIR`` or ``~/.cache/zoning``).
+
+    Returns
+    -------
+    RoadGraph
+    """
+    from zoning.sources import CATALOGUE
+
+    r = config.routing
+    if network is None:
+        path = Path(data_dir) / CATALOGUE["roads"].file
+        if not path.is_file():
+            raise DataFileNotFoundError(
+                f"{path}: road network not found (source 'roads', Travel Mapping graph; put it "
+                "there, or give an OpenStreetMap extract with --network FILE.osm.pbf)"
+            )
+        networks: list[Path] = [path]
+    elif isinstance(network, (str, os.PathLike)):
+        networks = [Path(network)]
+    else:
+        networks = [Path(p) for p in network]
+    if all(p.name.lower().endswith(".pbf") for p in networks):
+        with progress.step("Lecture du réseau OpenStreetMap"):
+            return graph_from_osm_pbf(networks, r.osm_speeds_kmh, cache_dir=cache_dir)
+    if len(networks) != 1:
+        raise RoutingError("several networks can only be several .osm.pbf extracts")
+    path = networks[0]
+    if layer is None and path.suffix.lower() == ".gpkg" and path.is_file():
+        import pyogrio
+
+        try:
+            names = [str(n) for n, _ in pyogrio.list_layers(path)]
+        except Exception:  # unreadable: graph_from_line_layer reports it
+            names = []
+        layer = "edges" if "edges" in names else None
+    with progress.step("Construction du graphe routier"):
+        return graph_from_line_layer(
+            path, class_column, r.class_speeds_kmh, r.circuity, layer=layer, cache_dir=cache_dir
+        )
+
+
+# --------------------------------------------------------------------------- facilities
+
+
+@dataclass(frozen=True)
+class AddedSite:
+    """A facility added in a scenario (counts as SU and SMUR)."""
+
+    lon: float
+    lat: float
+    name: str
+
+
+def parse_added_site(text: str) -> AddedSite:
+    """Parse ``"lon,lat,name"`` (WGS84 degrees) into an :class:`AddedSite`.
+
+    Raises
+    ------
+    RoutingError
+        When the text is not ``lon,lat,name`` with valid degrees.
+    """
+    parts = [p.strip() for p in str(text).split(",", 2)]
+    try:
+        lon, lat = float(parts[0]), float(parts[1])
+    except (ValueError, IndexError):
+        raise RoutingError(
+            f"--add {text!r}: expected 'lon,lat,name' in WGS84 degrees, "
+            "e.g. '2.35,43.21,Nouveau SU'"
+        ) from None
+    name = parts[2] if len(parts) > 2 and parts[2] else "Site ajouté"
+    if not (math.isfinite(lon) and math.isfinite(lat) and -180 <= lon <= 180 and -90 <= lat <= 90):
+        raise RoutingError(f"--add {text!r}: longitude/latitude out of range (WGS84 degrees)")
+    return AddedSite(lon, lat, name)
+
+
+def apply_scenario(
+    facilities: gpd.GeoDataFrame,
+    close: Iterable[str] = (),
+    add: Iterable[AddedSite | str] = (),
+) -> gpd.GeoDataFrame:
+    """Facilities with some sites closed and others added.
+
+    Parameters
+    ----------
+    facilities
+        :func:`zoning.sources.read_facilities` frame (index ``finess``).
+    close
+        FINESS of the sites to close.
+    add
+        Sites to add (:class:`AddedSite` or ``"lon,lat,name"``); they get the
+        FINESS ``AJOUT0001``, ``AJOUT0002``... and count as SU and SMUR.
+
+    Returns
+    -------
+    GeoDataFrame
+        With a boolean column ``ajoute``.
+
+    Raises
+    ------
+    RoutingError
+        When a FINESS to close is not in the file.
+    """
+    close = [str(c).strip() for c in close]
+    unknown = [c for c in close if c not in facilities.index]
+    if unknown:
+        raise RoutingError(
+            f"--close: FINESS {', '.join(unknown)} not found among the {len(facilities)} SU/SMUR "
+            "sites of the facility file (health/sae2022_urgences_smur_sites_geoloc.csv, column "
+            "finess_et); give the 9-character FINESS of a site (ET)"
+        )
+    out = facilities.drop(index=close).copy()
+    out["ajoute"] = False
+    sites = [a if isinstance(a, AddedSite) else parse_added_site(a) for a in add]
+    if sites:
+        pts = gpd.GeoSeries(
+            gpd.points_from_xy([s.lon for s in sites], [s.lat for s in sites]), crs=4326
+        ).to_crs(facilities.crs)
+        idx = pd.Index([f"AJOUT{i + 1:04d}" for i in range(len(sites))], name=facilities.index.name)
+        new = gpd.GeoDataFrame(
+            {
+                "nom": [s.name for s in sites],
+                "su": True,
+                "su_pediatrique_seul": False,
+                "smur": True,
+                "type_libelle": "Site ajouté (scénario, SU + SMUR)",
+                "ajoute": True,
+            },
+            geometry=pts.to_numpy(),
+            crs=facilities.crs,
+            index=idx,
+        )
+        out = pd.concat([out, new])
+        for col, fill in (("su", False), ("smur", False), ("su_pediatrique_seul", False)):
+            out[col] = out[col].fillna(fill).astype(bool)
+    return gpd.GeoDataFrame(out, geometry="geometry", crs=facilities.crs)
+
+
+def kind_masks(facilities: pd.DataFrame, either: str) -> dict[str, npt.NDArray[np.bool_]]:
+    """Boolean masks of the ``su``, ``smur`` and ``urgence`` facility sets.
+
+    Parameters
+    ----------
+    facilities
+        Frame with boolean ``su``, ``smur`` and ``su_pediatrique_seul``.
+    either
+        ``travel.facilities``: ``su``, ``smur`` or ``su_or_smur``.
+    """
+    su = facilities["su"].to_numpy(dtype=bool) & ~facilities["su_pediatrique_seul"].to_numpy(
+        dtype=bool
+    )
+    smur = facilities["smur"].to_numpy(dtype=bool)
+    urgence = {"su": su, "smur": smur, "su_or_smur": su | smur}[either]
+    return {"su": su, "smur": smur, "urgence": urgence}
+
+
+def locate_facilities(
+    graph: RoadGraph,
+    facilities: gpd.GeoDataFrame,
+    config: Config,
+    region: str | None = None,
+    tree: cKDTree | None = None,
+) -> gpd.GeoDataFrame:
+    """Snap the SU/SMUR sites to the graph and keep those the graph reaches.
+
+    Parameters
+    ----------
+    graph
+        The road graph.
+    facilities
+        Sites (index ``finess``) with ``su, smur, su_pediatrique_seul`` and
+        optionally ``reg`` and ``ajoute``.
+    config
+        ``[routing]`` access-leg model and ``max_snap_km``.
+    region
+        Sites of this region (and added sites) must be reached by the network.
+
+    Returns
+    -------
+    GeoDataFrame
+        The sites within ``max_snap_km`` of the graph, that are SU or SMUR,
+        with ``node`` (int), ``access_km`` and ``access_s``.
+
+    Raises
+    ------
+    RoutingError
+        When a site of the region or an added site lies outside the network's
+        extent, or when no site remains.
+    """
+    r = config.routing
+    useful = facilities[
+        (facilities["su"].astype(bool) & ~facilities["su_pediatrique_seul"].astype(bool))
+        | facilities["smur"].astype(bool)
+    ]
+    if useful.crs is None or useful.crs.to_epsg() != int(graph.crs.split(":")[-1]):
+        raise RoutingError(f"facilities must be in {graph.crs} like the graph")
+    geoms = useful.geometry
+    empty = geoms.isna() | geoms.is_empty
+    xs = np.where(empty, np.nan, geoms.x.where(~empty)) if len(useful) else np.empty(0)
+    ys = np.where(empty, np.nan, geoms.y.where(~empty)) if len(useful) else np.empty(0)
+    snap = snap_points(graph, xs, ys, r.access_speed_kmh, r.access_circuity, r.max_snap_km,
+                       tree=tree, labels=[f"FINESS {f}" for f in useful.index])
+    must = np.zeros(len(useful), dtype=bool)
+    if "ajoute" in useful.columns:
+        must |= useful["ajoute"].fillna(False).to_numpy(dtype=bool)
+    if region is not None and "reg" in useful.columns:
+        must |= (useful["reg"].astype("string") == region).fillna(False).to_numpy(dtype=bool)
+    outside = snap.far & must
+    if outside.any():
+        bad = useful.index[outside]
+        names = [f"{f} ({useful.at[f, 'nom']}, {snap.distance_m[i] / 1000:.0f} km)"
+                 for f, i in zip(bad[:10], np.flatnonzero(outside)[:10], strict=True)]
+        raise RoutingError(
+            f"{int(outside.sum())} SU/SMUR site(s) lie outside the road network's extent "
+            f"(farther than routing.max_snap_km = {r.max_snap_km} km from {graph.source}): "
+            f"{', '.join(names)}; check their coordinates (WGS84 lon/lat) or use a network "
+            "that covers them"
+        )
+    keep = ~snap.far
+    dropped = int((~keep).sum())
+    if dropped:
+        log.info("%d SU/SMUR sites outside the network's extent are not used", dropped)
+    out = useful[keep].copy()
+    out["node"] = snap.node[keep]
+    out["access_km"] = snap.distance_m[keep] / 1000.0
+    out["access_s"] = snap.access_s[keep]
+    if len(out) == 0:
+        raise RoutingError(f"no SU/SMUR site lies within {r.max_snap_km} km of {graph.source}")
+    return gpd.GeoDataFrame(out, geometry="geometry", crs=useful.crs)
+
+
+@dataclass(frozen=True)
+class Routed:
+    """Node times to the nearest facility of one set.
+
+    Attributes
+    ----------
+    time_s
+        Per node, time to the nearest facility (s).
+    finess, nom
+        Per node, FINESS and name of that facility (object arrays).
+    """
+
+    time_s: npt.NDArray[np.float64]
+    finess: npt.NDArray[np.object_]
+    nom: npt.NDArray[np.object_]
+
+
+def route_all(
+    graph: RoadGraph, sites: gpd.GeoDataFrame, either: str
+) -> dict[str, Routed]:
+    """One multi-source Dijkstra per facility set (``su``, ``smur``, ``urgence``).
+
+    Raises
+    ------
+    RoutingError
+        When a set is empty (e.g. every SU closed).
+    """
+    out: dict[str, Routed] = {}
+    masks = kind_masks(sites, either)
+    finess = sites.index.to_numpy(dtype=object)
+    nom = sites["nom"].astype(object).to_numpy()
+    for kind in progress.progress(KINDS, desc="Calcul des temps d'accès", total=len(KINDS)):
+        mask = masks[kind]
+        if not mask.any():
+            raise RoutingError(
+                f"no {KIND_LABELS[kind]} within the road network's extent: nothing to route to"
+            )
+        time_s, which = nearest_facility(
+            graph, sites["node"].to_numpy()[mask], sites["access_s"].to_numpy()[mask]
+        )
+        none = np.array([None], dtype=object)
+        sel_f = np.concatenate([finess[mask], none])
+        sel_n = np.concatenate([nom[mask], none])
+        out[kind] = Routed(time_s=time_s, finess=sel_f[which], nom=sel_n[which])
+    return out
+
+
+# --------------------------------------------------------------------------- origins
+
+
+def origin_times(
+    graph: RoadGraph,
+    points: gpd.GeoSeries,
+    routed: dict[str, Routed],
+    config: Config,
+    tree: cKDTree | None = None,
+) -> pd.DataFrame:
+    """Times from origin points (commune points, cell centres) to each facility set.
+
+    Returns
+    -------
+    DataFrame
+        Indexed like ``points``: ``t_<kind>_min, finess_<kind>, nom_<kind>`` for
+        each kind, ``access_km`` and ``far_from_network``.
+    """
+    r = config.routing
+    labels = [str(i) for i in points.index]
+    snap = snap_points(graph, points.x.to_numpy(), points.y.to_numpy(), r.access_speed_kmh,
+                       r.access_circuity, r.max_snap_km, tree=tree, labels=labels)
+    cols: dict[str, Any] = {}
+    for kind in KINDS:
+        res = routed[kind]
+        cols[f"t_{kind}_min"] = (res.time_s[snap.node] + snap.access_s) / 60.0
+        cols[f"finess_{kind}"] = res.finess[snap.node]
+        cols[f"nom_{kind}"] = res.nom[snap.node]
+    cols["access_km"] = snap.distance_m / 1000.0
+    cols["far_from_network"] = snap.far
+    return pd.DataFrame(cols, index=points.index)
+
+
+_COMMUNE_COLUMNS = ["t_su_min", "t_smur_min", "t_urgence_min", "finess_su", "nom_su",
+                    "finess_smur", "nom_smur", "finess_urgence", "nom_urgence", "access_km",
+                    "far_from_network"]
+
+
+def commune_times(
+    graph: RoadGraph,
+    points: gpd.GeoSeries,
+    routed: dict[str, Routed],
+    config: Config,
+    tree: cKDTree | None = None,
+) -> pd.DataFrame:
+    """Per commune: times to the nearest SU, SMUR and either, with the facilities reached.
+
+    Parameters
+    ----------
+    graph
+        Road graph.
+    points
+        Commune population points (``Territory.points``), index ``code_insee``.
+    routed
+        :func:`route_all` result.
+    config
+        ``[routing]`` access-leg model.
+
+    Returns
+    -------
+    DataFrame
+        Index ``code_insee``: ``t_su_min, t_smur_min, t_urgence_min, finess_su,
+        nom_su, finess_smur, nom_smur, finess_urgence, nom_urgence, access_km,
+        far_from_network``.
+    """
+    out = origin_times(graph, points, routed, config, tree=tree)[_COMMUNE_COLUMNS]
+    out.index.name = "code_insee"
+    return out
+
+
+def cell_times(
+    graph: RoadGraph,
+    grid: gpd.GeoDataFrame,
+    communes: gpd.GeoDataFrame,
+    routed: dict[str, Routed],
+    config: Config,
+    tree: cKDTree | None = None,
+) -> pd.DataFrame:
+    """Per populated grid cell inside the territory: commune, EPCI and times.
+
+    Parameters
+    ----------
+    grid
+        :func:`zoning.sources.read_population_grid` (cell centres, index ``grd_id``).
+    communes
+        Territory communes (index ``code_insee``, ``epci_siren``, polygons).
+
+    Returns
+    -------
+    DataFrame
+        Index ``grd_id``: ``population, code_insee, epci_siren, x, y`` and the
+        :func:`origin_times` columns; cells whose centre lies in no commune of
+        the territory are left out.
+    """
+    cells = grid[grid["population"] > 0][["population", "geometry"]]
+    joined = gpd.sjoin(
+        cells, communes[["epci_siren", "geometry"]].reset_index(), how="inner", predicate="within"
+    )
+    joined = joined[~joined.index.duplicated(keep="first")]
+    times = origin_times(graph, joined.geometry, routed, config, tree=tree)
+    out = pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "population": joined["population"].to_numpy(dtype=np.float64),
+                    "code_insee": joined["code_insee"].astype(str).to_numpy(),
+                    "epci_siren": joined["epci_siren"].astype(str).to_numpy(),
+                    "x": joined.geometry.x.to_numpy(),
+                    "y": joined.geometry.y.to_numpy(),
+                },
+                index=joined.index,
+            ),
+            times,
+        ],
+        axis=1,
+    )
+    out.index.name = "grd_id"
+    return out
+
+
+def epci_times(
+    communes: pd.DataFrame,
+    commune_t: pd.DataFrame,
+    cells: pd.DataFrame | None,
+    threshold_min: float,
+    epci_index: pd.Index | None = None,
+) -> pd.DataFrame:
+    """Population-weighted time to the nearest emergency service per EPCI.
+
+    Parameters
+    ----------
+    communes
+        Territory communes: index ``code_insee``, ``epci_siren``, ``population``.
+    commune_t
+        :func:`commune_times` (uses ``t_urgence_min``).
+    cells
+        :func:`cell_times`, or ``None`` to weight by commune populations only.
+    threshold_min
+        Threshold (minutes) for ``pop_beyond`` / ``share_beyond``.
+    epci_index
+        EPCI to report (default: those of ``communes``).
+
+    Returns
+    -------
+    DataFrame
+        Index ``epci_siren``: ``t_mean_min`` (population-weighted), ``pop_beyond``,
+        ``share_beyond`` (0..1), ``weights_source`` ("grille 1 km" / "communes"),
+        ``population_ponderee`` (total weight), ``t_max_commune_min``,
+        ``commune_max`` (code of the commune with the longest time).
+    """
+    com = pd.DataFrame({
+        "epci_siren": communes["epci_siren"].astype(str),
+        "population": communes["population"].astype(np.float64),
+        "t": commune_t["t_urgence_min"].reindex(communes.index),
+    })
+    if epci_index is None:
+        epci_index = pd.Index(sorted(com["epci_siren"].unique()), name="epci_siren")
+
+    def summarise(frame: pd.DataFrame, weight: str) -> pd.DataFrame:
+        w = frame[weight].to_numpy(dtype=np.float64)
+        t = frame["t"].to_numpy(dtype=np.float64)
+        tmp = pd.DataFrame({
+            "epci_siren": frame["epci_siren"].to_numpy(),
+            "w": w,
+            "wt": w * t,
+            "beyond": np.where(t > threshold_min, w, 0.0),
+        })
+        g = tmp.groupby("epci_siren").sum()
+        return pd.DataFrame({
+            "t_mean_min": g["wt"] / g["w"].where(g["w"] > 0),
+            "pop_beyond": g["beyond"],
+            "share_beyond": g["beyond"] / g["w"].where(g["w"] > 0),
+            "population_ponderee": g["w"],
+        })
+
+    by_commune = summarise(com, "population").reindex(epci_index)
+    if cells is not None and len(cells):
+        grid = summarise(
+            pd.DataFrame({"epci_siren": cells["epci_siren"], "population": cells["population"],
+                          "t": cells["t_urgence_min"]}),
+            "population",
+        ).reindex(epci_index)
+        use_grid = grid["population_ponderee"].fillna(0) > 0
+    else:
+        grid = by_commune
+        use_grid = pd.Series(False, index=epci_index)
+    out = grid.where(use_grid, by_commune)
+    out["weights_source"] = np.where(use_grid, WEIGHTS_GRID, WEIGHTS_COMMUNES)
+    valid = com.dropna(subset=["t"])
+    idx_max = valid.groupby("epci_siren")["t"].idxmax()
+    out["t_max_commune_min"] = pd.Series(
+        valid["t"].reindex(idx_max.to_numpy()).to_numpy(), index=idx_max.index
+    ).reindex(epci_index)
+    out["commune_max"] = idx_max.astype(object).reindex(epci_index)
+    out.index.name = "epci_siren"
+    return out[["t_mean_min", "pop_beyond", "share_beyond", "weights_source",
+                "population_ponderee", "t_max_commune_min", "commune_max"]]
+
+
+# --------------------------------------------------------------------------- bundle
+
+
+@dataclass
+class TravelTimes:
+    """Travel times of one run (baseline or scenario).
+
+    Attributes
+    ----------
+    communes
+        :func:`commune_times` result (index ``code_insee``).
+    epci
+        :func:`epci_times` result (index ``epci_siren``).
+    cells
+        :func:`cell_times` result (index ``grd_id``), or None.
+    sites
+        Facilities used (index ``finess``) with ``node``, ``access_km``.
+    node_times
+        Per facility set, seconds from each graph node to its nearest facility.
+    graph
+        The road graph.
+    region
+        Region code of the territory.
+    either
+        ``travel.facilities`` used for ``urgence``.
+    threshold_min
+        Threshold of ``share_beyond``.
+    note
+        French note every output must show (road network used).
+    regional
+        Regional figures: ``population``, ``pop_beyond``, ``share_beyond``,
+        ``weights_source``.
+    """
+
+    communes: pd.DataFrame
+    epci: pd.DataFrame
+    cells: pd.DataFrame | None
+    sites: gpd.GeoDataFrame
+    node_times: dict[str, npt.NDArray[np.float64]]
+    graph: RoadGraph
+    region: str
+    either: str
+    threshold_min: float
+    note: str
+    regional: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def facilities(self) -> gpd.GeoDataFrame:
+        """The facilities routed to (alias of ``sites``, for :mod:`zoning.pipeline`)."""
+        return self.sites
+
+    def worst_epci(self, n: int = 10) -> pd.DataFrame:
+        """The ``n`` EPCI with the largest share of population beyond the threshold."""
+        return self.epci.sort_values(["share_beyond", "t_mean_min"], ascending=False).head(n)
+
+    def longest_commune(self) -> tuple[str, float]:
+        """Code and time (min) of the commune farthest from an emergency service."""
+        t = self.communes["t_urgence_min"]
+        code = str(t.idxmax())
+        return code, float(t.loc[code])
+
+
+def compute_travel_times(
+    territory: Any,
+    facilities: gpd.GeoDataFrame,
+    graph: RoadGraph,
+    config: Config,
+    grid: gpd.GeoDataFrame | None = None,
+    either: str | None = None,
+    threshold_min: float | None = None,
+    close: Iterable[str] = (),
+    add: Iterable[AddedSite | str] = (),
+) -> TravelTimes:
+    """Times per commune, grid cell and EPCI to the nearest SU, SMUR and either.
+
+    Parameters
+    ----------
+    territory
+        :class:`zoning.territory.Territory` (``region``, ``communes``, ``points``, ``epci``).
+    facilities
+        :func:`zoning.sources.read_facilities` (all sites of the file).
+    graph
+        Road graph (:func:`load_network`).
+    config
+        Configuration (``[travel]``, ``[routing]``).
+    grid
+        :func:`zoning.sources.read_population_grid`; ``None`` = commune weights.
+    either, threshold_min
+        Override ``travel.facilities`` / ``travel.threshold_min``.
+    close, add
+        Scenario: FINESS to close, sites to add (see :func:`apply_scenario`).
+
+    Returns
+    -------
+    TravelTimes
+    """
+    either = either or config.travel.facilities
+    if either not in URGENCE_LABELS:
+        raise RoutingError(f"facility set {either!r}: expected su, smur or su_or_smur")
+    threshold = float(threshold_min if threshold_min is not None else config.travel.threshold_min)
+    if not threshold > 0:
+        raise RoutingError(f"threshold {threshold}: must be a positive number of minutes")
+    region = str(territory.region)
+    tree = node_tree(graph)
+    sites = locate_facilities(graph, apply_scenario(facilities, close, add), config,
+                              region=region, tree=tree)
+    routed = route_all(graph, sites, either)
+    with progress.step("Temps par commune et par carreau de 1 km"):
+        com_t = commune_times(graph, territory.points, routed, config, tree=tree)
+        cells = cell_times(graph, grid, territory.communes, routed, config, tree=tree) if (
+            grid is not None) else None
+    epci_t = epci_times(territory.communes, com_t, cells, threshold,
+                        epci_index=pd.Index(territory.epci.index, name="epci_siren"))
+    communes = territory.communes
+    in_region = communes["reg"].astype(str) == region if "reg" in communes.columns else (
+        pd.Series(True, index=communes.index))
+    if cells is not None and len(cells):
+        reg_codes = set(communes.index[in_region.to_numpy()])
+        sel = cells[cells["code_insee"].isin(reg_codes)]
+        pop = float(sel["population"].sum())
+        beyond = float(sel.loc[sel["t_urgence_min"] > threshold, "population"].sum())
+        source = WEIGHTS_GRID
+    else:
+        sel_c = communes[in_region.to_numpy()]
+        t = com_t["t_urgence_min"].reindex(sel_c.index)
+        pop = float(sel_c["population"].sum())
+        beyond = float(sel_c["population"][t > threshold].sum())
+        source = WEIGHTS_COMMUNES
+    regional = {"population": pop, "pop_beyond": beyond,
+                "share_beyond": beyond / pop if pop else math.nan, "weights_source": source}
+    return TravelTimes(
+        communes=com_t, epci=epci_t, cells=cells, sites=sites,
+        node_times={k: v.time_s for k, v in routed.items()}, graph=graph, region=region,
+        either=either, threshold_min=threshold, note=graph.note, regional=regional,
+    )
+
+
+def scenario_difference(base: TravelTimes, scenario: TravelTimes) -> pd.DataFrame:
+    """Per EPCI: mean time and share beyond the threshold, before and after a scenario.
+
+    Returns
+    -------
+    DataFrame
+        Index ``epci_siren``: ``t_mean_min_avant, t_mean_min_apres, delta_t_mean_min,
+        share_beyond_avant, share_beyond_apres, delta_share_beyond, pop_beyond_avant,
+        pop_beyond_apres, delta_pop_beyond``, sorted by decreasing ``delta_t_mean_min``.
+    """
+    out = pd.DataFrame(index=base.epci.index)
+    for col in ("t_mean_min", "share_beyond", "pop_beyond"):
+        out[f"{col}_avant"] = base.epci[col]
+        out[f"{col}_apres"] = scenario.epci[col].reindex(out.index)
+        out[f"delta_{col}"] = out[f"{col}_apres"] - out[f"{col}_avant"]
+    order = out["delta_t_mean_min"].abs().sort_values(ascending=False).index
+    return out.loc[order]
+
+
+# --------------------------------------------------------------------------- raster
+
+
+def write_time_raster(
+    travel: TravelTimes,
+    path: str | os.PathLike[str],
+    config: Config,
+    resolution_m: float = 1000.0,
+    mask: gpd.GeoSeries | gpd.GeoDataFrame | None = None,
+) -> Path:
+    """Write the travel times to SU, SMUR and either as a 3-band GeoTIFF (EPSG:2154).
+
+    Each raster cell centre is treated as an origin (nearest graph node + access
+    leg), so the raster agrees with the commune and grid-cell tables. Values are
+    minutes (float32); cells outside ``mask`` (e.g. the territory communes) are
+    nodata (-1). The file is written atomically and carries the road-network
+    note in its metadata (tag ``RESEAU``) and per-band descriptions.
+
+    Parameters
+    ----------
+    travel
+        Result of :func:`compute_travel_times`.
+    path
+        Target ``.tif``.
+    config
+        ``[routing]`` access-leg model.
+    resolution_m
+        Cell size in metres (1 km by default; finer is allowed).
+    mask
+        Geometries limiting the raster (default: the graph bounding box, no mask).
+
+    Returns
+    -------
+    Path
+    """
+    import rasterio
+    from rasterio.features import geometry_mask
+    from rasterio.transform import from_origin
+
+    graph = travel.graph
+    if mask is not None:
+        xmin, ymin, xmax, ymax = (float(b) for b in mask.total_bounds)
+    else:
+        xmin, ymin, xmax, ymax = graph.bounds
+    res = float(resolution_m)
+    xmin, ymin = math.floor(xmin / res) * res, math.floor(ymin / res) * res
+    xmax, ymax = math.ceil(xmax / res) * res, math.ceil(ymax / res) * res
+    width, height = int(round((xmax - xmin) / res)), int(round((ymax - ymin) / res))
+    transform = from_origin(xmin, ymax, res, res)
+    cx = xmin + (np.arange(width) + 0.5) * res
+    cy = ymax - (np.arange(height) + 0.5) * res
+    gx, gy = np.meshgrid(cx, cy)
+    r = config.routing
+    snap = snap_points(graph, gx.ravel(), gy.ravel(), r.access_speed_kmh, r.access_circuity,
+                       r.max_snap_km)
+    inside = np.ones((height, width), dtype=bool)
+    if mask is not None:
+        inside = geometry_mask(list(mask.geometry if hasattr(mask, "geometry") else mask),
+                               out_shape=(height, width), transform=transform, invert=True)
+    bands = []
+    for kind in KINDS:
+        t = (travel.node_times[kind][snap.node] + snap.access_s) / 60.0
+        band = t.reshape(height, width).astype(np.float32)
+        band[~inside | ~np.isfinite(band)] = -1.0
+        bands.append(band)
+    target = Path(path)
+    with atomic_path(target) as tmp:
+        with rasterio.open(
+            tmp, "w", driver="GTiff", width=width, height=height, count=len(KINDS),
+            dtype="float32", crs="EPSG:2154", transform=transform, nodata=-1.0,
+            compress="deflate",
+        ) as dst:
+            for i, (kind, band) in enumerate(zip(KINDS, bands, strict=True), start=1):
+                dst.write(band, i)
+                label = KIND_LABELS[kind] if kind != "urgence" else URGENCE_LABELS[travel.either]
+                dst.set_band_description(i, f"temps d'accès (min) au plus proche {label}")
+            dst.update_tags(RESEAU=travel.note, UNITE="minutes",
+                            SEUIL_MIN=str(travel.threshold_min),
+                            METHODE="centre de cellule -> noeud le plus proche + trajet d'accès")
+    return target
+
+
+def run_travel_times(
+    territory: Any,
+    config: Config,
+    data_dir: str | os.PathLike[str],
+    network: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None = None,
+    cache_dir: str | os.PathLike[str] | None = None,
+    use_grid: bool = True,
+    either: str | None = None,
+    threshold_min: float | None = None,
+    close: Iterable[str] = (),
+    add: Iterable[AddedSite | str] = (),
+) -> TravelTimes:
+    """Read the facilities and the population grid, build the graph, compute the times.
+
+    Parameters
+    ----------
+    territory
+        :func:`zoning.territory.load_territory` result.
+    config
+        Configuration.
+    data_dir
+        Data directory.
+    network, cache_dir
+        See :func:`load_network`.
+    use_grid
+        Weight EPCI means by the 1 km grid (else by commune populations).
+    either, threshold_min, close, add
+        See :func:`compute_travel_times`.
+
+    Returns
+    -------
+    TravelTimes
+    """
+    from zoning.sources import read_facilities, read_population_grid
+
+    facilities = read_facilities(Path(data_dir))
+    graph = load_network(data_dir, config, network=network, cache_dir=cache_dir)
+    grid = None
+    if use_grid:
+        with progress.step("Lecture de la grille de population 1 km"):
+            grid = read_population_grid(Path(data_dir))
+    return compute_travel_times(territory, facilities, graph, config, grid=grid, either=either,
+                                threshold_min=threshold_min, close=close, add=add)
