@@ -11,7 +11,7 @@ import click
 
 from zoning import progress
 from zoning.atomic import atomic_path
-from zoning.cli.options import data_dir_option
+from zoning.cli.options import data_dir_option, region_option
 from zoning.config import load_config
 from zoning.datadir import resolve_data_dir
 from zoning.errors import DataFileNotFoundError, DataFormatError, DownloadError, ZoningError
@@ -205,6 +205,29 @@ def check_config(config_file: Path | None) -> None:
         click.echo(f"  {c.id:<11} weight {c.weight:<5g} {c.direction:<16} {c.label}")
 
 
-COMMANDS: list[click.Command] = [sources, fetch, check_config]
+@click.command()
+@data_dir_option
+@region_option
+def territory(data_dir: Path | None, region: str | None) -> None:
+    """Show how a region resolves to EPCI and communes.
+
+    Each EPCI belongs to the region holding most of its population; the
+    territory is those EPCI and all their communes.
+    """
+    from zoning.territory import load_territory
+
+    root = resolve_data_dir(data_dir)
+    terr = load_territory(root, region or "76")
+    click.echo(terr.summary())
+    by_type = terr.epci["epci_type"].value_counts().sort_index()
+    click.echo("EPCI par type : " + ", ".join(f"{k} {v}" for k, v in by_type.items()))
+    outside = terr.communes.loc[~terr.communes["in_region"]]
+    click.echo(f"Communes hors région rattachées par leur EPCI : {len(outside)}")
+    n_mairie = int((terr.communes["point_source"] == "mairie").sum())
+    click.echo(f"Points de population : {n_mairie} mairies, "
+               f"{len(terr.communes) - n_mairie} points représentatifs")
+
+
+COMMANDS: list[click.Command] = [sources, fetch, check_config, territory]
 
 __all__ = ["COMMANDS", "ZoningError", "check_sources", "download_source"]
