@@ -1,7 +1,200 @@
-"""``zoning travel-times`` (placeholder until the routing issue lands)."""
+"""``zoning travel-times``: road travel times to the nearest SU / SMUR (thin wiring)."""
 
 from __future__ import annotations
 
-import click
+import math
+from pathlib import Path
+from typing import Any
 
-COMMANDS: list[click.Command] = []
+import click
+import pandas as pd
+
+from zoning import progress
+from zoning.atomic import atomic_path
+from zoning.cli.options import config_option, data_dir_option, output_option, region_option
+from zoning.config import load_config
+from zoning.datadir import resolve_data_dir
+
+COMMUNES_CSV = "temps_urgences_communes.csv"
+EPCI_CSV = "temps_urgences_epci.csv"
+RASTER_TIF = "temps_urgences.tif"
+SCENARIO_DIFF_CSV = "scenario_urgences_epci_difference.csv"
+
+
+def _scenario_name(name: str) -> str:
+    stem, dot, ext = name.rpartition(".")
+    return f"{stem}_scenario.{ext}" if dot else f"{name}_scenario"
+
+
+def _fmt_int(x: float) -> str:
+    return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else (
+        f"{int(round(x)):,}".replace(",", " "))
+
+
+def _pct(x: float) -> str:
+    return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{100 * x:.1f} %"
+
+
+def _write_csv(frame: pd.DataFrame, path: Path) -> None:
+    with atomic_path(path) as tmp:
+        frame.to_csv(tmp, encoding="utf-8")
+
+
+def _commune_table(travel: Any, territory: Any) -> pd.DataFrame:
+    com = territory.communes[["nom", "dep", "reg", "epci_siren", "population"]]
+    out = com.join(travel.communes, how="left")
+    out["reseau_routier"] = travel.note
+    out.index.name = "code_insee"
+    return out
+
+
+def _epci_table(travel: Any, territory: Any) -> pd.DataFrame:
+    out = territory.epci[["epci_nom", "dep", "population"]].join(travel.epci, how="left")
+    out["seuil_min"] = travel.threshold_min
+    out["reseau_routier"] = travel.note
+    return out
+
+
+def _print_summary(travel: Any, territory: Any, title: str) -> None:
+    thr = travel.threshold_min
+    worst = travel.worst_epci(10)
+    names = territory.epci["epci_nom"]
+    rows = pd.DataFrame({
+        "EPCI": names.reindex(worst.index).astype(str).str.slice(0, 45).to_numpy(),
+        "Dép.": territory.epci["dep"].reindex(worst.index).astype(str).to_numpy(),
+        f"Pop. > {thr:g} min": [_fmt_int(v) for v in worst["pop_beyond"]],
+        f"Part > {thr:g} min": [_pct(v) for v in worst["share_beyond"]],
+        "Temps moyen (min)": [f"{v:.1f}" for v in worst["t_mean_min"]],
+        "Pondération": worst["weights_source"].to_numpy(),
+    }, index=pd.Index(worst.index, name="SIREN"))
+    click.echo(f"\n{title}")
+    click.echo(f"EPCI avec la plus forte part de population à plus de {thr:g} min :")
+    click.echo(rows.to_string())
+    reg = travel.regional
+    click.echo(
+        f"Région {territory.region_name} : {_pct(reg['share_beyond'])} de la population "
+        f"({_fmt_int(reg['pop_beyond'])} hab. sur {_fmt_int(reg['population'])}, "
+        f"pondération {reg['weights_source']}) à plus de {thr:g} min"
+    )
+    code, t = travel.longest_commune()
+    com = territory.communes
+    fin = travel.communes.at[code, "nom_urgence"]
+    click.echo(
+        f"Commune la plus éloignée : {com.at[code, 'nom']} ({code}, {com.at[code, 'dep']}) : "
+        f"{t:.1f} min jusqu'à {fin}"
+    )
+
+
+@click.command("travel-times")
+@data_dir_option
+@config_option
+@region_option
+@click.option("--facilities", "either", type=click.Choice(["su", "smur", "su_or_smur"]),
+              default=None,
+              help="Facility set of the EPCI indicator (default: travel.facilities of the config). "
+              "SU and SMUR times are always reported too.")
+@click.option("--threshold", type=float, default=None,
+              help="Threshold in minutes (default: travel.threshold_min of the config, 30).")
+@click.option("--close", multiple=True, metavar="FINESS",
+              help="Scenario: close this site (repeatable).")
+@click.option("--add", multiple=True, metavar="LON,LAT,NAME",
+              help="Scenario: add a site counting as SU and SMUR, e.g. '1.95,44.2,Nouveau SU' "
+              "(repeatable).")
+@click.option("--network", type=click.Path(dir_okay=False, path_type=Path), multiple=True,
+              help="Road network: an .osm.pbf extract (repeatable to merge extracts) or a line "
+              "layer with a road-class column (default: the Travel Mapping graph of the data "
+              "directory).")
+@click.option("--class-column", default="road_class", show_default=True,
+              help="Road-class column of a line-layer network.")
+@click.option("--resolution", type=click.FloatRange(min=50.0), default=1000.0, show_default=True,
+              help="GeoTIFF cell size in metres.")
+@click.option("--no-grid", is_flag=True,
+              help="Weight EPCI means by commune populations instead of the 1 km grid.")
+@output_option
+@click.pass_context
+def travel_times(ctx: click.Context, data_dir: Path | None, config_path: Path | None,
+                 region: str | None, either: str | None, threshold: float | None,
+                 close: tuple[str, ...], add: tuple[str, ...], network: tuple[Path, ...],
+                 class_column: str, resolution: float, no_grid: bool, output: Path) -> None:
+    """Road travel times to the nearest emergency service (SU, SMUR) per commune and EPCI.
+
+    Writes per-commune and per-EPCI CSV tables and a GeoTIFF of the times
+    (EPSG:2154), and prints the EPCI with the largest share of population beyond
+    the threshold, the regional share and the commune farthest away. With
+    --close / --add, the scenario is computed too and the difference per EPCI
+    is written and printed.
+    """
+    from zoning import traveltimes as tt
+    from zoning.sources import read_facilities, read_population_grid
+    from zoning.territory import load_territory
+
+    config = load_config(config_path)
+    ddir = resolve_data_dir(data_dir)
+    region = region or config.run.region
+    added = [tt.parse_added_site(a) for a in add]  # fail before any long step
+    with progress.step("Chargement du territoire"):
+        territory = load_territory(ddir, region)
+    facilities = read_facilities(ddir)
+    tt.apply_scenario(facilities, close, added)  # unknown FINESS: fail before routing
+    nets = list(network) or None
+    graph = tt.load_network(ddir, config, network=nets, class_column=class_column)
+    grid = None
+    if not no_grid:
+        with progress.step("Lecture de la grille de population 1 km"):
+            grid = read_population_grid(ddir)
+    base = tt.compute_travel_times(territory, facilities, graph, config, grid=grid,
+                                   either=either, threshold_min=threshold)
+    scenario = None
+    if close or added:
+        scenario = tt.compute_travel_times(territory, facilities, graph, config, grid=grid,
+                                           either=either, threshold_min=threshold,
+                                           close=close, add=added)
+    # every computation succeeded: write the outputs
+    mask = territory.communes.geometry
+    written = []
+    with progress.step("Écriture des fichiers"):
+        for travel, suffix in ((base, False), (scenario, True)):
+            if travel is None:
+                continue
+            name = (lambda n, s=suffix: _scenario_name(n) if s else n)  # noqa: E731
+            _write_csv(_commune_table(travel, territory), output / name(COMMUNES_CSV))
+            _write_csv(_epci_table(travel, territory), output / name(EPCI_CSV))
+            tt.write_time_raster(travel, output / name(RASTER_TIF), config,
+                                 resolution_m=resolution, mask=mask)
+            written += [name(COMMUNES_CSV), name(EPCI_CSV), name(RASTER_TIF)]
+        if scenario is not None:
+            diff = tt.scenario_difference(base, scenario)
+            diff = territory.epci[["epci_nom"]].join(diff, how="right")
+            diff["reseau_routier"] = base.note
+            _write_csv(diff, output / SCENARIO_DIFF_CSV)
+            written.append(SCENARIO_DIFF_CSV)
+
+    label = tt.URGENCE_LABELS[base.either]
+    click.echo(f"Réseau : {base.note}")
+    click.echo(f"Graphe : {graph.summary()}")
+    click.echo(f"Établissements utilisés : {len(base.sites)} sites SU/SMUR à portée du réseau "
+               f"(toutes régions) ; indicateur : plus proche {label}")
+    _print_summary(base, territory, "Situation actuelle")
+    if scenario is not None:
+        _print_summary(scenario, territory, "Scénario (" + ", ".join(
+            [f"fermeture {c}" for c in close] + [f"ajout {a.name}" for a in added]) + ")")
+        diff = tt.scenario_difference(base, scenario)
+        changed = diff[diff["delta_t_mean_min"].abs() > 1e-9].head(10)
+        click.echo("\nEPCI les plus touchés par le scénario (temps moyen, part au-delà du seuil) :")
+        if len(changed):
+            table = pd.DataFrame({
+                "EPCI": territory.epci["epci_nom"].reindex(changed.index).astype(str)
+                .str.slice(0, 45).to_numpy(),
+                "Avant (min)": [f"{v:.1f}" for v in changed["t_mean_min_avant"]],
+                "Après (min)": [f"{v:.1f}" for v in changed["t_mean_min_apres"]],
+                "Écart (min)": [f"{v:+.1f}" for v in changed["delta_t_mean_min"]],
+                "Part avant": [_pct(v) for v in changed["share_beyond_avant"]],
+                "Part après": [_pct(v) for v in changed["share_beyond_apres"]],
+            }, index=pd.Index(changed.index, name="SIREN"))
+            click.echo(table.to_string())
+        else:
+            click.echo("aucun EPCI ne change")
+    click.echo(f"\nFichiers écrits dans {output} : {', '.join(written)}")
+
+
+COMMANDS: list[click.Command] = [travel_times]
