@@ -1,0 +1,330 @@
+"""Labels, formatting, classes and palettes shared by every export (French, user-facing)."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from zoning.errors import ExportError
+from zoning.results import CriterionMeta, RunResult
+
+MISSING = "donnée indisponible"
+"""What every output shows for a missing value."""
+
+EPCI_REQUIRED = (
+    "epci_nom", "epci_type", "dep", "population", "composite", "rank", "selected",
+    "probability", "rank_p05", "rank_p95", "robustesse", "geometry",
+)
+COMMUNE_REQUIRED = ("nom", "epci_siren", "population", "geometry")
+FACILITY_REQUIRED = ("nom", "type_libelle", "su", "smur", "geometry")
+
+# ColorBrewer sequential palettes (colour-blind safe), light -> dark.
+YLORRD5 = ("#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026")
+YLGNBU5 = ("#ffffcc", "#a1dab4", "#41b6c4", "#2c7fb8", "#253494")
+MISSING_COLOR = "#bdbdbd"
+
+TRAVEL_BREAKS = (10.0, 20.0, 30.0, 45.0)
+"""Travel-time classes (minutes): < 10, 10-20, 20-30, 30-45, >= 45."""
+
+EPCI_LABELS: dict[str, str] = {
+    "epci_siren": "SIREN de l'EPCI",
+    "epci_nom": "Nom de l'EPCI",
+    "epci_type": "Type d'EPCI",
+    "dep": "Département",
+    "population": "Population",
+    "n_communes": "Nombre de communes",
+    "composite": "Score composite (0 à 1, 1 = plus vulnérable)",
+    "rank": "Rang (1 = plus vulnérable)",
+    "selected": "Zone prioritaire",
+    "probability": "Probabilité de sélection",
+    "rank_p05": "Rang, 5e centile (sensibilité)",
+    "rank_p95": "Rang, 95e centile (sensibilité)",
+    "robustesse": "Robustesse de la sélection",
+}
+
+COMMUNE_LABELS: dict[str, str] = {
+    "code_insee": "Code INSEE",
+    "nom": "Commune",
+    "dep": "Département",
+    "epci_siren": "SIREN de l'EPCI",
+    "population": "Population",
+    "t_urgence_min": "Temps au SU ou SMUR le plus proche (min)",
+    "t_su_min": "Temps au SU le plus proche (min)",
+    "t_smur_min": "Temps au SMUR le plus proche (min)",
+    "finess_su": "FINESS du SU le plus proche",
+    "nom_su": "SU le plus proche",
+    "finess_smur": "FINESS du SMUR le plus proche",
+    "nom_smur": "SMUR le plus proche",
+    "finess_urgence": "FINESS du site d'urgence le plus proche",
+    "nom_urgence": "Site d'urgence le plus proche",
+    "access_km": "Distance d'accès au réseau routier (km)",
+    "far_from_network": "Loin du réseau routier",
+}
+
+FACILITY_LABELS: dict[str, str] = {
+    "finess": "FINESS",
+    "nom": "Établissement",
+    "categorie": "Catégorie (carte)",
+    "type_libelle": "Type",
+    "code_commune": "Code commune",
+    "commune": "Commune",
+    "dep": "Département",
+    "su": "Service d'urgences (SU)",
+    "su_pediatrique": "SU pédiatrique",
+    "su_pediatrique_seul": "SU pédiatrique seul",
+    "smur": "SMUR",
+    "smur_antenne": "Antenne SMUR",
+    "smur_saisonnier": "SMUR saisonnier",
+    "passages_su": "Passages aux urgences (an)",
+}
+
+SITE_CATEGORIES = (
+    "SU et SMUR", "SU", "SU pédiatrique", "SMUR", "Antenne SMUR", "Autre (SAMU)",
+)
+
+
+def criterion_column_label(c: CriterionMeta) -> str:
+    """French column header of a criterion raw value, with its unit."""
+    return f"{c.label} ({c.unit})" if c.unit else c.label
+
+
+def criterion_score_label(c: CriterionMeta) -> str:
+    """French column header of a criterion normalised score."""
+    return f"Score normalisé : {c.label} (0 à 1, 1 = plus vulnérable)"
+
+
+def epci_column_labels(result: RunResult) -> dict[str, str]:
+    """French labels of every EPCI output column, criteria included."""
+    labels = dict(EPCI_LABELS)
+    for c in result.criteria:
+        labels[c.id] = criterion_column_label(c)
+        labels[f"{c.id}_score"] = criterion_score_label(c)
+    return labels
+
+
+def epci_output_columns(result: RunResult) -> list[str]:
+    """EPCI columns in output order (identity, ranking, then each criterion raw and score)."""
+    first = ["epci_nom", "epci_type", "dep", "population", "rank", "selected", "composite",
+             "probability", "rank_p05", "rank_p95", "robustesse"]
+    crit = [col for c in result.criteria for col in (c.id, f"{c.id}_score")]
+    return [col for col in first + crit if col in result.epci.columns]
+
+
+def check_result(result: RunResult) -> None:
+    """Check the columns the exports rely on; raise one ExportError listing every problem.
+
+    Raises
+    ------
+    ExportError
+        When a frame lacks a column, has no CRS or is not in EPSG:2154.
+    """
+    problems: list[str] = []
+    frames = (("epci", result.epci, EPCI_REQUIRED), ("communes", result.communes,
+              COMMUNE_REQUIRED), ("facilities", result.facilities, FACILITY_REQUIRED))
+    for name, frame, required in frames:
+        missing = [c for c in required if c not in frame.columns]
+        if missing:
+            problems.append(f"RunResult.{name}: missing column(s) {', '.join(missing)}")
+        if frame.crs is None or frame.crs.to_epsg() != 2154:
+            problems.append(f"RunResult.{name}: CRS is {frame.crs}, expected EPSG:2154 "
+                            "(reproject with .to_crs(2154) before exporting)")
+    for c in result.criteria:
+        for col in (c.id, f"{c.id}_score"):
+            if col not in result.epci.columns:
+                problems.append(f"RunResult.epci: missing criterion column {col!r} "
+                                "(add it, all NaN when the criterion is unavailable)")
+    if problems:
+        raise ExportError("cannot export the run: " + "; ".join(problems))
+
+
+def slug(result: RunResult) -> str:
+    """File-name stem of a run's outputs: ``zoning_<region>``."""
+    return "zoning_" + re.sub(r"[^0-9A-Za-z_-]", "_", str(result.region))
+
+
+# --------------------------------------------------------------------------- formatting
+
+def fmt_number(x: Any, decimals: int = 0) -> str:
+    """French formatting: thin no-break thousands separator, decimal comma; NaN -> MISSING."""
+    if x is None or (isinstance(x, float) and math.isnan(x)) or pd.isna(x):
+        return MISSING
+    s = f"{float(x):,.{decimals}f}"
+    return s.replace(",", "\u202f").replace(".", ",")
+
+
+def value_decimals(values: pd.Series | np.ndarray) -> int:
+    """Number of decimals that shows a criterion's values sensibly (by magnitude)."""
+    arr = np.asarray(values, dtype="float64")
+    arr = arr[np.isfinite(arr)]
+    if arr.size == 0:
+        return 0
+    m = float(np.nanmedian(np.abs(arr)))
+    if m >= 1000:
+        return 0
+    if m >= 10:
+        return 1
+    if m >= 1:
+        return 2
+    return 3
+
+
+def fmt_value(x: Any, unit: str, decimals: int) -> str:
+    """A criterion value with its unit, or MISSING."""
+    s = fmt_number(x, decimals)
+    return s if s == MISSING or not unit else f"{s} {unit}"
+
+
+def fmt_percent(x: Any, decimals: int = 0) -> str:
+    """A 0..1 share as a French percentage, or MISSING."""
+    if x is None or pd.isna(x):
+        return MISSING
+    return fmt_number(float(x) * 100.0, decimals) + "\u00a0%"
+
+
+# --------------------------------------------------------------------------- classes
+
+
+@dataclass(frozen=True)
+class Classes:
+    """A classification: ``bounds`` (k + 1 values) and the class of each value (-1 = missing)."""
+
+    bounds: tuple[float, ...]
+    codes: np.ndarray
+
+    @property
+    def k(self) -> int:
+        return len(self.bounds) - 1
+
+
+def quantile_classes(values: pd.Series | np.ndarray, k: int = 5, decimals: int = 2) -> Classes:
+    """Quantile classes (at most ``k``; fewer when values tie), bounds rounded for display.
+
+    Parameters
+    ----------
+    values
+        Values to classify (NaN = missing, class -1).
+    k
+        Maximum number of classes.
+    decimals
+        Rounding of inner bounds (outer bounds are floor/ceil'd so that every value is in).
+    """
+    arr = np.asarray(values, dtype="float64")
+    ok = np.isfinite(arr)
+    codes = np.full(arr.shape, -1, dtype="int64")
+    if not ok.any():
+        return Classes((), codes)
+    scale = 10.0 ** decimals
+    lo = math.floor(float(arr[ok].min()) * scale) / scale
+    hi = math.ceil(float(arr[ok].max()) * scale) / scale
+    inner = np.round(np.quantile(arr[ok], np.linspace(0, 1, k + 1)[1:-1]), decimals)
+    bounds = np.unique(np.concatenate([[lo], inner, [hi]]))
+    if bounds.size == 1:
+        bounds = np.array([lo, lo + 1.0 / scale])
+    codes[ok] = np.clip(np.searchsorted(bounds, arr[ok], side="right") - 1, 0, bounds.size - 2)
+    return Classes(tuple(float(b) for b in bounds), codes)
+
+
+def fixed_classes(values: pd.Series | np.ndarray, breaks: Sequence[float]) -> Classes:
+    """Classes with fixed inner ``breaks`` (first class open below, last open above)."""
+    arr = np.asarray(values, dtype="float64")
+    ok = np.isfinite(arr)
+    codes = np.full(arr.shape, -1, dtype="int64")
+    codes[ok] = np.searchsorted(np.asarray(breaks, dtype="float64"), arr[ok], side="right")
+    return Classes((-math.inf, *map(float, breaks), math.inf), codes)
+
+
+def class_labels(classes: Classes, decimals: int, unit: str = "") -> list[str]:
+    """French legend labels of each class (``"0,12 – 0,31"``, ``"< 10 min"``, ``"≥ 45 min"``)."""
+    out: list[str] = []
+    suffix = f" {unit}" if unit else ""
+    b = classes.bounds
+    for i in range(classes.k):
+        lo, hi = b[i], b[i + 1]
+        if math.isinf(lo):
+            out.append(f"< {fmt_number(hi, decimals)}{suffix}")
+        elif math.isinf(hi):
+            out.append(f"≥ {fmt_number(lo, decimals)}{suffix}")
+        else:
+            out.append(f"{fmt_number(lo, decimals)} – {fmt_number(hi, decimals)}{suffix}")
+    return out
+
+
+def palette(k: int, base: Sequence[str] = YLORRD5) -> list[str]:
+    """``k`` colours (k <= 5) spread over a 5-class sequential palette, light to dark."""
+    if k <= 0:
+        return []
+    if k >= len(base):
+        return list(base[: len(base)])
+    idx = np.round(np.linspace(0, len(base) - 1, k)).astype(int)
+    return [base[i] for i in idx]
+
+
+# --------------------------------------------------------------------------- facilities
+
+
+def site_categories(facilities: pd.DataFrame) -> pd.Series:
+    """One display category per site (``SU et SMUR``, ``SU``, ``SMUR``...), vectorised."""
+    def flag(col: str) -> np.ndarray:
+        if col not in facilities.columns:
+            return np.zeros(len(facilities), dtype=bool)
+        return facilities[col].fillna(False).astype(bool).to_numpy()
+
+    su, smur, ped, ant = flag("su"), flag("smur"), flag("su_pediatrique_seul"), flag("smur_antenne")
+    cat = np.select(
+        [su & smur, su, ped, smur & ant, smur],
+        ["SU et SMUR", "SU", "SU pédiatrique", "Antenne SMUR", "SMUR"],
+        default="Autre (SAMU)",
+    )
+    return pd.Series(cat, index=facilities.index, name="categorie")
+
+
+# --------------------------------------------------------------------------- run metadata
+
+
+def sources_lines(result: RunResult) -> list[str]:
+    """French lines "criterion : source (millésime)" plus the other data vintages of the run."""
+    lines = []
+    for c in result.criteria:
+        status = "" if c.available else f" — {MISSING}"
+        vintage = f" (millésime {c.vintage})" if c.vintage else ""
+        lines.append(f"{c.label} : {c.source}{vintage}{status}")
+    vintages = result.params.get("vintages") or {}
+    if isinstance(vintages, dict):
+        for name, v in vintages.items():
+            lines.append(f"{name} : {v}")
+    return lines
+
+
+def missing_criteria_notes(result: RunResult) -> list[str]:
+    """Notes every output must show: the run's notes plus one line per unavailable criterion."""
+    notes = [str(n) for n in result.notes]
+    for c in result.criteria:
+        if not c.available:
+            line = f"Critère « {c.label} » : {MISSING}"
+            line += f" ({c.note})." if c.note else " ; il n'entre pas dans le score composite."
+            if not any(c.label in n for n in notes):
+                notes.append(line)
+    return notes
+
+
+def computed_at(result: RunResult) -> str:
+    """Date and time of computation as stored in ``params`` (ISO string), or ``""``."""
+    return str(result.params.get("computed_at", ""))
+
+
+def version(result: RunResult) -> str:
+    from zoning import __version__
+
+    return str(result.params.get("version", __version__))
+
+
+def params_json(result: RunResult) -> str:
+    """The run parameters as JSON text (non-JSON values stringified)."""
+    return json.dumps(result.params, ensure_ascii=False, indent=2, default=str, sort_keys=True)

@@ -1,0 +1,338 @@
+/* zoning web map: layers, tooltips, legend, search, fullscreen (vanilla JS over Leaflet 1.9.4).
+ * Every text that comes from data is inserted with textContent, never as HTML. */
+function zoningMap(map, D) {
+  "use strict";
+
+  function el(tag, cls, text) {
+    var e = document.createElement(tag);
+    if (cls) { e.className = cls; }
+    if (text !== undefined && text !== null) { e.textContent = String(text); }
+    return e;
+  }
+
+  /* Geometries are encoded as delta-coded integer coordinates (see webmap.encode_geometries). */
+  function decode(enc) {
+    var c = enc.c, r = enc.r, p = enc.p, g = enc.g, s = enc.scale;
+    var ci = 0, ri = 0, pi = 0, x = 0, y = 0, out = new Array(g.length);
+    for (var gi = 0; gi < g.length; gi++) {
+      var polys = [];
+      for (var k = 0; k < g[gi]; k++) {
+        var rings = [];
+        for (var j = 0; j < p[pi]; j++) {
+          var n = r[ri++], ring = new Array(n);
+          for (var m = 0; m < n; m++) {
+            x += c[ci++]; y += c[ci++];
+            ring[m] = [x / s, y / s];
+          }
+          rings.push(ring);
+        }
+        pi++;
+        polys.push(rings);
+      }
+      out[gi] = polys.length === 1 ? { type: "Polygon", coordinates: polys[0] }
+        : { type: "MultiPolygon", coordinates: polys };
+    }
+    return out;
+  }
+
+  function fmt(x, d) {
+    if (x === null || x === undefined || isNaN(x)) { return D.missing; }
+    return Number(x).toLocaleString("fr-FR", { minimumFractionDigits: d, maximumFractionDigits: d });
+  }
+
+  function tooltipTable(title, rows) {
+    var box = el("div", "zoning-tt");
+    box.appendChild(el("div", "zoning-tt-title", title));
+    var t = el("table");
+    for (var i = 0; i < rows.length; i++) {
+      var tr = el("tr");
+      tr.appendChild(el("th", null, rows[i][0]));
+      var td = el("td", rows[i][1] === D.missing ? "zoning-missing" : null, rows[i][1]);
+      tr.appendChild(td);
+      t.appendChild(tr);
+    }
+    box.appendChild(t);
+    return box;
+  }
+
+  var epciGeoms = decode(D.epci.geom);
+  var communeGeoms = D.communes ? decode(D.communes.geom) : [];
+  var overlays = {}, legends = {}, layerOrder = [];
+  var priorityLayers = [];
+
+  /* ---------------- EPCI layers (priority + one per criterion) */
+  function epciFeature(i) {
+    return { type: "Feature", geometry: epciGeoms[i], properties: { i: i } };
+  }
+  function epciTooltip(i) {
+    var rows = [];
+    for (var k = 0; k < D.epci.labels.length; k++) { rows.push([D.epci.labels[k], D.epci.values[i][k]]); }
+    return tooltipTable(D.epci.names[i], rows);
+  }
+  D.epci_layers.forEach(function (spec) {
+    var feats = [];
+    for (var i = 0; i < epciGeoms.length; i++) { feats.push(epciFeature(i)); }
+    if (spec.priority) {
+      /* selected zones drawn last so that their thick outline is on top */
+      feats.sort(function (a, b) { return D.epci.selected[a.properties.i] - D.epci.selected[b.properties.i]; });
+    }
+    var layer = L.geoJSON(feats, {
+      style: function (f) {
+        var i = f.properties.i, code = spec.codes[i];
+        var st = { fillColor: code < 0 ? D.missing_color : spec.colors[code], fillOpacity: 0.78,
+                   color: "#ffffff", weight: 0.8, opacity: 1 };
+        if (spec.priority && D.epci.selected[i]) { st.color = "#111111"; st.weight = 3.2; }
+        return st;
+      },
+      onEachFeature: function (f, l) {
+        l.bindTooltip(function () { return epciTooltip(f.properties.i); },
+                      { sticky: true, direction: "auto", className: "zoning-tooltip" });
+        l.on("mouseover", function () { l.setStyle({ weight: spec.priority && D.epci.selected[f.properties.i] ? 4.5 : 2.5, color: "#111111" }); });
+        l.on("mouseout", function () { layer.resetStyle(l); });
+        if (spec.priority) { priorityLayers[f.properties.i] = l; }
+      }
+    });
+    overlays[spec.name] = layer;
+    legends[spec.name] = spec.legend;
+    layerOrder.push(spec.name);
+    if (spec.visible) { layer.addTo(map); }
+  });
+
+  /* ---------------- communes: travel time to the nearest SU/SMUR */
+  if (D.communes) {
+    var C = D.communes;
+    var cfeats = [];
+    for (var j = 0; j < communeGeoms.length; j++) {
+      cfeats.push({ type: "Feature", geometry: communeGeoms[j], properties: { j: j } });
+    }
+    var clayer = L.geoJSON(cfeats, {
+      style: function (f) {
+        var code = C.codes_class[f.properties.j];
+        return { fillColor: code < 0 ? D.missing_color : C.colors[code], fillOpacity: 0.8,
+                 color: "#ffffff", weight: 0.3, opacity: 0.9 };
+      },
+      onEachFeature: function (f, l) {
+        l.bindTooltip(function () {
+          var j = f.properties.j, rows = [];
+          rows.push(["Code INSEE", C.code[j]]);
+          rows.push(["Population", fmt(C.pop[j], 0)]);
+          rows.push([C.labels.t, C.t[j] === null ? D.missing : fmt(C.t[j], 0) + " min"]);
+          rows.push([C.labels.su, C.tsu[j] === null ? D.missing : fmt(C.tsu[j], 0) + " min"]);
+          rows.push([C.labels.smur, C.tsmur[j] === null ? D.missing : fmt(C.tsmur[j], 0) + " min"]);
+          if (C.near[j] !== null && C.near[j] >= 0) { rows.push([C.labels.near, D.sites.nom[C.near[j]]]); }
+          return tooltipTable(C.nom[j], rows);
+        }, { sticky: true, className: "zoning-tooltip" });
+      }
+    });
+    overlays[C.name] = clayer;
+    legends[C.name] = C.legend;
+    layerOrder.push(C.name);
+  }
+
+  /* ---------------- SU and SMUR sites */
+  function siteTooltip(k) {
+    return tooltipTable(D.sites.nom[k], [["FINESS", D.sites.finess[k]], ["Type", D.sites.type[k]],
+                                         ["Catégorie", D.sites.cat[k]]]);
+  }
+  var S = D.sites;
+  if (S && S.nom.length) {
+    var su = L.layerGroup(), smur = L.layerGroup();
+    for (var k = 0; k < S.nom.length; k++) {
+      (function (k) {
+        var ll = [S.lat[k], S.lon[k]];
+        if (S.su[k]) {
+          L.circleMarker(ll, { radius: 6.5, color: "#000000", weight: 2, fillColor: "#ffffff", fillOpacity: 1 })
+            .bindTooltip(function () { return siteTooltip(k); }, { className: "zoning-tooltip" }).addTo(su);
+        }
+        if (S.smur[k]) {
+          L.marker(ll, { icon: L.divIcon({ className: "zoning-smur-icon", html: "<span class=\"zoning-smur\"></span>", iconSize: [12, 12] }), keyboard: false })
+            .bindTooltip(function () { return siteTooltip(k); }, { className: "zoning-tooltip" }).addTo(smur);
+        }
+      })(k);
+    }
+    overlays[S.name_su] = su; legends[S.name_su] = S.legend_su; layerOrder.push(S.name_su);
+    overlays[S.name_smur] = smur; legends[S.name_smur] = S.legend_smur; layerOrder.push(S.name_smur);
+    su.addTo(map); smur.addTo(map);
+  }
+
+  /* ---------------- base maps (the only network resource) and layer control */
+  var bases = {};
+  var osm = L.tileLayer("https://tile.openstreetmap.org/{z}/{x}/{y}.png", {
+    maxZoom: 19, opacity: 0.55,
+    attribution: "Fond © contributeurs OpenStreetMap"
+  });
+  bases["Fond OpenStreetMap (en ligne)"] = osm;
+  bases["Sans fond de carte"] = L.layerGroup();
+  osm.addTo(map);
+  var ordered = {};
+  layerOrder.forEach(function (n) { ordered[n] = overlays[n]; });
+  L.control.layers(bases, ordered, { collapsed: false, position: "topright" }).addTo(map);
+  L.control.scale({ imperial: false, position: "bottomleft" }).addTo(map);
+  map.attributionControl.setPrefix("Leaflet");
+  map.attributionControl.addAttribution(D.attribution);
+
+  /* ---------------- legend: one block per visible overlay */
+  var legendCtl = L.control({ position: "bottomright" });
+  legendCtl.onAdd = function () {
+    this._div = el("div", "zoning-legend leaflet-bar");
+    L.DomEvent.disableClickPropagation(this._div);
+    L.DomEvent.disableScrollPropagation(this._div);
+    return this._div;
+  };
+  legendCtl.update = function () {
+    var div = this._div;
+    while (div.firstChild) { div.removeChild(div.firstChild); }
+    layerOrder.forEach(function (n) {
+      var lg = legends[n];
+      if (!lg || !map.hasLayer(overlays[n])) { return; }
+      var block = el("div", "zoning-legend-block");
+      block.appendChild(el("div", "zoning-legend-title", lg.title));
+      lg.items.forEach(function (it) {
+        var row = el("div", "zoning-legend-row");
+        var sw = el("span", "zoning-swatch " + (it.kind || ""));
+        if (it.color) { sw.style.background = it.color; }
+        row.appendChild(sw);
+        row.appendChild(el("span", null, it.label));
+        block.appendChild(row);
+      });
+      if (lg.note) { block.appendChild(el("div", "zoning-legend-note", lg.note)); }
+      div.appendChild(block);
+    });
+  };
+  legendCtl.addTo(map);
+  legendCtl.update();
+  map.on("overlayadd overlayremove", function () {
+    legendCtl.update();
+    priorityLayers.forEach(function (l, i) { if (l && D.epci.selected[i]) { l.bringToFront(); } });
+  });
+
+  /* ---------------- title and "about" panel */
+  var title = el("header", "zoning-header");
+  title.appendChild(el("h1", null, D.title));
+  title.appendChild(el("p", null, D.subtitle));
+  document.body.insertBefore(title, document.body.firstChild);
+  map.getContainer().classList.add("zoning-map");
+  map.invalidateSize();
+
+  var about = L.control({ position: "bottomleft" });
+  about.onAdd = function () {
+    var d = el("details", "zoning-about leaflet-bar");
+    d.appendChild(el("summary", null, "Méthode, sources et notes — calcul du " + D.computed_at));
+    d.appendChild(el("p", null, D.explanation));
+    d.appendChild(el("h2", null, "Sources et millésimes"));
+    var ul = el("ul");
+    D.sources.forEach(function (s) { ul.appendChild(el("li", null, s)); });
+    d.appendChild(ul);
+    if (D.notes.length) {
+      d.appendChild(el("h2", null, "Notes"));
+      var ul2 = el("ul");
+      D.notes.forEach(function (s) { ul2.appendChild(el("li", null, s)); });
+      d.appendChild(ul2);
+    }
+    d.appendChild(el("p", "zoning-small", D.footer));
+    L.DomEvent.disableClickPropagation(d);
+    L.DomEvent.disableScrollPropagation(d);
+    return d;
+  };
+  about.addTo(map);
+
+  /* ---------------- region bounds, home and fullscreen buttons */
+  var bounds = L.latLngBounds(D.bounds);
+  map.fitBounds(bounds);
+  function icon(paths) {
+    var ns = "http://www.w3.org/2000/svg", svg = document.createElementNS(ns, "svg");
+    svg.setAttribute("viewBox", "0 0 24 24"); svg.setAttribute("width", "18"); svg.setAttribute("height", "18");
+    paths.forEach(function (d) {
+      var p = document.createElementNS(ns, "path");
+      p.setAttribute("d", d); p.setAttribute("fill", "none"); p.setAttribute("stroke", "#333");
+      p.setAttribute("stroke-width", "2.2"); p.setAttribute("stroke-linecap", "round"); p.setAttribute("stroke-linejoin", "round");
+      svg.appendChild(p);
+    });
+    return svg;
+  }
+  var HOME = ["M3 11 L12 3 L21 11", "M6 9.5 V20 H18 V9.5", "M10 20 V14 H14 V20"];
+  var FULL = ["M4 9 V4 H9", "M15 4 H20 V9", "M20 15 V20 H15", "M9 20 H4 V15"];
+  function button(label, title, onclick) {
+    var c = L.control({ position: "topleft" });
+    c.onAdd = function () {
+      var bar = el("div", "leaflet-bar");
+      var a = el("a", "zoning-btn");
+      a.appendChild(icon(label));
+      a.href = "#"; a.title = title; a.setAttribute("role", "button"); a.setAttribute("aria-label", title);
+      L.DomEvent.on(a, "click", function (e) { L.DomEvent.preventDefault(e); L.DomEvent.stopPropagation(e); onclick(); });
+      bar.appendChild(a);
+      return bar;
+    };
+    return c.addTo(map);
+  }
+  button(HOME, "Recentrer sur la région", function () { map.fitBounds(bounds); });
+  button(FULL, "Plein écran", function () {
+    var doc = document, root = doc.documentElement;
+    if (doc.fullscreenElement) { doc.exitFullscreen(); }
+    else if (root.requestFullscreen) { root.requestFullscreen(); }
+  });
+  document.addEventListener("fullscreenchange", function () { map.invalidateSize(); });
+
+  /* ---------------- search by EPCI or commune name */
+  function norm(s) {
+    return String(s).normalize("NFD").replace(/[\u0300-\u036f]/g, "").toLowerCase()
+      .replace(/[-'’]/g, " ");
+  }
+  var index = [];
+  D.epci.names.forEach(function (n, i) { index.push({ key: norm(n), label: n, kind: "EPCI", i: i }); });
+  if (D.communes) {
+    D.communes.nom.forEach(function (n, j) {
+      index.push({ key: norm(n), label: n, kind: "commune (" + D.communes.dep[j] + ")", j: j });
+    });
+  }
+  var highlight = null;
+  function choose(item) {
+    if (highlight) { map.removeLayer(highlight); highlight = null; }
+    var geom = item.i !== undefined ? epciGeoms[item.i] : communeGeoms[item.j];
+    highlight = L.geoJSON({ type: "Feature", geometry: geom, properties: {} }, {
+      style: { color: "#00bcd4", weight: 4, fill: false, dashArray: "6 4" }, interactive: false
+    }).addTo(map);
+    map.fitBounds(highlight.getBounds(), { maxZoom: 11, padding: [30, 30] });
+    if (item.i !== undefined && priorityLayers[item.i] && map.hasLayer(overlays[layerOrder[0]])) {
+      priorityLayers[item.i].openTooltip(priorityLayers[item.i].getBounds().getCenter());
+    }
+  }
+  var search = L.control({ position: "topleft" });
+  search.onAdd = function () {
+    var box = el("div", "zoning-search leaflet-bar");
+    var input = el("input");
+    input.type = "search";
+    input.placeholder = "Rechercher un EPCI ou une commune";
+    input.setAttribute("aria-label", "Rechercher un EPCI ou une commune");
+    var list = el("ul", "zoning-search-results");
+    box.appendChild(input); box.appendChild(list);
+    L.DomEvent.disableClickPropagation(box);
+    L.DomEvent.disableScrollPropagation(box);
+    function refresh() {
+      while (list.firstChild) { list.removeChild(list.firstChild); }
+      var q = norm(input.value.trim());
+      if (q.length < 2) { return; }
+      var hits = index.filter(function (it) { return it.key.indexOf(q) >= 0; });
+      hits.sort(function (a, b) {
+        return (a.key.indexOf(q) === 0 ? 0 : 1) - (b.key.indexOf(q) === 0 ? 0 : 1) || a.key.length - b.key.length;
+      });
+      hits.slice(0, 12).forEach(function (it) {
+        var li = el("li");
+        li.appendChild(el("span", null, it.label));
+        li.appendChild(el("small", null, " " + it.kind));
+        li.tabIndex = 0;
+        li.addEventListener("click", function () { choose(it); });
+        li.addEventListener("keydown", function (e) { if (e.key === "Enter") { choose(it); } });
+        list.appendChild(li);
+      });
+      if (!hits.length) { list.appendChild(el("li", "zoning-small", "Aucun résultat")); }
+    }
+    input.addEventListener("input", refresh);
+    input.addEventListener("keydown", function (e) {
+      if (e.key === "Enter" && list.firstChild && list.firstChild.click) { list.firstChild.click(); }
+    });
+    return box;
+  };
+  search.addTo(map);
+  document.body.setAttribute("data-zoning-ready", "1");
+}

@@ -1,0 +1,440 @@
+"""Self-contained interactive web map (Folium + inlined Leaflet 1.9.4), usable offline.
+
+The HTML file embeds Leaflet (from the ``django-js-lib-leaflet`` package), its CSS with
+images as ``data:`` URIs, the map code (``assets/map.js``) and the data. Only the
+optional OpenStreetMap basemap tiles use the network: polygons, markers, legend,
+search and tooltips work without it.
+
+Geometries are simplified as a coverage in EPSG:2154 (shared borders stay shared),
+reprojected to EPSG:4326 here only, and stored as delta-encoded integer coordinates
+(1e-5 degree, about 1 m). Every text coming from data is embedded as JSON with
+``<``, ``>`` and ``&`` escaped and inserted in the page with ``textContent``.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import re
+from datetime import datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import folium
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from branca.element import Element, MacroElement
+
+from zoning.atomic import write_text_atomic
+from zoning.exports._common import (
+    COMMUNE_LABELS,
+    MISSING,
+    MISSING_COLOR,
+    TRAVEL_BREAKS,
+    YLGNBU5,
+    YLORRD5,
+    check_result,
+    class_labels,
+    computed_at,
+    fixed_classes,
+    fmt_number,
+    fmt_percent,
+    fmt_value,
+    missing_criteria_notes,
+    palette,
+    quantile_classes,
+    site_categories,
+    sources_lines,
+    value_decimals,
+    version,
+)
+from zoning.results import RunResult
+
+PRECISION = 5
+"""Decimals kept in web-map coordinates (1e-5 degree, about 1 m)."""
+
+EPCI_TOLERANCE_M = 250.0
+COMMUNE_TOLERANCE_M = 150.0
+"""Coverage-simplification tolerances in metres (EPSG:2154)."""
+
+PRIORITY_LAYER = "Priorité : score composite et zones prioritaires"
+COMMUNE_LAYER = "Temps d'accès au SU ou SMUR le plus proche (communes)"
+SU_LAYER = "Services d'urgences (SU)"
+SMUR_LAYER = "SMUR (équipes mobiles d'urgence)"
+
+
+def _leaflet_dir() -> Path:
+    import js_lib_leaflet
+
+    return Path(js_lib_leaflet.__file__).resolve().parent / "static" / "js_lib_leaflet"
+
+
+def _asset(name: str) -> str:
+    return resources.files("zoning.exports").joinpath("assets", name).read_text(encoding="utf-8")
+
+
+def leaflet_inline() -> tuple[str, str]:
+    """Leaflet 1.9.4 JavaScript and CSS, the CSS images turned into ``data:`` URIs."""
+    d = _leaflet_dir()
+    js = (d / "leaflet.js").read_text(encoding="utf-8")
+    js = re.sub(r"//# sourceMappingURL=\S+", "", js)
+    css = (d / "leaflet.css").read_text(encoding="utf-8")
+
+    def data_uri(m: re.Match[str]) -> str:
+        data = base64.b64encode((d / "images" / m.group(1)).read_bytes()).decode("ascii")
+        return f"url(data:image/png;base64,{data})"
+
+    css = re.sub(r"url\(images/([\w.-]+\.png)\)", data_uri, css)
+    return js, css
+
+
+def safe_json(obj: Any) -> str:
+    """JSON text safe inside a ``<script>`` element (no raw ``<``, ``>``, ``&``)."""
+    text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return (text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+            .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
+
+
+# --------------------------------------------------------------------------- geometry
+
+
+def simplify_for_web(geoms: gpd.GeoSeries, tolerance_m: float) -> gpd.GeoSeries:
+    """Topology-preserving simplification of a polygon coverage, in EPSG:2154, then EPSG:4326.
+
+    Parameters
+    ----------
+    geoms
+        Polygons in EPSG:2154 forming a coverage (communes, EPCI).
+    tolerance_m
+        Simplification tolerance in metres (``shapely.coverage_simplify``: shared edges
+        are simplified once, so neighbours keep a common border).
+
+    Returns
+    -------
+    GeoSeries
+        Simplified polygons in EPSG:4326, same index.
+    """
+    if geoms.crs is None or geoms.crs.to_epsg() != 2154:
+        raise ValueError(f"simplify_for_web expects EPSG:2154 geometries, got {geoms.crs}")
+    arr = shapely.make_valid(geoms.values)
+    polys = shapely.get_type_id(arr)
+    arr = np.where(np.isin(polys, (3, 6)), arr, shapely.buffer(arr, 0))
+    simplified = shapely.coverage_simplify(arr, tolerance_m)
+    return gpd.GeoSeries(simplified, index=geoms.index, crs=2154).to_crs(4326)
+
+
+def encode_geometries(geoms: gpd.GeoSeries, precision: int = PRECISION) -> dict[str, Any]:
+    """Encode polygons as delta-coded integer coordinates (decoded by ``assets/map.js``).
+
+    Returns
+    -------
+    dict
+        ``scale`` (10**precision), ``c`` flat x/y deltas (running across rings), ``r`` number
+        of points of each ring, ``p`` number of rings of each polygon, ``g`` number of
+        polygons of each geometry.
+    """
+    arr = geoms.values
+    parts, part_geom = shapely.get_parts(arr, return_index=True)
+    rings, ring_part = shapely.get_rings(parts, return_index=True)
+    coords, coord_ring = shapely.get_coordinates(rings, return_index=True)
+    scale = 10 ** precision
+    q = np.round(coords * scale).astype("int64")
+    d = np.diff(q, axis=0, prepend=np.zeros((1, 2), dtype="int64"))
+    return {
+        "scale": scale,
+        "c": d.ravel().tolist(),
+        "r": np.bincount(coord_ring, minlength=len(rings)).tolist(),
+        "p": np.bincount(ring_part, minlength=len(parts)).tolist(),
+        "g": np.bincount(part_geom, minlength=len(arr)).tolist(),
+    }
+
+
+def _nullable(values: pd.Series, decimals: int) -> list[Any]:
+    arr = pd.to_numeric(values, errors="coerce").astype("float64").round(decimals)
+    return arr.astype(object).where(arr.notna(), None).tolist()
+
+
+# --------------------------------------------------------------------------- payload
+
+
+def _items(colors: list[str], labels: list[str]) -> list[dict[str, str]]:
+    return [{"color": c, "label": lab} for c, lab in zip(colors, labels, strict=True)]
+
+
+def _fmt_datetime(text: str) -> str:
+    try:
+        dt = datetime.fromisoformat(text)
+    except ValueError:
+        return text
+    return dt.strftime("%d/%m/%Y à %H:%M")
+
+
+def _epci_part(result: RunResult, tolerance_m: float) -> tuple[dict[str, Any], list[dict[str, Any]],
+                                                                gpd.GeoSeries]:
+    epci = result.epci
+    n = len(epci)
+    geoms = simplify_for_web(epci.geometry, tolerance_m)
+    selected = epci["selected"].fillna(False).astype(bool)
+    rank = pd.to_numeric(epci["rank"], errors="coerce")
+
+    labels = ["SIREN", "Département", "Population", "Rang (1 = plus vulnérable)",
+              "Zone prioritaire", "Probabilité de sélection", "Score composite (0 à 1)"]
+    cols: list[pd.Series] = [
+        pd.Series(epci.index.astype(str), index=epci.index),
+        epci["dep"].astype("string").fillna(MISSING),
+        epci["population"].map(lambda v: fmt_number(v, 0)),
+        rank.map(lambda r: MISSING if pd.isna(r) else f"{int(r)} / {n}"),
+        selected.map({True: "oui", False: "non"}),
+        epci["probability"].map(lambda p: fmt_percent(p, 0)),
+        epci["composite"].map(lambda v: fmt_number(v, 2)),
+    ]
+    for c in result.criteria:
+        labels.append(c.label)
+        if c.available:
+            dec = value_decimals(epci[c.id])
+            cols.append(epci[c.id].map(lambda v, u=c.unit, d=dec: fmt_value(v, u, d)))
+        else:
+            cols.append(pd.Series(MISSING, index=epci.index))
+    values = pd.concat(cols, axis=1).astype(str).to_numpy().tolist()
+
+    data = {
+        "geom": encode_geometries(geoms),
+        "names": epci["epci_nom"].astype(str).tolist(),
+        "selected": selected.astype(int).tolist(),
+        "labels": labels,
+        "values": values,
+    }
+
+    layers: list[dict[str, Any]] = []
+    cls = quantile_classes(epci["composite"], 5, 2)
+    colors = palette(cls.k, YLORRD5)
+    items = _items(colors, class_labels(cls, 2))
+    items.append({"kind": "outline", "label": f"Zone prioritaire ({int(selected.sum())} EPCI)"})
+    items.append({"color": MISSING_COLOR, "label": MISSING})
+    layers.append({
+        "name": PRIORITY_LAYER, "priority": True, "visible": True,
+        "codes": cls.codes.tolist(), "colors": colors,
+        "legend": {"title": "Score composite (quintiles ; plus foncé = plus vulnérable)",
+                   "items": items},
+    })
+    for c in result.criteria:
+        unit = f" ({c.unit})" if c.unit else ""
+        if not c.available or epci[c.id].notna().sum() == 0:
+            layers.append({
+                "name": f"{c.label} — {MISSING}", "priority": False, "visible": False,
+                "codes": [-1] * n, "colors": [],
+                "legend": {"title": c.label, "items": [{"color": MISSING_COLOR, "label": MISSING}],
+                           "note": c.note},
+            })
+            continue
+        dec = value_decimals(epci[c.id])
+        cls = quantile_classes(epci[c.id], 5, dec)
+        colors = palette(cls.k, YLORRD5)
+        if c.direction == "higher_is_better":
+            colors = colors[::-1]  # low values are the unfavourable ones: darker
+        items = _items(colors, class_labels(cls, dec))
+        items.append({"color": MISSING_COLOR, "label": MISSING})
+        layers.append({
+            "name": f"{c.label}{unit}", "priority": False, "visible": False,
+            "codes": cls.codes.tolist(), "colors": colors,
+            "legend": {"title": f"{c.label}{unit} ; plus foncé = plus défavorable",
+                       "items": items, "note": c.note},
+        })
+    return data, layers, geoms
+
+
+def _communes_part(result: RunResult, tolerance_m: float,
+                   site_index: pd.Series) -> dict[str, Any] | None:
+    com = result.communes
+    if len(com) == 0:
+        return None
+    geoms = simplify_for_web(com.geometry, tolerance_m)
+
+    def col(name: str) -> pd.Series:
+        if name in com.columns:
+            return pd.to_numeric(com[name], errors="coerce")
+        return pd.Series(np.nan, index=com.index)
+
+    t = col("t_urgence_min")
+    cls = fixed_classes(t, TRAVEL_BREAKS)
+    colors = palette(cls.k, YLGNBU5)
+    items = _items(colors, class_labels(cls, 0, "min"))
+    items.append({"color": MISSING_COLOR, "label": MISSING})
+    if "finess_urgence" in com.columns:
+        near = com["finess_urgence"].map(site_index).fillna(-1).astype("int64").tolist()
+    else:
+        near = [-1] * len(com)
+    dep = com["dep"].astype(str) if "dep" in com.columns else com.index.to_series().str[:2]
+    return {
+        "name": COMMUNE_LAYER,
+        "geom": encode_geometries(geoms),
+        "nom": com["nom"].astype(str).tolist(),
+        "code": com.index.astype(str).tolist(),
+        "dep": dep.tolist(),
+        "pop": _nullable(col("population"), 0),
+        "t": _nullable(t, 1),
+        "tsu": _nullable(col("t_su_min"), 1),
+        "tsmur": _nullable(col("t_smur_min"), 1),
+        "near": near,
+        "codes_class": cls.codes.tolist(),
+        "colors": colors,
+        "labels": {"t": "Temps au SU ou SMUR le plus proche", "su": "Temps au SU le plus proche",
+                   "smur": "Temps au SMUR le plus proche", "near": COMMUNE_LABELS["nom_urgence"]},
+        "legend": {"title": "Temps de trajet routier au SU ou SMUR le plus proche", "items": items},
+    }
+
+
+def _sites_part(result: RunResult) -> dict[str, Any]:
+    fac = result.facilities
+    fac = fac[fac.geometry.notna() & ~fac.geometry.is_empty]
+    pts = fac.geometry.to_crs(4326)
+
+    def flag(name: str) -> pd.Series:
+        if name not in fac.columns:
+            return pd.Series(False, index=fac.index)
+        return fac[name].fillna(False).astype(bool)
+
+    su = flag("su") | flag("su_pediatrique_seul") | flag("su_pediatrique")
+    return {
+        "name_su": SU_LAYER, "name_smur": SMUR_LAYER,
+        "nom": fac["nom"].astype(str).tolist(),
+        "finess": fac.index.astype(str).tolist(),
+        "type": fac["type_libelle"].astype("string").fillna(MISSING).tolist(),
+        "cat": site_categories(fac).tolist(),
+        "lat": np.round(pts.y.to_numpy(), PRECISION).tolist(),
+        "lon": np.round(pts.x.to_numpy(), PRECISION).tolist(),
+        "su": su.astype(int).tolist(),
+        "smur": flag("smur").astype(int).tolist(),
+        "legend_su": {"title": "Sites d'urgences", "items": [
+            {"kind": "su", "label": "Service d'urgences (SU, adulte ou pédiatrique)"}]},
+        "legend_smur": {"title": "SMUR", "items": [
+            {"kind": "smur", "label": "SMUR ou antenne SMUR"}]},
+    }
+
+
+def build_payload(result: RunResult, epci_tolerance_m: float = EPCI_TOLERANCE_M,
+                  commune_tolerance_m: float = COMMUNE_TOLERANCE_M) -> dict[str, Any]:
+    """Everything the page script needs, as JSON-ready Python objects.
+
+    Parameters
+    ----------
+    result
+        The run to draw.
+    epci_tolerance_m, commune_tolerance_m
+        Simplification tolerances in metres.
+    """
+    check_result(result)
+    sites = _sites_part(result)
+    site_index = pd.Series(np.arange(len(sites["finess"])), index=sites["finess"])
+    site_index = site_index[~site_index.index.duplicated()]
+    epci, layers, geoms = _epci_part(result, epci_tolerance_m)
+    communes = _communes_part(result, commune_tolerance_m, site_index)
+    w, s, e, n = geoms.total_bounds
+    n_sel = int(result.epci["selected"].fillna(False).astype(bool).sum())
+    n_crit = sum(1 for c in result.criteria if c.available)
+    when = _fmt_datetime(computed_at(result)) or "date inconnue"
+    return {
+        "title": f"Zones prioritaires « déserts médicaux » — {result.region_name}",
+        "subtitle": (f"{len(result.epci)} EPCI classés sur {n_crit} critères disponibles ; "
+                     f"les {n_sel} zones prioritaires sont entourées d'un trait noir épais."),
+        "explanation": (
+            "Chaque EPCI reçoit, pour chaque critère du Pacte de lutte contre les déserts "
+            "médicaux, un score normalisé de 0 (moins vulnérable) à 1 (plus vulnérable) ; le "
+            "score composite est leur moyenne pondérée. Les EPCI sont classés par score "
+            "décroissant et les premiers sont retenus comme zones prioritaires. La probabilité "
+            "de sélection mesure la stabilité de ce choix quand les poids et la normalisation "
+            "varient."),
+        "computed_at": when,
+        "sources": sources_lines(result),
+        "notes": missing_criteria_notes(result),
+        "footer": (f"zoning {version(result)} — géométries simplifiées pour le web (frontières "
+                   "communes conservées) ; fond de carte OpenStreetMap facultatif (en ligne)."),
+        "attribution": "Données : DREES, INSEE, IGN, DGCL, OpenStreetMap ; calcul zoning",
+        "missing": MISSING,
+        "missing_color": MISSING_COLOR,
+        "bounds": [[float(s), float(w)], [float(n), float(e)]],
+        "epci": epci,
+        "epci_layers": layers,
+        "communes": communes,
+        "sites": sites,
+    }
+
+
+# --------------------------------------------------------------------------- HTML
+
+
+class _Raw(Element):
+    """Text inserted verbatim in the page (never re-parsed as a Jinja template)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self._text = text
+
+    def render(self, **kwargs: Any) -> str:
+        return self._text
+
+
+class _ZoningScript(MacroElement):
+    """Adds the page script after the map's own script (so the map variable exists)."""
+
+    def __init__(self, payload_json: str) -> None:
+        super().__init__()
+        self._name = "ZoningScript"
+        self.payload_json = payload_json
+
+    def render(self, **kwargs: Any) -> None:  # type: ignore[override]
+        figure: Any = self.get_root()
+        parent: Any = self._parent
+        map_name = parent.get_name()
+        code = (f"{_asset('map.js')}\nvar zoning_data = {self.payload_json};\n"
+                f"zoningMap({map_name}, zoning_data);\n")
+        figure.script.add_child(_Raw(code), name=self.get_name())
+
+
+def render_map(result: RunResult, epci_tolerance_m: float = EPCI_TOLERANCE_M,
+               commune_tolerance_m: float = COMMUNE_TOLERANCE_M) -> str:
+    """The self-contained HTML page of the map."""
+    payload = build_payload(result, epci_tolerance_m, commune_tolerance_m)
+    (s, w), (n, e) = payload["bounds"]
+    fig = folium.Figure(title=html.escape(payload["title"]))
+    m = folium.Map(location=[(s + n) / 2, (w + e) / 2], zoom_start=8, tiles=None,
+                   control_scale=False, prefer_canvas=True)
+    # no CDN: drop folium's default jQuery/Bootstrap/font-awesome/Leaflet links, inline Leaflet
+    m.default_js = []
+    m.default_css = []
+    m.add_to(fig)
+    leaflet_js, leaflet_css = leaflet_inline()
+    fig.header.add_child(_Raw('<meta charset="utf-8">'), name="charset")
+    fig.header.add_child(_Raw(f"<style>{leaflet_css}</style>"), name="leaflet_css")
+    fig.header.add_child(_Raw(f"<style>{_asset('map.css')}</style>"), name="zoning_css")
+    fig.header.add_child(_Raw(f"<script>{leaflet_js}</script>"), name="leaflet_js")
+    m.add_child(_ZoningScript(safe_json(payload)))
+    page = str(fig.render())
+    return page.replace("<html>", '<html lang="fr">', 1)
+
+
+def write_map(result: RunResult, path: str | Path,
+              epci_tolerance_m: float = EPCI_TOLERANCE_M,
+              commune_tolerance_m: float = COMMUNE_TOLERANCE_M) -> Path:
+    """Write the interactive map of a run as one self-contained HTML file (atomically).
+
+    Parameters
+    ----------
+    result
+        The run to draw (geometries in EPSG:2154).
+    path
+        Target ``.html`` file.
+    epci_tolerance_m, commune_tolerance_m
+        Simplification tolerances in metres.
+
+    Returns
+    -------
+    Path
+        ``path``.
+    """
+    page = render_map(result, epci_tolerance_m, commune_tolerance_m)
+    return write_text_atomic(path, page)
