@@ -97,10 +97,67 @@ def compute_travel(territory: Any, config: Config, data_dir: Path) -> TravelInpu
         log.warning("zoning.traveltimes.run_travel_times is missing: criterion 4 reported missing")
         return None
     out = runner(territory, config, data_dir)
-    return TravelInputs(
-        communes=out.communes, epci=out.epci, facilities=out.facilities,
-        note=str(getattr(out, "note", "")),
+    communes, epci, n_out = restrict_to_network_extent(
+        out.communes, out.epci, territory, out.graph, out.facilities
     )
+    note = str(getattr(out, "note", ""))
+    if n_out:
+        note += (
+            f" ; {n_out} EPCI ont des communes hors de l'emprise du réseau routier disponible : "
+            "leur temps d'accès aux urgences n'est pas calculé (valeur manquante, jamais "
+            "extrapolée)"
+        )
+    return TravelInputs(communes=communes, epci=epci, facilities=out.facilities, note=note)
+
+
+def restrict_to_network_extent(
+    commune_t: pd.DataFrame, epci_t: pd.DataFrame, territory: Any, graph: Any,
+    sites: gpd.GeoDataFrame,
+) -> tuple[pd.DataFrame, pd.DataFrame, int]:
+    """Blank the travel times that the road network cannot support.
+
+    A commune's time is kept only when its point is within ``routing.max_snap_km`` of the graph
+    (``far_from_network`` False), lies inside the convex hull of the graph nodes, and is farther
+    from the hull boundary than from the facility it reached (straight line): a nearer facility
+    beyond the network's edge could otherwise be missed. An EPCI keeps its values only when all
+    its communes are kept; otherwise its row is NaN (criterion 4 missing for it) and
+    ``coverage`` says which share of its population has a time.
+
+    Returns
+    -------
+    tuple
+        Masked commune times, masked EPCI times (with ``coverage``), number of EPCI blanked.
+    """
+    import shapely
+
+    com_t = commune_t.copy()
+    pts = territory.points.reindex(com_t.index)
+    hull = shapely.convex_hull(shapely.multipoints(np.column_stack([graph.x, graph.y])))
+    geoms = pts.to_numpy()
+    inside = shapely.contains(hull, geoms)
+    to_edge = shapely.distance(hull.boundary, geoms)
+    fac = sites.geometry.reindex(com_t["finess_urgence"].astype(str).to_numpy()).to_numpy()
+    to_fac = shapely.distance(geoms, fac)
+    far = com_t["far_from_network"].fillna(True).to_numpy(dtype=bool)
+    ok = ~far & inside & np.isfinite(to_fac) & (to_edge >= to_fac)
+    time_cols = [c for c in com_t.columns if c.startswith("t_") and c.endswith("_min")]
+    other = [c for c in com_t.columns if c.startswith(("finess_", "nom_"))]
+    com_t.loc[~ok, time_cols] = np.nan
+    com_t.loc[~ok, other] = None
+    com_t["hors_emprise_reseau"] = ~ok
+    com = territory.communes
+    pop = com["population"].astype("float64").reindex(com_t.index).fillna(0.0)
+    ok_s = pd.Series(ok, index=com_t.index)
+    epci_of = com["epci_siren"].reindex(com_t.index)
+    cov = (pop.where(ok_s, 0.0).groupby(epci_of).sum()
+           / pop.groupby(epci_of).sum().where(lambda x: x > 0))
+    all_ok = (~ok_s).groupby(epci_of).sum() == 0
+    et = epci_t.copy()
+    et["coverage"] = cov.reindex(et.index).fillna(0.0)
+    bad = ~all_ok.reindex(et.index).fillna(False).astype(bool)
+    num_cols = [c for c in et.columns if c not in ("coverage", "weights_source", "commune_max")]
+    et.loc[bad, num_cols] = np.nan
+    return com_t, et, int(bad.sum())
 
 
 # --------------------------------------------------------------------------- reference
