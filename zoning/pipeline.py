@@ -188,16 +188,24 @@ def read_reference(path: Path, names: pd.Series) -> list[str]:
     if not path.is_file():
         raise DataFileNotFoundError(f"{path}: reference file not found (give an existing CSV)")
     try:
-        df = pd.read_csv(path, dtype=str, sep=None, engine="python", encoding="utf-8-sig")
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise DataFormatError(f"{path}: not UTF-8 text (save the reference list as UTF-8 CSV)"
+                              ) from None
+    first = text.splitlines()[0] if text.strip() else ""
+    sep = next((c for c in (";", "\t", ",") if c in first), ",")
+    keys = ("epci_siren", "siren", "code", "nom", "epci_nom", "name", "epci")
+    header = [h.strip().lower() for h in first.split(sep)]
+    has_header = any(h in keys for h in header)
+    try:
+        df = pd.read_csv(path, dtype=str, sep=sep, encoding="utf-8-sig",
+                         header=0 if has_header else None)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise DataFormatError(f"{path}: cannot read the reference CSV ({exc})") from None
-    cols = {c.strip().lower(): c for c in df.columns}
-    col = next((cols[k] for k in ("epci_siren", "siren", "code", "nom", "epci_nom", "name", "epci")
-                if k in cols), None)
-    if col is None:
-        # a headerless single column of SIREN: the header is itself a value
-        df = pd.read_csv(path, dtype=str, header=None, sep=None, engine="python",
-                         encoding="utf-8-sig")
+    if has_header:
+        cols = {str(c).strip().lower(): c for c in df.columns}
+        col = next(cols[k] for k in keys if k in cols)
+    else:  # no header: first column
         col = df.columns[0]
     values = [v.strip() for v in df[col].dropna().astype(str) if v.strip()]
     if not values:

@@ -662,9 +662,10 @@ def find_epci(query: str, names: pd.Series) -> str:
             f"no EPCI name contains {query!r} in this territory (give a SIREN or another name)"
         )
     cands = [f"{s} {names.loc[s]}" for s in sorted(hits)]
+    shown = "; ".join(cands[:12]) + (f"; … and {len(cands) - 12} more" if len(cands) > 12
+                                     else "")
     raise AmbiguousNameError(
-        f"{query!r} matches {len(cands)} EPCI: " + "; ".join(cands)
-        + " (give the SIREN or a longer name)",
+        f"{query!r} matches {len(cands)} EPCI: {shown} (give the SIREN or a longer name)",
         cands,
     )
 

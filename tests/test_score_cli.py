@@ -1,0 +1,124 @@
+"""``zoning score`` / ``zoning explain`` end to end on the real data, and their bad-input exits."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from zoning.cli import main
+from zoning.config import DEFAULT_CONFIG
+
+pytestmark = pytest.mark.integration
+
+TOULOUSE = "243100518"
+
+
+def _run(*args: str) -> tuple[int, str, str]:
+    res = CliRunner().invoke(main, list(args))
+    return res.exit_code, res.stdout, res.stderr
+
+
+@pytest.fixture(scope="module")
+def scored(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
+    out = tmp_path_factory.mktemp("maps")
+    code, stdout, stderr = _run("score", "--data-dir", str(data_dir), "--draws", "200",
+                                "-o", str(out))
+    assert code == 0, stderr
+    return stdout, out
+
+
+def test_score_occitanie_summary(scored: tuple[str, Path]) -> None:
+    stdout, _ = scored
+    m = re.search(r"Occitanie : (\d+) EPCI classés, (\d+) sélectionnés \(population ([\d ]+) "
+                  r"hab\., [\d,]+ % de la population\) ; critères disponibles : (\d)/5 ; "
+                  r"Part des patients en ALD : donnée indisponible", stdout)
+    assert m, stdout[-2000:]
+    assert (int(m.group(1)), int(m.group(2)), int(m.group(4))) == (161, 28, 4)
+    pop = int(m.group(3).replace(" ", ""))
+    assert 100_000 < pop < 6_124_653
+    header = stdout.splitlines()[0]
+    for col in ("Rang", "EPCI", "Dép.", "Population", "APL", "ALD (%) *", "Composite",
+                "Sélection", "Probabilité"):
+        assert col in header
+    assert "donnée indisponible" in stdout and "Travel Mapping" in stdout
+
+
+def test_score_writes_ranked_table(scored: tuple[str, Path]) -> None:
+    stdout, out = scored
+    written = [Path(line.split(" : ", 1)[1]) for line in stdout.splitlines()
+               if line.startswith("écrit : ")]
+    csvs = [p for p in written if p.suffix == ".csv"]
+    assert csvs and all(p.is_file() for p in written)
+    frames = [pd.read_csv(p, dtype={"epci_siren": str}, comment="#") for p in csvs]
+    ranked = next(f for f in frames if len(f) == 161)
+    rank_col = next(c for c in ranked.columns if c.lower() in ("rang", "rank"))
+    assert sorted(ranked[rank_col]) == list(range(1, 162))
+
+
+def test_reference_comparison(data_dir: Path, scored: tuple[str, Path], tmp_path: Path) -> None:
+    stdout, out = scored
+    ranked = pd.read_csv(out / "scores_epci.csv", dtype={"epci_siren": str}, comment="#") if (
+        out / "scores_epci.csv").is_file() else None
+    first = stdout.splitlines()[1].split()
+    assert first[0] == "1"
+    ref = tmp_path / "ref.csv"
+    ref.write_text("epci\nToulouse Métropole\n" + (
+        f"{ranked.iloc[0]['epci_siren']}\n" if ranked is not None else ""), encoding="utf-8")
+    code, so, se = _run("score", "--data-dir", str(data_dir), "--draws", "0", "--no-export",
+                        "--reference", str(ref))
+    assert code == 0, se
+    assert "Comparaison avec la liste de référence" in so
+    assert re.search(rf"\s\d+\s+{TOULOUSE} Toulouse Métropole", so)
+    assert "Dans la référence seulement : " + TOULOUSE in so
+
+
+@pytest.mark.parametrize("what", ["weights", "strict", "reference", "ambiguous", "top"])
+def test_bad_input_exit_2(data_dir: Path, tmp_path: Path, what: str) -> None:
+    dd = ["--data-dir", str(data_dir)]
+    if what == "weights":
+        text = DEFAULT_CONFIG.read_text(encoding="utf-8").replace(
+            'id = "apl"\nlabel = "Accès aux médecins généralistes (APL)"\nunit = '
+            '"consultations/an/hab. standardisé"\nsource = "drees_apl"\n'
+            'direction = "higher_is_better"\nweight = 0.2',
+            'id = "apl"\nlabel = "Accès aux médecins généralistes (APL)"\nunit = '
+            '"consultations/an/hab. standardisé"\nsource = "drees_apl"\n'
+            'direction = "higher_is_better"\nweight = 0.5')
+        assert sum(c["weight"] for c in tomllib.loads(text)["criteria"]) == pytest.approx(1.3)
+        cfg = tmp_path / "criteria.toml"
+        cfg.write_text(text, encoding="utf-8")
+        code, _, err = _run("score", *dd, "--config", str(cfg), "--no-export")
+        assert code == 2 and "sum to 1.3" in err and str(cfg) in err
+    elif what == "strict":
+        code, _, err = _run("score", *dd, "--strict", "--no-travel", "--no-export")
+        assert code == 2 and "--strict" in err and "'ald'" in err
+    elif what == "reference":
+        ref = tmp_path / "ref.csv"
+        ref.write_text(f"epci_siren\n{TOULOUSE}\n999999999\n", encoding="utf-8")
+        code, _, err = _run("score", *dd, "--no-travel", "--draws", "0", "--no-export",
+                            "--reference", str(ref))
+        assert code == 2 and "999999999" in err and str(ref) in err
+    elif what == "ambiguous":
+        code, _, err = _run("explain", "Lauragais", *dd, "--no-travel", "--draws", "0")
+        assert code == 2 and "matches" in err
+        assert "CC des Terres du Lauragais" in err and "CC Piège Lauragais Malepère" in err
+    else:
+        code, _, err = _run("score", *dd, "--top", "500", "--no-travel", "--draws", "0",
+                            "--no-export")
+        assert code == 2 and "161 EPCI" in err and "--top 500" in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_explain_by_siren(data_dir: Path) -> None:
+    code, out, err = _run("explain", TOULOUSE, "--data-dir", str(data_dir), "--draws", "100")
+    assert code == 0, err
+    assert out.startswith("Toulouse Métropole (SIREN 243100518")
+    assert re.search(r"Rang \d+ sur 161", out)
+    for label in ("Accès aux médecins généralistes", "Niveau de vie", "donnée indisponible"):
+        assert label in out
+    assert "Communes à l'APL la plus faible" in out
+    assert "Urgence (SU/SMUR) la plus proche" in out and " min" in out
