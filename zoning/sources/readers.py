@@ -186,8 +186,9 @@ def read_filosofi(data_dir: str | Path) -> pd.DataFrame:
     -------
     DataFrame
         Index ``code_commune`` (COG 2024); ``nb_menages, nb_personnes, med_niveau_vie``
-        (float64, NaN when secret), ``taux_pauvrete`` (float64, % at 60 %), ``secret``
-        (bool: the median is withheld by statistical secrecy).
+        (float64, NaN when secret or not available), ``taux_pauvrete`` (float64, % at 60 %),
+        ``secret`` (bool: ``s`` in the file, the median is withheld by statistical secrecy;
+        ``nd`` = not available, e.g. no tax household, gives NaN with ``secret`` False).
     """
     src = CATALOGUE["filosofi"]
     path, df = _io.read_csv_checked(src, data_dir)

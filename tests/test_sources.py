@@ -1,0 +1,272 @@
+"""Source catalogue and readers: tiny in-code files (unit) and the real data (integration)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyproj
+import pytest
+from _tiny_data import make_data_dir
+from click.testing import CliRunner
+
+from zoning.cli import main
+from zoning.errors import DataFileNotFoundError, DataFormatError, ZoningError
+from zoning.sources import (
+    CATALOGUE,
+    SOURCES,
+    get_source,
+    read_ald,
+    read_apl,
+    read_commune_table,
+    read_communes,
+    read_epci,
+    read_facilities,
+    read_filosofi,
+    read_mairies,
+    read_population_grid,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_data_dir(tmp_path_factory.mktemp("tiny"))
+
+
+# --- catalogue -----------------------------------------------------------------------------
+
+def test_catalogue_entries_are_complete() -> None:
+    assert len({s.id for s in SOURCES}) == len(SOURCES)
+    for s in SOURCES:
+        assert s.title_fr and s.title_en and s.publisher and s.vintage and s.licence, s.id
+        assert s.url.startswith("https://"), s.id
+        assert not Path(s.file).is_absolute() and ".." not in s.file, s.id
+        if s.kind == "gpkg":
+            assert s.layer, s.id
+        if s.download_url:
+            assert s.download_url.startswith("https://") and s.sha256, s.id
+        if s.derived:
+            assert s.how_to, s.id
+    required = {s.id for s in SOURCES if s.required}
+    assert {"communes", "epci", "apl", "filosofi", "urgences"} <= required
+    assert not CATALOGUE["ald"].required
+
+
+def test_readme_lists_every_expected_file() -> None:
+    readme = (ROOT / "data" / "geo" / "README.md").read_text(encoding="utf-8")
+    for s in SOURCES:
+        assert f"`{s.file}`" in readme, s.file
+        assert s.url in readme, s.url
+        for layer in s.layer:
+            assert f"`{layer}`" in readme, layer
+
+
+def test_get_source_unknown_lists_ids() -> None:
+    with pytest.raises(ZoningError, match="valid ids: communes"):
+        get_source("nope")
+
+
+# --- readers on tiny files -----------------------------------------------------------------
+
+def test_read_communes_tiny(tiny: Path) -> None:
+    c = read_communes(tiny)
+    assert c.index.name == "code_insee"
+    assert list(c.index[:2]) == ["09001", "09002"] and "2A004" in c.index
+    assert c.crs.to_epsg() == 2154
+    assert c["population"].dtype == np.int64 and int(c["population"].sum()) == 2720
+    assert c.loc["09002", "codes_cog2024"] == "09002;09003"
+    # projected: a 0.1° square at 43°N is about 8.1 km × 11.1 km
+    area_km2 = c.geometry.area.loc["09001"] / 1e6
+    assert 85 < area_km2 < 95
+    sub = read_communes(tiny, where="reg = '76'")
+    assert len(sub) == 6
+
+
+def test_read_commune_table_matches_layer(tiny: Path) -> None:
+    table = read_commune_table(tiny)
+    layer = read_communes(tiny)
+    pd.testing.assert_frame_equal(table, pd.DataFrame(layer.drop(columns="geometry")),
+                                  check_dtype=False)
+
+
+def test_read_mairies_and_epci_tiny(tiny: Path) -> None:
+    m = read_mairies(tiny)
+    assert m["in_commune_polygon"].dtype == bool and int(m["in_commune_polygon"].sum()) == 8
+    e = read_epci(tiny)
+    assert e.index.name == "epci_siren" and len(e) == 5
+    assert e.loc["200000003", "reg_majoritaire_pop"] == "84"
+    assert int(e["population"].sum()) == int(read_communes(tiny)["population"].sum())
+
+
+def test_read_apl_joins_the_two_files(tiny: Path) -> None:
+    a = read_apl(tiny, 2023)
+    assert a.index.name == "code_commune" and a.index.is_unique
+    assert list(a.columns) == ["commune", "apl_mg", "apl_mg_moins_65ans",
+                               "apl_mg_62ans_et_moins", "apl_mg_60ans_et_moins",
+                               "pop_standardisee_mg", "pop_totale"]
+    assert a.loc["09002", "apl_mg_60ans_et_moins"] == 1.0
+    assert a.loc["31001", "apl_mg_62ans_et_moins"] == 2.0
+    assert (a["apl_mg_60ans_et_moins"] <= a["apl_mg"]).all()
+    with pytest.raises(DataFormatError, match="millesime.*2021.*available: 2022, 2023"):
+        read_apl(tiny, 2021)
+
+
+def test_read_filosofi_secret_and_decimal_comma(tiny: Path) -> None:
+    f = read_filosofi(tiny)
+    assert f.index.name == "code_commune"
+    assert f.loc["09002", "med_niveau_vie"] == 23000.5
+    assert f.loc["31001", "taux_pauvrete"] == 12.5
+    assert bool(f.loc["09003", "secret"]) and np.isnan(f.loc["09003", "med_niveau_vie"])
+    assert int(f["secret"].sum()) == 1
+    assert f["nb_personnes"].dtype == np.float64
+
+
+def test_read_facilities_flags_and_labels(tiny: Path) -> None:
+    f = read_facilities(tiny)
+    assert f.index.name == "finess" and f.crs.to_epsg() == 2154
+    chu, enfants, antenne, dom = (f.loc[k] for k in
+                                  ("310000001", "310000002", "090000003", "970000004"))
+    assert chu["su"] and chu["su_pediatrique"] and chu["smur"] and not chu["su_pediatrique_seul"]
+    assert chu["type_libelle"] == "Service d'urgences (SU) adulte et pédiatrique + SMUR"
+    assert chu["passages_su"] == 35000.0
+    assert enfants["su_pediatrique_seul"] and not enfants["su"] and not enfants["smur"]
+    assert enfants["type_libelle"] == "SU pédiatrique seul"
+    assert antenne["smur_antenne"] and not antenne["su"]
+    assert antenne["type_libelle"] == "Antenne SMUR" and np.isnan(antenne["passages_su"])
+    assert dom["smur_saisonnier"]
+    assert dom["type_libelle"] == "Service d'urgences (SU) + SMUR saisonnier"
+    # FINESS overseas codes 9A... are turned into INSEE codes
+    assert dom["dep"] == "971" and dom["code_commune"] == "97105"
+    # coordinates: lon/lat projected to Lambert-93
+    to_l93 = pyproj.Transformer.from_crs(4326, 2154, always_xy=True)
+    x, y = to_l93.transform(1.25, 43.05)
+    assert chu.geometry.x == pytest.approx(x) and chu.geometry.y == pytest.approx(y)
+
+
+def test_read_population_grid_cell_centres(tiny: Path) -> None:
+    g = read_population_grid(tiny)
+    assert g.index.name == "grd_id" and g.crs.to_epsg() == 2154
+    assert g["population"].dtype == np.float64 and g["population"].sum() == 150.0
+    to_l93 = pyproj.Transformer.from_crs(3035, 2154, always_xy=True)
+    x, y = to_l93.transform(3600500, 2300500)  # centre of the first EPSG:3035 cell
+    first = g.geometry.loc["CRS3035RES1000mN2300000E3600000"]
+    assert first.x == pytest.approx(x, abs=1e-3) and first.y == pytest.approx(y, abs=1e-3)
+    assert g.loc["CRS3035RES1000mN2300000E3601000", "frac_in_occitanie"] == 0.25
+
+
+def test_missing_file_message(tmp_path: Path) -> None:
+    with pytest.raises(DataFileNotFoundError) as info:
+        read_epci(tmp_path)
+    msg = str(info.value)
+    assert str(tmp_path / "admin" / "epci_2025_fr.gpkg") in msg
+    assert "'epci'" in msg and "ZONING_DATA_DIR" in msg and "https://" in msg
+    assert isinstance(info.value, FileNotFoundError)
+
+
+# --- ALD -----------------------------------------------------------------------------------
+
+def test_read_ald_absent_is_none(tiny: Path) -> None:
+    assert read_ald(tiny) is None
+
+
+def test_read_ald_departement_share(tmp_path: Path) -> None:
+    path = tmp_path / "ald.csv"
+    path.write_text("dep;part_ald;annee\n09;21,5;2024\n31;18,0;2024\n2A;20,1;2024\n",
+                    encoding="utf-8")
+    ald = read_ald(tmp_path, path)
+    assert ald is not None and ald.attrs["niveau"] == "departement"
+    assert ald.index.name == "dep" and list(ald.index) == ["09", "31", "2A"]
+    assert ald.loc["09", "part_ald"] == 21.5
+
+
+def test_read_ald_epci_counts(tmp_path: Path) -> None:
+    path = tmp_path / "ald.csv"
+    path.write_text("epci_siren,beneficiaires_ald,population\n200000001,250,1000\n"
+                    "200000002,100,1000\n", encoding="utf-8")
+    ald = read_ald(tmp_path, path)
+    assert ald is not None and ald.attrs["niveau"] == "epci"
+    assert ald["part_ald"].tolist() == [25.0, 10.0]
+
+
+def test_read_ald_bad_files(tmp_path: Path) -> None:
+    path = tmp_path / "ald.csv"
+    path.write_text("region,part_ald\n76,20\n", encoding="utf-8")
+    with pytest.raises(DataFormatError, match="key column"):
+        read_ald(tmp_path, path)
+    path.write_text("dep,taux\n09,20\n", encoding="utf-8")
+    with pytest.raises(DataFormatError, match="part_ald"):
+        read_ald(tmp_path, path)
+    path.write_text("dep,part_ald\n09,120\n", encoding="utf-8")
+    with pytest.raises(DataFormatError, match="0–100"):
+        read_ald(tmp_path, path)
+    with pytest.raises(DataFileNotFoundError):
+        read_ald(tmp_path, tmp_path / "absent.csv")
+
+
+# --- real data -----------------------------------------------------------------------------
+
+@pytest.mark.integration
+def test_sources_command_on_real_data(data_dir: Path) -> None:
+    result = CliRunner().invoke(main, ["sources", "--data-dir", str(data_dir)])
+    assert result.exit_code == 0, result.output
+    out = result.output
+    expected = {"communes": "34,875", "communes_epci": "34,875", "epci": "1,255",
+                "urgences": "696", "mairies": "34,827", "apl": "69,918", "apl_age": "69,918",
+                "filosofi": "34,909", "population_grid": "88,497", "roads": "44,979"}
+    for sid, rows in expected.items():
+        assert re.search(rf"^{sid}\s.*\sfound\s+{rows}$", out, re.M), (sid, out)
+    assert re.search(r"^ald\s.*missing \(optional\)", out, re.M)
+
+
+@pytest.mark.integration
+def test_real_facilities_occitanie(data_dir: Path) -> None:
+    f = read_facilities(data_dir)
+    assert len(f) == 696 and f.index.is_unique
+    occ = f[f["reg"] == "76"]
+    # PROVENANCE-health.md: 76 Occitanie sites, 63 general SU + CHIVA Lavelanet (authorised SU),
+    # Toulouse children's hospital paediatric-only, 42 SMUR of which 9 antennas.
+    assert len(occ) == 76
+    assert int(occ["su"].sum()) == 64
+    assert occ.loc[occ["su_pediatrique_seul"], "nom"].str.contains("ENFANTS").all()
+    assert int(occ["su_pediatrique_seul"].sum()) == 1
+    assert int(occ["smur"].sum()) == 42 and int(occ["smur_antenne"].sum()) == 9
+    # every site is inside metropolitan France or an overseas département's bounding area
+    bounds = f.loc[f["reg"] == "76"].total_bounds
+    assert 450_000 < bounds[0] and bounds[2] < 860_000 and 6_140_000 < bounds[1]
+
+
+@pytest.mark.integration
+def test_real_apl_and_filosofi(data_dir: Path) -> None:
+    a = read_apl(data_dir, 2023)
+    assert len(a) == 34_954 and a.index.is_unique
+    assert a.notna().all().all()
+    assert (a["apl_mg_60ans_et_moins"] <= a["apl_mg_62ans_et_moins"] + 1e-9).all()
+    assert (a["apl_mg_62ans_et_moins"] <= a["apl_mg_moins_65ans"] + 1e-9).all()
+    occ = a[a.index.str[:2].isin(["09", "11", "12", "30", "31", "32", "34", "46", "48", "65",
+                                  "66", "81", "82"])]
+    assert len(occ) == 4453 and occ["apl_mg"].median() == pytest.approx(2.96, abs=0.01)
+    f = read_filosofi(data_dir)
+    assert len(f) == 34_909
+    # 's' = statistical secrecy (3,593 communes); 'nd' = not available (12, e.g. no household)
+    assert int(f["secret"].sum()) == 3593
+    assert f.loc[f["secret"], "med_niveau_vie"].isna().all()
+    assert int(f["med_niveau_vie"].isna().sum()) == 3593 + 12
+    assert 15_000 < f["med_niveau_vie"].median() < 30_000
+
+
+@pytest.mark.integration
+def test_real_population_grid(data_dir: Path) -> None:
+    g = read_population_grid(data_dir)
+    assert len(g) == 88_497
+    assert g["population"].sum() == 9_552_974
+    # cells are 1 km apart: nearest-neighbour spacing of centres ≈ 1 km in Lambert-93
+    from scipy.spatial import cKDTree
+
+    xy = np.column_stack([g.geometry.x.to_numpy(), g.geometry.y.to_numpy()])
+    dist, _ = cKDTree(xy).query(xy, k=2)
+    assert np.median(dist[:, 1]) == pytest.approx(1000.0, rel=0.01)
+    assert ((xy[:, 0] > 300_000) & (xy[:, 0] < 1_000_000)).all()
