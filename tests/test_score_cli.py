@@ -122,3 +122,17 @@ def test_explain_by_siren(data_dir: Path) -> None:
         assert label in out
     assert "Communes à l'APL la plus faible" in out
     assert "Urgence (SU/SMUR) la plus proche" in out and " min" in out
+
+
+def test_user_ald_csv_makes_five_criteria(data_dir: Path, tmp_path: Path) -> None:
+    # tiny département-level file written here (values are test inputs, not data)
+    deps = ["09", "11", "12", "30", "31", "32", "34", "46", "48", "65", "66", "81", "82"]
+    ald = tmp_path / "ald.csv"
+    ald.write_text("dep,part_ald\n" + "".join(f"{d},{18 + i * 0.5}\n" for i, d in
+                                              enumerate(deps)), encoding="utf-8")
+    code, out, err = _run("score", "--data-dir", str(data_dir), "--ald", str(ald), "--strict",
+                          "--draws", "0", "--no-export")
+    assert code == 0, err
+    assert "critères disponibles : 5/5" in out and "ALD (%) *" not in out.splitlines()[0]
+    cap = next(line for line in out.splitlines() if "CC Causses Aigoual Cévennes" in line)
+    assert "19.5" in cap  # Gard (30) only: 18 + 3 * 0.5

@@ -241,7 +241,7 @@ def explain(
     else:
         click.echo(
             f"Urgence (SU/SMUR) la plus proche : {near['nom']} ({near['finess']}), "
-            f"{near['t_min']:.0f} min depuis {near['commune']} ; temps moyen pondéré par la "
+            f"{near['t_min']:.1f} min depuis {near['commune']} ; temps moyen pondéré par la "
             f"population {near['t_moyen_min']:.0f} min ; service le plus utilisé par la "
             f"population : {near['habituel']}."
         )
