@@ -1,7 +1,67 @@
-"""``zoning map`` (placeholder until the exports issue lands)."""
+"""``zoning map``: redraw the web map from a GeoPackage written by ``zoning score``."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
-COMMANDS: list[click.Command] = []
+from zoning.errors import ExportError
+
+
+def _find_gpkg(output: Path) -> Path:
+    found = sorted(output.glob("zoning_*.gpkg"))
+    if len(found) == 1:
+        return found[0]
+    if not found:
+        raise ExportError(f"{output}: no zoning_*.gpkg here; give the GeoPackage written by "
+                          "zoning score with --from FILE.gpkg")
+    names = ", ".join(p.name for p in found)
+    raise ExportError(f"{output}: several GeoPackages ({names}); choose one with --from")
+
+
+@click.command("map")
+@click.option("--from", "source", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="GeoPackage written by zoning score (default: the only zoning_*.gpkg in the "
+              "output folder).")
+@click.option("--output", "-o", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("maps"), show_default=True, help="Output folder of the HTML map.")
+@click.option("--screenshot", "png", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, help="Also save a PNG picture of the map (headless Chromium).")
+@click.option("--offline-tiles", is_flag=True,
+              help="For the picture: block the network (no basemap tiles).")
+@click.option("--size", default="1400x900", show_default=True,
+              help="Picture size in pixels, WIDTHxHEIGHT.")
+@click.pass_context
+def map_command(ctx: click.Context, source: Path | None, output: Path, png: Path | None,
+                offline_tiles: bool, size: str) -> None:
+    """Rebuild the interactive map (HTML) from a previously written GeoPackage.
+
+    The map is one self-contained file that opens offline in any browser. Example:
+    zoning map --from maps/zoning_76.gpkg -o maps/ --screenshot maps/zoning_76.png
+    """
+    from zoning import progress
+    from zoning.exports import read_geopackage, screenshot, write_map
+    from zoning.exports._common import slug
+
+    try:
+        width, height = (int(v) for v in size.lower().split("x"))
+    except ValueError:
+        raise click.BadParameter(f"{size!r}: expected WIDTHxHEIGHT, e.g. 1400x900",
+                                 param_hint="--size") from None
+    gpkg = source if source is not None else _find_gpkg(output)
+    with progress.step("Lecture du GeoPackage"):
+        result = read_geopackage(gpkg)
+    with progress.step("Écriture de la carte"):
+        html = write_map(result, output / f"{slug(result)}.html")
+    quiet = bool(ctx.obj and ctx.obj.get("quiet"))
+    if not quiet:
+        click.echo(f"Carte : {html}")
+    if png is not None:
+        with progress.step("Capture d'écran (Chromium)"):
+            screenshot(html, png, width=width, height=height, offline=offline_tiles)
+        if not quiet:
+            click.echo(f"Image : {png}")
+
+
+COMMANDS: list[click.Command] = [map_command]

@@ -17,6 +17,7 @@ import base64
 import html
 import json
 import re
+from collections.abc import Callable
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
@@ -29,7 +30,7 @@ import pandas as pd
 import shapely
 from branca.element import Element, MacroElement
 
-from zoning.atomic import write_text_atomic
+from zoning.atomic import atomic_path
 from zoning.exports._common import (
     COMMUNE_LABELS,
     MISSING,
@@ -417,6 +418,19 @@ def render_map(result: RunResult, epci_tolerance_m: float = EPCI_TOLERANCE_M,
     return page.replace("<html>", '<html lang="fr">', 1)
 
 
+def map_job(result: RunResult, path: str | Path,
+            epci_tolerance_m: float = EPCI_TOLERANCE_M,
+            commune_tolerance_m: float = COMMUNE_TOLERANCE_M,
+            ) -> tuple[Path, Callable[[Path], None]]:
+    """The map target and a function writing it to a given (temporary) path."""
+    check_result(result)
+
+    def write(tmp: Path) -> None:
+        tmp.write_text(render_map(result, epci_tolerance_m, commune_tolerance_m), encoding="utf-8")
+
+    return Path(path), write
+
+
 def write_map(result: RunResult, path: str | Path,
               epci_tolerance_m: float = EPCI_TOLERANCE_M,
               commune_tolerance_m: float = COMMUNE_TOLERANCE_M) -> Path:
@@ -436,5 +450,7 @@ def write_map(result: RunResult, path: str | Path,
     Path
         ``path``.
     """
-    page = render_map(result, epci_tolerance_m, commune_tolerance_m)
-    return write_text_atomic(path, page)
+    target, write = map_job(result, path, epci_tolerance_m, commune_tolerance_m)
+    with atomic_path(target) as tmp:
+        write(tmp)
+    return target
