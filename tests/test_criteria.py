@@ -195,3 +195,28 @@ def test_identical_inputs_identical_ranks_and_seeded_sensitivity(
     c = score(crits, cfg, pop, draws=300, seed=12)
     assert not a["probability"].equals(c["probability"])
     assert (a.loc[a["robustesse"] == "robuste", "selected"]).all()
+
+
+@pytest.mark.integration
+def test_france_travel_criterion_missing_outside_network(data_dir: Path) -> None:
+    from zoning.pipeline import run
+
+    cfg = load_config()
+    fr = run(cfg, data_dir, region="FR", draws=0)
+    oc = run(cfg, data_dir, region="76", draws=0)
+    u_fr, u_oc = fr.criteria["urgences"].values, oc.criteria["urgences"].values
+    assert len(fr.table) > 1200 and fr.table["rank"].is_unique
+    # Occitanie EPCI: same values as the regional run (the graph covers them)
+    pd.testing.assert_series_equal(u_fr.reindex(u_oc.index), u_oc, check_names=False)
+    assert u_oc.notna().all()
+    # far from the Occitanie + 50 km graph (Brittany, Nord): missing, never invented
+    deps = fr.result.epci["dep"]
+    for dep in ("29", "56", "59", "67"):
+        assert u_fr[deps[deps == dep].index].isna().all(), dep
+    assert any("hors de l'emprise du réseau routier" in n for n in fr.result.notes)
+    com = fr.result.communes
+    assert com.loc[com["hors_emprise_reseau"], "t_urgence_min"].isna().all()
+    # EPCI without travel time are scored on their other criteria
+    missing = u_fr[u_fr.isna()].index
+    assert (fr.table.loc[missing, "n_criteres"] == 3).all()
+    assert fr.table.loc[missing, "composite"].notna().all()
