@@ -10,10 +10,12 @@ Model
   road graph is used, whatever its region, so that communes near a regional
   border reach the hospitals across it. A site of the studied region farther
   than that from the graph is an error (the network does not cover it).
-* Times run from the origin to the facility: access leg origin -> nearest node
+* Times run from the origin to the facility: access leg origin -> network node
   (straight distance x ``access_circuity`` at ``access_speed_kmh``), road time
   (one multi-source Dijkstra per facility type on the reversed graph, see
-  :func:`zoning.routing.nearest_facility`), access leg node -> facility.
+  :func:`zoning.routing.nearest_facility`), access leg node -> facility. Origins
+  and facilities may join the network at any of their ``snap_candidates``
+  nearest nodes, the quickest overall (see :mod:`zoning.routing.snap`).
 * Origins: the commune population point (``Territory.points``) and the centre
   of every populated 1 km cell of the Census 2021 grid whose centre lies in a
   commune of the territory.
@@ -353,9 +355,16 @@ class Routed:
 
 
 def route_all(
-    graph: RoadGraph, sites: gpd.GeoDataFrame, either: str
+    graph: RoadGraph,
+    sites: gpd.GeoDataFrame,
+    either: str,
+    config: Config,
+    tree: cKDTree | None = None,
 ) -> dict[str, Routed]:
     """One multi-source Dijkstra per facility set (``su``, ``smur``, ``urgence``).
+
+    Each site joins the network at its ``routing.snap_candidates`` nearest
+    nodes (access leg to each), the quickest one winning.
 
     Raises
     ------
@@ -366,6 +375,10 @@ def route_all(
     masks = kind_masks(sites, either)
     finess = sites.index.to_numpy(dtype=object)
     nom = sites["nom"].astype(object).to_numpy()
+    r = config.routing
+    snap = snap_points(graph, sites.geometry.x.to_numpy(), sites.geometry.y.to_numpy(),
+                       r.access_speed_kmh, r.access_circuity, r.max_snap_km, tree=tree,
+                       k=r.snap_candidates)
     for kind in progress.progress(KINDS, desc="Calcul des temps d'accès", total=len(KINDS)):
         mask = masks[kind]
         if not mask.any():
@@ -373,7 +386,7 @@ def route_all(
                 f"no {KIND_LABELS[kind]} within the road network's extent: nothing to route to"
             )
         time_s, which = nearest_facility(
-            graph, sites["node"].to_numpy()[mask], sites["access_s"].to_numpy()[mask]
+            graph, snap.candidates[mask], snap.candidate_access_s[mask]
         )
         none = np.array([None], dtype=object)
         sel_f = np.concatenate([finess[mask], none])
@@ -403,14 +416,17 @@ def origin_times(
     r = config.routing
     labels = [str(i) for i in points.index]
     snap = snap_points(graph, points.x.to_numpy(), points.y.to_numpy(), r.access_speed_kmh,
-                       r.access_circuity, r.max_snap_km, tree=tree, labels=labels)
+                       r.access_circuity, r.max_snap_km, tree=tree, labels=labels,
+                       k=r.snap_candidates)
     cols: dict[str, Any] = {}
+    access_m = snap.distance_m
     for kind in KINDS:
         res = routed[kind]
-        cols[f"t_{kind}_min"] = (res.time_s[snap.node] + snap.access_s) / 60.0
-        cols[f"finess_{kind}"] = res.finess[snap.node]
-        cols[f"nom_{kind}"] = res.nom[snap.node]
-    cols["access_km"] = snap.distance_m / 1000.0
+        time_s, node, access_m = snap.best(res.time_s)
+        cols[f"t_{kind}_min"] = time_s / 60.0
+        cols[f"finess_{kind}"] = res.finess[node]
+        cols[f"nom_{kind}"] = res.nom[node]
+    cols["access_km"] = access_m / 1000.0  # access leg used for the "urgence" set
     cols["far_from_network"] = snap.far
     return pd.DataFrame(cols, index=points.index)
 
@@ -687,7 +703,7 @@ def compute_travel_times(
     tree = node_tree(graph)
     sites = locate_facilities(graph, apply_scenario(facilities, close, add), config,
                               region=region, tree=tree)
-    routed = route_all(graph, sites, either)
+    routed = route_all(graph, sites, either, config, tree=tree)
     with progress.step("Temps par commune et par carreau de 1 km"):
         com_t = commune_times(graph, territory.points, routed, config, tree=tree)
         cells = cell_times(graph, grid, territory.communes, routed, config, tree=tree) if (
@@ -774,7 +790,7 @@ def write_time_raster(
     """
     import rasterio
     from rasterio.features import geometry_mask
-    from rasterio.transform import from_origin
+    from affine import Affine
 
     graph = travel.graph
     if mask is not None:
@@ -785,20 +801,20 @@ def write_time_raster(
     xmin, ymin = math.floor(xmin / res) * res, math.floor(ymin / res) * res
     xmax, ymax = math.ceil(xmax / res) * res, math.ceil(ymax / res) * res
     width, height = int(round((xmax - xmin) / res)), int(round((ymax - ymin) / res))
-    transform = from_origin(xmin, ymax, res, res)
+    transform = Affine(res, 0.0, xmin, 0.0, -res, ymax)
     cx = xmin + (np.arange(width) + 0.5) * res
     cy = ymax - (np.arange(height) + 0.5) * res
     gx, gy = np.meshgrid(cx, cy)
     r = config.routing
     snap = snap_points(graph, gx.ravel(), gy.ravel(), r.access_speed_kmh, r.access_circuity,
-                       r.max_snap_km)
+                       r.max_snap_km, k=r.snap_candidates)
     inside = np.ones((height, width), dtype=bool)
     if mask is not None:
         inside = geometry_mask(list(mask.geometry if hasattr(mask, "geometry") else mask),
                                out_shape=(height, width), transform=transform, invert=True)
     bands = []
     for kind in KINDS:
-        t = (travel.node_times[kind][snap.node] + snap.access_s) / 60.0
+        t = snap.best(travel.node_times[kind])[0] / 60.0
         band = t.reshape(height, width).astype(np.float32)
         band[~inside | ~np.isfinite(band)] = -1.0
         bands.append(band)

@@ -61,10 +61,12 @@ def nearest_facility(
     graph
         The road graph.
     facility_nodes
-        Network node of each facility (int, ``0 <= node < graph.n_nodes``).
+        Network node of each facility (int, ``0 <= node < graph.n_nodes``), shape
+        ``(k,)``; or shape ``(k, c)``: ``c`` candidate nodes per facility (the
+        facility joins the network at whichever gives the shortest time).
     facility_offsets_s
-        Time (s) from the facility's node to the facility itself (access leg),
-        default 0.
+        Time (s) from the facility's node(s) to the facility itself (access
+        leg), same shape as ``facility_nodes``; default 0.
     limit_s
         Stop exploring beyond this time (nodes farther get ``inf``).
 
@@ -80,24 +82,30 @@ def nearest_facility(
     RoutingError
         When no facility is given or a node index is out of range.
     """
-    fac = np.asarray(facility_nodes, dtype=np.int64).ravel()
+    fac = np.asarray(facility_nodes, dtype=np.int64)
+    if fac.ndim == 1:
+        fac = fac[:, None]
+    if fac.ndim != 2:
+        raise RoutingError("nearest_facility: facility_nodes must be 1-D or 2-D")
     k = fac.shape[0]
-    if k == 0:
+    if fac.size == 0:
         raise RoutingError("nearest_facility: no facility to route to")
     if fac.min() < 0 or fac.max() >= graph.n_nodes:
         raise RoutingError("nearest_facility: a facility node index is outside the graph")
+    offsets: npt.NDArray[np.float64]
     if facility_offsets_s is None:
-        offsets = np.zeros(k, dtype=np.float64)
+        offsets = np.zeros(fac.size, dtype=np.float64)
     else:
-        offsets = np.asarray(facility_offsets_s, dtype=np.float64).ravel()
-        if offsets.shape != (k,) or not np.isfinite(offsets).all() or (offsets < 0).any():
+        offsets = np.asarray(facility_offsets_s, dtype=np.float64).reshape(-1)
+        if offsets.size != fac.size or not np.isfinite(offsets).all() or (offsets < 0).any():
             raise RoutingError(
-                "nearest_facility: facility_offsets_s must be one finite time >= 0 per facility"
+                "nearest_facility: facility_offsets_s must be one finite time >= 0 per facility "
+                "node"
             )
     n = graph.n_nodes
     virtual = np.arange(n, n + k, dtype=np.int64)
-    rows = np.concatenate([graph.v, virtual])
-    cols = np.concatenate([graph.u, fac])
+    rows = np.concatenate([graph.v, np.repeat(virtual, fac.shape[1])])
+    cols = np.concatenate([graph.u, fac.ravel()])
     weights = np.concatenate([graph.time_s, offsets])
     matrix = _csr(n + k, rows, cols, weights)
     dist, _, sources = dijkstra(

@@ -6,6 +6,12 @@ straight-line distance x ``access_circuity`` driven at ``access_speed_kmh``
 that the numbered-road graph does not hold). Points farther than
 ``max_snap_km`` from any node are flagged: their time is kept but should be
 read with care (the network does not reach them).
+
+With ``k > 1`` candidates (``routing.snap_candidates``, 5 by default) a point
+may join the network at any of its ``k`` nearest nodes, whichever gives the
+shortest total time (access leg + road time): on a sparse graph of numbered
+roads, the single nearest node often lies on a road that does not lead the
+right way (e.g. a town hall next to a radial road, the hospital across town).
 """
 
 from __future__ import annotations
@@ -35,12 +41,38 @@ class Snap:
         Access-leg time (s): ``distance_m x access_circuity / access_speed``.
     far
         True when ``distance_m`` exceeds ``max_snap_km``.
+    candidates
+        Shape ``(n, k)``: the ``k`` nearest nodes (column 0 = ``node``).
+    candidate_distance_m, candidate_access_s
+        Shape ``(n, k)``: distance and access-leg time to each candidate.
     """
 
     node: npt.NDArray[np.int64]
     distance_m: npt.NDArray[np.float64]
     access_s: npt.NDArray[np.float64]
     far: npt.NDArray[np.bool_]
+    candidates: npt.NDArray[np.int64]
+    candidate_distance_m: npt.NDArray[np.float64]
+    candidate_access_s: npt.NDArray[np.float64]
+
+    def best(
+        self, node_time_s: npt.NDArray[np.float64]
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+        """Quickest way in through the candidates, given a time at every node.
+
+        Returns
+        -------
+        time_s
+            ``min over candidates of (access leg + node_time_s[candidate])``.
+        node
+            The candidate node achieving it.
+        distance_m
+            Its access-leg distance.
+        """
+        total = self.candidate_access_s + node_time_s[self.candidates]
+        j = np.argmin(total, axis=1)
+        rows = np.arange(total.shape[0])
+        return total[rows, j], self.candidates[rows, j], self.candidate_distance_m[rows, j]
 
 
 def node_tree(graph: RoadGraph) -> cKDTree:
@@ -57,6 +89,7 @@ def snap_points(
     max_snap_km: float,
     tree: cKDTree | None = None,
     labels: Sequence[str] | None = None,
+    k: int = 1,
 ) -> Snap:
     """Snap points given in the graph CRS to their nearest node.
 
@@ -72,6 +105,8 @@ def snap_points(
         A :func:`node_tree` of ``graph``, built when ``None``.
     labels
         Point names used in error messages.
+    k
+        Number of candidate nodes kept per point (``routing.snap_candidates``).
 
     Returns
     -------
@@ -96,11 +131,17 @@ def snap_points(
         raise RoutingError("routing: access_speed_kmh > 0, access_circuity >= 1, max_snap_km > 0")
     if tree is None:
         tree = node_tree(graph)
-    dist, node = tree.query(np.column_stack([xs, ys]), k=1)
-    dist = np.asarray(dist, dtype=np.float64)
+    k = max(1, min(int(k), graph.n_nodes))
+    dist, node = tree.query(np.column_stack([xs, ys]), k=k)
+    dist = np.asarray(dist, dtype=np.float64).reshape(xs.shape[0], k)
+    node = np.asarray(node, dtype=np.int64).reshape(xs.shape[0], k)
+    access = dist * access_circuity / (access_speed_kmh / 3.6)
     return Snap(
-        node=np.asarray(node, dtype=np.int64),
-        distance_m=dist,
-        access_s=dist * access_circuity / (access_speed_kmh / 3.6),
-        far=dist > max_snap_km * 1000.0,
+        node=node[:, 0].copy(),
+        distance_m=dist[:, 0].copy(),
+        access_s=access[:, 0].copy(),
+        far=dist[:, 0] > max_snap_km * 1000.0,
+        candidates=node,
+        candidate_distance_m=dist,
+        candidate_access_s=access,
     )

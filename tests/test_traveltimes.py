@@ -1,0 +1,375 @@
+"""Travel times per commune, grid cell and EPCI; scenarios; raster; the travel-times CLI."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from types import SimpleNamespace
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import rasterio
+from click.testing import CliRunner
+from pyproj import Transformer
+from shapely.geometry import LineString, Point, box
+
+from zoning import traveltimes as tt
+from zoning.cli import main
+from zoning.config import load_config
+from zoning.errors import RoutingError
+from zoning.routing import assemble_graph
+
+CONFIG = load_config()
+X0, Y0 = 600_000.0, 6_300_000.0
+KM = 1000.0
+TO_WGS84 = Transformer.from_crs(2154, 4326, always_xy=True)
+
+
+def _grid_graph(n: int = 11):
+    """n x n lattice, 1 km spacing, two-way edges driven at 60 km/h (60 s per edge)."""
+    ii, jj = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
+    idx = (ii * n + jj).ravel()
+    x = X0 + ii.ravel() * KM
+    y = Y0 + jj.ravel() * KM
+    right = (ii[:-1, :] * n + jj[:-1, :]).ravel(), (ii[1:, :] * n + jj[1:, :]).ravel()
+    up = (ii[:, :-1] * n + jj[:, :-1]).ravel(), (ii[:, 1:] * n + jj[:, 1:]).ravel()
+    a = np.concatenate([right[0], up[0]])
+    b = np.concatenate([right[1], up[1]])
+    u, v = np.concatenate([a, b]), np.concatenate([b, a])
+    m = u.shape[0]
+    assert idx.shape[0] == n * n
+    return assemble_graph(x, y, u, v, np.full(m, KM), np.full(m, 60.0),
+                          np.zeros(m, dtype=np.int16), ["d"], "lattice", "réseau test")
+
+
+def _pt(i: float, j: float) -> Point:
+    return Point(X0 + i * KM, Y0 + j * KM)
+
+
+def _facilities(d_region: str = "84") -> gpd.GeoDataFrame:
+    rows = {
+        "A0000000A": ("Hôpital A", _pt(0, 0), True, False, True, "76"),
+        "B0000000B": ("Antenne B", _pt(10, 10), False, False, True, "76"),
+        "C0000000C": ("Enfants C", _pt(3, 0), False, True, False, "76"),
+        "D0000000D": ("Lointain D", _pt(500, 0), True, False, True, d_region),
+    }
+    frame = pd.DataFrame(
+        [(k, n, s, p, m, r) for k, (n, _, s, p, m, r) in rows.items()],
+        columns=["finess", "nom", "su", "su_pediatrique_seul", "smur", "reg"],
+    ).set_index("finess")
+    return gpd.GeoDataFrame(frame, geometry=[g for _, g, *_ in rows.values()], crs=2154)
+
+
+def _territory() -> SimpleNamespace:
+    communes = gpd.GeoDataFrame(
+        {"nom": ["Un", "Deux", "Trois"], "dep": ["31"] * 3, "reg": ["76", "76", "76"],
+         "epci_siren": ["111111111", "222222222", "333333333"], "population": [1000, 200, 70]},
+        geometry=[box(X0 - 500, Y0 - 500, X0 + 5000, Y0 + 10500),
+                  box(X0 + 5000, Y0 + 6000, X0 + 10500, Y0 + 10500),
+                  box(X0 + 5000, Y0 - 500, X0 + 10500, Y0 + 6000)],
+        index=pd.Index(["31001", "31002", "31003"], name="code_insee"), crs=2154,
+    )
+    points = gpd.GeoSeries([Point(X0 + 2 * KM, Y0 + 300), _pt(9, 10), _pt(10, 5)],
+                           index=communes.index, crs=2154)
+    epci = gpd.GeoDataFrame({"epci_nom": ["E1", "E2", "E3"], "dep": ["31"] * 3,
+                             "population": [1000, 200, 70]},
+                            geometry=list(communes.geometry),
+                            index=pd.Index(["111111111", "222222222", "333333333"],
+                                           name="epci_siren"), crs=2154)
+    return SimpleNamespace(region="76", region_name="Test", communes=communes, points=points,
+                           epci=epci)
+
+
+def _grid() -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(
+        {"population": [100.0, 300.0, 50.0, 9.0], "frac_in_occitanie": 1.0},
+        geometry=[_pt(1, 0), _pt(4, 1), _pt(9, 9), _pt(300, 300)],
+        index=pd.Index(["g1", "g2", "g3", "g_outside"], name="grd_id"), crs=2154,
+    )
+
+
+ACCESS_300M = 300 * 1.3 / (30 / 3.6)  # default access leg model: 46.8 s
+
+
+def test_commune_times_known_answers() -> None:
+    res = tt.compute_travel_times(_territory(), _facilities(), _grid_graph(), CONFIG,
+                                  grid=_grid(), threshold_min=3.0)
+    c = res.communes
+    # paediatric-only C (1 km away) is not a general SU: the SU of commune 1 is A, 2 km
+    assert c.at["31001", "t_su_min"] == pytest.approx((120 + ACCESS_300M) / 60)
+    assert c.at["31001", "finess_su"] == "A0000000A"
+    assert c.at["31001", "access_km"] == pytest.approx(0.3)
+    # commune 2: SU A is 19 km away, SMUR B 1 km
+    assert c.at["31002", "t_su_min"] == pytest.approx(19.0)
+    assert c.at["31002", "t_smur_min"] == pytest.approx(1.0)
+    assert c.at["31002", "t_urgence_min"] == pytest.approx(1.0)
+    assert c.at["31002", "nom_urgence"] == "Antenne B"
+    assert not c["far_from_network"].any()
+    # far site D (other region, 500 km away) is silently left out
+    assert "D0000000D" not in res.sites.index and "C0000000C" not in res.sites.index
+    e = res.epci
+    # E1: grid cells 1 min (100 inh.) and 5 min (300 inh.)
+    assert e.at["111111111", "t_mean_min"] == pytest.approx((100 * 1 + 300 * 5) / 400)
+    assert e.at["111111111", "pop_beyond"] == 300
+    assert e.at["111111111", "share_beyond"] == pytest.approx(0.75)
+    assert e.at["111111111", "weights_source"] == "grille 1 km"
+    # E3 has no populated cell: falls back to its commune (5 km from B)
+    assert e.at["333333333", "weights_source"] == "communes"
+    assert e.at["333333333", "t_mean_min"] == pytest.approx(5.0)
+    assert e.at["333333333", "share_beyond"] == pytest.approx(1.0)
+    # the cell outside every commune is not counted
+    assert "g_outside" not in res.cells.index
+    assert res.regional["population"] == pytest.approx(450.0)
+    assert res.regional["pop_beyond"] == pytest.approx(300.0)
+    assert res.longest_commune() == ("31003", pytest.approx(5.0))
+    assert res.note == "réseau test"
+
+
+def test_either_follows_config_choice() -> None:
+    res = tt.compute_travel_times(_territory(), _facilities(), _grid_graph(), CONFIG,
+                                  grid=None, either="su")
+    np.testing.assert_allclose(res.communes["t_urgence_min"], res.communes["t_su_min"])
+    assert (res.epci["weights_source"] == "communes").all()
+    w = res.epci.loc["111111111"]
+    assert w["t_mean_min"] == pytest.approx(res.communes.at["31001", "t_su_min"])
+
+
+def test_scenario_close_and_add() -> None:
+    terr, fac, graph = _territory(), _facilities(), _grid_graph()
+    base = tt.compute_travel_times(terr, fac, graph, CONFIG, grid=_grid())
+    lon, lat = TO_WGS84.transform(X0 + 2 * KM, Y0)
+    scen = tt.compute_travel_times(terr, fac, graph, CONFIG, grid=_grid(),
+                                   close=["B0000000B"], add=[f"{lon},{lat},Nouveau"])
+    assert scen.communes.at["31001", "t_su_min"] == pytest.approx(ACCESS_300M / 60, abs=1e-6)
+    assert scen.communes.at["31001", "finess_su"] == "AJOUT0001"
+    # B closed: commune 2 now goes to the added site (8 + 10 km)
+    assert scen.communes.at["31002", "t_smur_min"] == pytest.approx(17.0, abs=1e-6)
+    diff = tt.scenario_difference(base, scen)
+    assert diff.at["222222222", "delta_t_mean_min"] > 0
+    assert diff.at["111111111", "delta_t_mean_min"] < 0
+    with pytest.raises(RoutingError, match="999999999"):
+        tt.compute_travel_times(terr, fac, graph, CONFIG, close=["999999999"])
+    with pytest.raises(RoutingError, match="lon,lat,name"):
+        tt.parse_added_site("1.2;43.5")
+    # an added site outside the network's extent
+    with pytest.raises(RoutingError, match="outside"):
+        tt.compute_travel_times(terr, fac, graph, CONFIG, add=["10.0,50.0,Trop loin"])
+
+
+def test_facilities_outside_extent_or_without_coordinates() -> None:
+    terr, graph = _territory(), _grid_graph()
+    with pytest.raises(RoutingError, match="D0000000D") as exc:
+        tt.compute_travel_times(terr, _facilities(d_region="76"), graph, CONFIG)
+    assert "max_snap_km" in str(exc.value)
+    fac = _facilities()
+    fac.loc["A0000000A", "geometry"] = Point()
+    with pytest.raises(RoutingError, match="A0000000A"):
+        tt.compute_travel_times(terr, fac, graph, CONFIG)
+
+
+def test_raster_matches_origin_times(tmp_path: Path) -> None:
+    terr = _territory()
+    res = tt.compute_travel_times(terr, _facilities(), _grid_graph(), CONFIG)
+    path = tt.write_time_raster(res, tmp_path / "t.tif", CONFIG, resolution_m=500.0,
+                                mask=terr.communes.geometry.iloc[:2])
+    assert sorted(os.listdir(tmp_path)) == ["t.tif"]
+    with rasterio.open(path) as src:
+        assert src.crs.to_epsg() == 2154 and src.res == (500.0, 500.0) and src.count == 3
+        assert src.tags()["RESEAU"] == "réseau test"
+        data = src.read()
+        row, col = src.index(X0 + 7300.0, Y0 + 8200.0)  # in commune 2
+        cx, cy = src.xy(row, col)
+        row3, col3 = src.index(X0 + 7300.0, Y0 + 2200.0)  # commune 3: masked out
+    routed = {k: tt.Routed(t, np.full(t.shape, None, dtype=object),
+                           np.full(t.shape, None, dtype=object))
+              for k, t in res.node_times.items()}
+    ref = tt.origin_times(res.graph, gpd.GeoSeries([Point(cx, cy)], crs=2154), routed, CONFIG)
+    for band, kind in enumerate(tt.KINDS):
+        assert data[band, row, col] == pytest.approx(ref.at[0, f"t_{kind}_min"], rel=1e-6)
+    assert (data[:, row3, col3] == -1.0).all()
+    assert ((data >= 0) | (data == -1.0)).all()
+
+
+# --------------------------------------------------------------------------- Occitanie
+
+
+@pytest.fixture(scope="module")
+def occitanie(data_dir: Path, tmp_path_factory: pytest.TempPathFactory):
+    from zoning.territory import load_territory
+
+    terr = load_territory(data_dir, "76")
+    res = tt.run_travel_times(terr, CONFIG, data_dir,
+                              cache_dir=tmp_path_factory.mktemp("graph-cache"))
+    return terr, res
+
+
+@pytest.mark.integration
+def test_occitanie_plausible(occitanie, data_dir: Path) -> None:
+    terr, res = occitanie
+    c = res.communes
+    assert c.index.equals(terr.points.index)
+    assert np.isfinite(c[["t_su_min", "t_smur_min", "t_urgence_min"]].to_numpy()).all()
+    assert (c["t_urgence_min"] <= c[["t_su_min", "t_smur_min"]].min(axis=1) + 1e-9).all()
+    # a commune hosting a general SU reaches one in under 10 minutes from its population
+    # point (town hall), unless the hospital lies on the far edge of a large commune (> 5 km
+    # straight line: Cornebarrieu's clinic by the airport, Montredon-des-Corbières' by
+    # Narbonne); those still get under 15 minutes
+    from zoning.sources import read_facilities
+
+    fac = read_facilities(data_dir)
+    hosts = fac[fac["su"] & ~fac["su_pediatrique_seul"] & (fac["reg"] == "76")]
+    hosts = hosts[hosts["code_commune"].isin(c.index)]
+    gap_km = hosts.geometry.distance(terr.points.reindex(hosts["code_commune"]).set_axis(
+        hosts.index)) / 1000
+    near = sorted(set(hosts.loc[gap_km <= 5, "code_commune"]))
+    far = sorted(set(hosts["code_commune"]) - set(near))
+    assert len(near) >= 45 and len(far) <= 3
+    assert (c.loc[near, "t_su_min"] < 10).all(), c.loc[near, "t_su_min"].sort_values().tail()
+    assert (c.loc[far, "t_su_min"] < 15).all()
+    # most commune points sit close to the numbered-road network
+    assert c["access_km"].median() < 0.5 and c["far_from_network"].mean() < 0.01
+    e = res.epci
+    assert e.index.equals(pd.Index(terr.epci.index))
+    assert e["t_mean_min"].notna().all() and (e["weights_source"] == "grille 1 km").all()
+    assert e["share_beyond"].between(0, 1).all()
+    # regional population from the grid ~ 6.0 M (Census 2021 in Occitanie: 5,997,468)
+    assert 5.8e6 < res.regional["population"] < 6.1e6
+    assert 0.02 < res.regional["share_beyond"] < 0.2
+    assert res.note == "réseau routier numéroté (Travel Mapping), vitesses modélisées par classe"
+
+
+@pytest.mark.integration
+def test_occitanie_epci_mean_from_cells(occitanie) -> None:
+    _, res = occitanie
+    cells = res.cells
+    siren = cells.groupby("epci_siren")["population"].sum().idxmax()
+    sel = cells[cells["epci_siren"] == siren]
+    expected = np.average(sel["t_urgence_min"], weights=sel["population"])
+    assert res.epci.at[siren, "t_mean_min"] == pytest.approx(expected)
+    assert res.epci.at[siren, "pop_beyond"] == pytest.approx(
+        sel.loc[sel["t_urgence_min"] > 30, "population"].sum())
+
+
+@pytest.mark.integration
+def test_occitanie_closing_mende(occitanie, data_dir: Path) -> None:
+    from zoning.sources import read_facilities
+
+    terr, res = occitanie
+    fac = read_facilities(data_dir)
+    mende = fac[(fac["code_commune"] == "48095") & fac["su"]].index
+    assert len(mende) >= 1
+    from zoning.sources import read_population_grid
+
+    scen = tt.compute_travel_times(terr, fac, res.graph, CONFIG, close=list(mende),
+                                   grid=read_population_grid(data_dir))
+    delta = scen.communes["t_su_min"] - res.communes["t_su_min"]
+    assert (delta >= -1e-9).all()
+    assert delta.loc["48095"] > 10  # Mende loses its SU: the next one is far
+    diff = tt.scenario_difference(res, scen)
+    assert (diff["delta_t_mean_min"] >= -1e-9).all()
+    assert terr.communes.at["48095", "epci_siren"] in diff.index[:5]
+
+
+# --------------------------------------------------------------------------- CLI
+
+
+@pytest.fixture()
+def cli_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    monkeypatch.setenv("ZONING_CACHE_DIR", str(tmp_path / "cache"))
+    return CliRunner()
+
+
+def _run(runner: CliRunner, *args: str):
+    return runner.invoke(main, ["--quiet", "travel-times", *args], catch_exceptions=False)
+
+
+@pytest.mark.integration
+def test_cli_run_and_scenario(cli_env: CliRunner, data_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    r = _run(cli_env, "--data-dir", str(data_dir), "-o", str(out), "--close", "480000017")
+    if r.exit_code == 2 and "480000017" in r.output:
+        pytest.skip("FINESS of CH Mende differs in this data vintage")
+    assert r.exit_code == 0, r.output
+    assert "réseau routier numéroté (Travel Mapping)" in r.output
+    assert "Commune la plus éloignée" in r.output and "Scénario" in r.output
+    names = sorted(p.name for p in out.iterdir())
+    assert names == sorted([
+        "temps_urgences_communes.csv", "temps_urgences_epci.csv", "temps_urgences.tif",
+        "temps_urgences_communes_scenario.csv", "temps_urgences_epci_scenario.csv",
+        "temps_urgences_scenario.tif", "scenario_urgences_epci_difference.csv"])
+    epci = pd.read_csv(out / "temps_urgences_epci.csv", dtype={"epci_siren": str})
+    assert len(epci) == 161 and epci["reseau_routier"].str.contains("Travel Mapping").all()
+    com = pd.read_csv(out / "temps_urgences_communes.csv", dtype={"code_insee": str})
+    assert com["t_urgence_min"].notna().all()
+
+
+@pytest.mark.integration
+def test_cli_unknown_finess(cli_env: CliRunner, data_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    r = _run(cli_env, "--data-dir", str(data_dir), "-o", str(out), "--close", "000000000")
+    assert r.exit_code == 2
+    assert "000000000" in r.output and "not found" in r.output
+    assert not out.exists()
+
+
+@pytest.mark.integration
+def test_cli_bad_networks(cli_env: CliRunner, data_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    empty = tmp_path / "empty.osm.pbf"
+    empty.write_bytes(b"")
+    corrupt = tmp_path / "corrupt.osm.pbf"
+    corrupt.write_bytes(b"\x00\x01garbage" * 300)
+    nocol = tmp_path / "nocol.gpkg"
+    lines = [LineString([(X0, Y0), (X0 + 1000, Y0)]), LineString([(X0 + 1000, Y0), (X0, Y0)])]
+    gpd.GeoDataFrame({"kind": ["a", "b"]}, geometry=lines, crs=2154).to_file(nocol)
+    unknown = tmp_path / "unknown.gpkg"
+    gpd.GeoDataFrame({"road_class": ["motorway", "chemin"]}, geometry=lines,
+                     crs=2154).to_file(unknown)
+    cases = [
+        (empty, "empty"),
+        (corrupt, "corrupt.osm.pbf"),
+        (nocol, "road_class"),
+        (unknown, "chemin"),
+        # a real OSM network that does not cover Occitanie's hospitals
+        (data_dir / "roads/osm_andorra_geofabrik_2021-06-22.osm.pbf", "outside"),
+    ]
+    for network, expected in cases:
+        r = _run(cli_env, "--data-dir", str(data_dir), "-o", str(out), "--network", str(network))
+        assert r.exit_code == 2, (network, r.output)
+        assert expected in r.output, r.output
+        assert len(r.output.strip().splitlines()) == 1  # one line, no traceback
+        assert not out.exists()
+
+
+@pytest.mark.integration
+def test_cli_facility_without_coordinates(cli_env: CliRunner, data_dir: Path,
+                                          tmp_path: Path) -> None:
+    fake = tmp_path / "data"
+    fake.mkdir()
+    for sub in ("admin", "population", "roads"):
+        (fake / sub).symlink_to(data_dir / sub)
+    (fake / "health").mkdir()
+    for f in (data_dir / "health").iterdir():
+        if f.name != "sae2022_urgences_smur_sites_geoloc.csv":
+            (fake / "health" / f.name).symlink_to(f)
+    sae = pd.read_csv(data_dir / "health/sae2022_urgences_smur_sites_geoloc.csv", dtype=str,
+                      keep_default_na=False)
+    sae.loc[sae.index[:2], ["lat", "lon"]] = ""
+    sae.to_csv(fake / "health/sae2022_urgences_smur_sites_geoloc.csv", index=False)
+    out = tmp_path / "out"
+    r = _run(cli_env, "--data-dir", str(fake), "-o", str(out))
+    assert r.exit_code == 2
+    assert "coordinates" in r.output and "sae2022_urgences_smur_sites_geoloc.csv" in r.output
+    assert not out.exists()
+    # coordinates moved outside the network: an Occitanie site in the North Sea
+    sae = pd.read_csv(data_dir / "health/sae2022_urgences_smur_sites_geoloc.csv", dtype=str,
+                      keep_default_na=False)
+    occ = sae.index[sae["reg"] == "76"][0]
+    sae.loc[occ, ["lat", "lon"]] = ["54.0", "3.0"]
+    sae.to_csv(fake / "health/sae2022_urgences_smur_sites_geoloc.csv", index=False)
+    r = _run(cli_env, "--data-dir", str(fake), "-o", str(out))
+    assert r.exit_code == 2
+    assert sae.at[occ, "finess_et"] in r.output and "outside" in r.output
+    assert not out.exists()
