@@ -789,8 +789,8 @@ def write_time_raster(
     Path
     """
     import rasterio
-    from rasterio.features import geometry_mask
     from affine import Affine
+    from rasterio.features import geometry_mask
 
     graph = travel.graph
     if mask is not None:
