@@ -179,8 +179,12 @@ def read_csv_checked(source: Source, data_dir: str | Path, path: Path | None = N
 
 def read_layer_checked(source: Source, data_dir: str | Path, layer: str | None = None,
                        columns: Sequence[str] | None = None, where: str | None = None,
-                       read_geometry: bool = True) -> tuple[Path, gpd.GeoDataFrame]:
-    """Read a GeoPackage layer after checking layer, columns and CRS; return it in EPSG:2154."""
+                       read_geometry: bool = True,
+                       to_crs: int | None = 2154) -> tuple[Path, gpd.GeoDataFrame]:
+    """Read a GeoPackage layer after checking layer, columns and CRS.
+
+    The frame is returned in ``to_crs`` (EPSG:2154 by default; ``None`` keeps the file's CRS).
+    """
     path = require_file(source, data_dir)
     layer = layer or source.layer[0]
     try:
@@ -211,7 +215,8 @@ def read_layer_checked(source: Source, data_dir: str | Path, layer: str | None =
     if read_geometry:
         if frame.crs is None:
             raise DataFormatError(f"{path} layer '{layer}': geometry has no CRS; set it")
-        frame = frame.to_crs(2154)
+        if to_crs is not None:
+            frame = frame.to_crs(to_crs)
     return path, frame
 
 

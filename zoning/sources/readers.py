@@ -323,26 +323,13 @@ def read_population_grid(data_dir: str | Path) -> gpd.GeoDataFrame:
         cell area inside Occitanie), geometry = cell centres (EPSG:2154).
     """
     src = CATALOGUE["population_grid"]
-    path = _io.require_file(src, data_dir)
-    import pyogrio
-
-    layer = src.layer[0]
-    info = pyogrio.read_info(path, layer=layer) if layer in [
-        str(n) for n, _ in pyogrio.list_layers(path)] else None
-    if info is None:
-        _io.read_layer_checked(src, data_dir)  # raises the layer error
-        raise AssertionError("unreachable")
-    _io.check_columns(path, [str(f) for f in info["fields"]], src.columns, layer=layer)
-    if not info.get("crs"):
-        raise DataFormatError(f"{path} layer '{layer}': geometry has no CRS; set it "
-                              "(the Eurostat grid is EPSG:3035)")
-    gdf = pyogrio.read_dataframe(path, layer=layer, columns=["GRD_ID", "T", "frac_in_occitanie"])
+    path, gdf = _io.read_layer_checked(src, data_dir, to_crs=None)
     problems = _io.check_unique(path, gdf, "GRD_ID")
     problems += _io.to_float(path, gdf, ["T", "frac_in_occitanie"])
     _io.fail(path, problems)
-    centres = gdf.geometry.centroid if gdf.crs is not None and not gdf.crs.is_geographic else (
-        gdf.geometry.to_crs(3035).centroid)
-    pts = gpd.GeoSeries(centres, crs=centres.crs).to_crs(2154)
+    # centres computed in the grid's own equal-area CRS (exact for EPSG:3035 squares)
+    cells = gdf.geometry if not gdf.crs.is_geographic else gdf.geometry.to_crs(3035)
+    pts = cells.centroid.to_crs(2154)
     out = gpd.GeoDataFrame(
         {"population": gdf["T"].to_numpy(dtype="float64"),
          "frac_in_occitanie": gdf["frac_in_occitanie"].to_numpy(dtype="float64")},
