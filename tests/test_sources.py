@@ -181,6 +181,7 @@ def test_read_ald_departement_share(tmp_path: Path) -> None:
     assert ald is not None and ald.attrs["niveau"] == "departement"
     assert ald.index.name == "dep" and list(ald.index) == ["09", "31", "2A"]
     assert ald.loc["09", "part_ald"] == 21.5
+    assert ald.attrs["vintage"] == "2024"
 
 
 def test_read_ald_epci_counts(tmp_path: Path) -> None:

@@ -374,7 +374,8 @@ def read_ald(data_dir: str | Path, path: str | Path | None = None) -> pd.DataFra
         criterion is then reported missing). Otherwise indexed by the key
         (``dep``, ``epci_siren`` or ``code_insee``) with ``part_ald`` (float64, %)
         and, when given, ``beneficiaires_ald``, ``population``;
-        ``attrs["niveau"]`` is ``"departement"``, ``"epci"`` or ``"commune"``.
+        ``attrs["niveau"]`` is ``"departement"``, ``"epci"`` or ``"commune"``,
+        ``attrs["vintage"]`` the years of the ``annee`` column when present.
     """
     src = CATALOGUE["ald"]
     if path is None:
@@ -426,6 +427,8 @@ def read_ald(data_dir: str | Path, path: str | Path | None = None) -> pd.DataFra
     out.index.name = index_name
     out.attrs["niveau"] = level
     out.attrs["source"] = str(file)
+    if "annee" in df.columns:
+        out.attrs["vintage"] = ", ".join(sorted(df["annee"].dropna().astype(str).unique()))
     return out
 
 
