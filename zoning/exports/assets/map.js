@@ -164,8 +164,13 @@ function zoningMap(map, D) {
   bases["Fond OpenStreetMap (en ligne)"] = osm;
   bases["Sans fond de carte"] = L.layerGroup();
   osm.addTo(map);
+  /* Leaflet writes layer names as HTML: escape them */
+  function escapeHtml(t) {
+    return String(t).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;")
+      .replace(/"/g, "&quot;").replace(/'/g, "&#39;");
+  }
   var ordered = {};
-  layerOrder.forEach(function (n) { ordered[n] = overlays[n]; });
+  layerOrder.forEach(function (n) { ordered[escapeHtml(n)] = overlays[n]; });
   L.control.layers(bases, ordered, { collapsed: false, position: "topright" }).addTo(map);
   L.control.scale({ imperial: false, position: "bottomleft" }).addTo(map);
   map.attributionControl.setPrefix("Leaflet");

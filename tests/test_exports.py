@@ -1,0 +1,533 @@
+"""Exports on a tiny synthetic run built in code: map, GeoPackage, tables, atomicity, CLI."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import re
+import sqlite3
+import xml.etree.ElementTree as ET
+from dataclasses import replace
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import pytest
+import shapely
+from click.testing import CliRunner
+from openpyxl import load_workbook
+from shapely.geometry import Polygon
+from test_exports_fixtures import EVIL, tiny_result
+
+from zoning.cli import main
+from zoning.errors import ExportError, ZoningError
+from zoning.exports import _common as common
+from zoning.exports import geopackage as gpkg_mod
+from zoning.exports import (
+    read_geopackage,
+    webmap,
+    write_all,
+    write_geopackage,
+    write_map,
+    write_tables,
+)
+from zoning.exports import tables as tables_mod
+
+# --------------------------------------------------------------------------- helpers
+
+
+def test_french_number_formatting() -> None:
+    assert common.fmt_number(12345.678, 1) == "12\u202f345,7"
+    assert common.fmt_number(0.5, 2) == "0,50"
+    assert common.fmt_number(float("nan"), 2) == common.MISSING
+    assert common.fmt_number(None) == common.MISSING
+    assert common.fmt_percent(0.953) == "95\u00a0%"
+    assert common.fmt_value(2.345, "consultations", 2) == "2,35 consultations"
+    assert common.fmt_value(np.nan, "consultations", 2) == common.MISSING
+
+
+def test_quantile_classes_cover_values_and_order() -> None:
+    rng = np.random.default_rng(1)
+    values = rng.uniform(0, 1, 161)
+    values[[3, 50]] = np.nan
+    cls = common.quantile_classes(values, 5, 2)
+    assert cls.k == 5
+    ok = ~np.isnan(values)
+    assert (cls.codes[~ok] == -1).all()
+    assert cls.codes[ok].min() == 0 and cls.codes[ok].max() == 4
+    # every value lies within its class bounds; classes are monotone in the value
+    lo = np.asarray(cls.bounds)[cls.codes[ok]]
+    hi = np.asarray(cls.bounds)[cls.codes[ok] + 1]
+    assert ((values[ok] >= lo) & (values[ok] <= hi)).all()
+    order = np.argsort(values[ok])
+    assert (np.diff(cls.codes[ok][order]) >= 0).all()
+    # quintiles: each class holds about a fifth of the values
+    counts = np.bincount(cls.codes[ok])
+    assert counts.min() >= 25 and counts.max() <= 37
+
+
+def test_quantile_classes_ties_and_all_missing() -> None:
+    cls = common.quantile_classes(np.array([1.0, 1.0, 1.0, 2.0]), 5, 2)
+    assert cls.k <= 2 and set(cls.codes.tolist()) <= {0, 1}
+    empty = common.quantile_classes(np.full(3, np.nan), 5, 2)
+    assert empty.k <= 0 and (empty.codes == -1).all()
+
+
+def test_fixed_travel_classes_known_answers() -> None:
+    cls = common.fixed_classes(np.array([0.0, 9.9, 10.0, 29.9, 30.0, 44.9, 45.0, 120.0, np.nan]),
+                               common.TRAVEL_BREAKS)
+    assert cls.codes.tolist() == [0, 0, 1, 2, 3, 3, 4, 4, -1]
+    assert common.class_labels(cls, 0, "min") == [
+        "< 10 min", "10 – 20 min", "20 – 30 min", "30 – 45 min", "≥ 45 min"]
+
+
+def test_site_categories() -> None:
+    fac = pd.DataFrame({"su": [True, True, False, False, False, False],
+                        "smur": [True, False, True, True, False, False],
+                        "smur_antenne": [False, False, False, True, False, False],
+                        "su_pediatrique_seul": [False, False, False, False, True, False]})
+    assert common.site_categories(fac).tolist() == [
+        "SU et SMUR", "SU", "SMUR", "Antenne SMUR", "SU pédiatrique", "Autre (SAMU)"]
+
+
+def test_check_result_lists_every_problem() -> None:
+    r = tiny_result()
+    bad = replace(r, epci=r.epci.drop(columns=["rank", "apl_score"]),
+                  facilities=r.facilities.to_crs(4326))
+    with pytest.raises(ExportError) as exc:
+        common.check_result(bad)
+    msg = str(exc.value)
+    assert "rank" in msg and "apl_score" in msg and "EPSG:2154" in msg
+    assert isinstance(exc.value, ZoningError) and isinstance(exc.value, OSError)
+
+
+# --------------------------------------------------------------------------- geometry
+
+
+def _decode(enc: dict) -> list[list[np.ndarray]]:
+    """Python port of map.js decode(): rings per geometry."""
+    c = np.asarray(enc["c"], dtype=np.int64).reshape(-1, 2).cumsum(axis=0) / enc["scale"]
+    out, ci, ri, pi = [], 0, 0, 0
+    for ng in enc["g"]:
+        rings = []
+        for _ in range(ng):
+            for _ in range(enc["p"][pi]):
+                n = enc["r"][ri]
+                rings.append(c[ci:ci + n])
+                ci += n
+                ri += 1
+            pi += 1
+        out.append(rings)
+    return out
+
+
+def test_encode_geometries_round_trip() -> None:
+    hole = Polygon([(0, 0), (4, 0), (4, 4), (0, 4)], [[(1, 1), (2, 1), (2, 2), (1, 2)]])
+    multi = shapely.MultiPolygon([Polygon([(10, 10), (11, 10), (11, 11)]),
+                                  Polygon([(12, 12), (13, 12), (13, 13)])])
+    geoms = gpd.GeoSeries([shapely.affinity.scale(hole, 0.123456789, 0.1),
+                           shapely.affinity.translate(multi, 0.000004, -0.000006)], crs=4326)
+    enc = webmap.encode_geometries(geoms)
+    dec = _decode(enc)
+    assert enc["g"] == [1, 2] and enc["p"] == [2, 1, 1]
+    expected = [shapely.get_coordinates(r) for g in geoms
+                for p in shapely.get_parts(g) for r in shapely.get_rings(p)]
+    got = [r for rings in dec for r in rings]
+    assert len(got) == len(expected)
+    for a, b in zip(got, expected, strict=True):
+        np.testing.assert_allclose(a, np.round(b, 5), atol=1e-9)
+
+
+def test_simplify_keeps_shared_borders() -> None:
+    xs = np.linspace(0, 20_000, 400)
+    border = np.column_stack([xs, 10_000 + 300 * np.sin(xs / 700)])
+    left = Polygon(np.vstack([[[0, 0], [20_000, 0]], border[::-1]]))
+    right = Polygon(np.vstack([border, [[20_000, 20_000], [0, 20_000]]]))
+    geoms = gpd.GeoSeries([left, right], crs=2154).translate(600_000, 6_200_000)
+    out = webmap.simplify_for_web(geoms, 250.0)
+    assert out.crs.to_epsg() == 4326
+    back = out.to_crs(2154)
+    assert shapely.get_num_coordinates(back.values).sum() < \
+        shapely.get_num_coordinates(geoms.values).sum() / 2
+    # no gap and no overlap between the neighbours: areas add up to the union
+    overlap = back.iloc[0].intersection(back.iloc[1]).area
+    assert overlap < 1.0
+    assert math.isclose(back.union_all().area, back.area.sum(), rel_tol=1e-6)
+    assert math.isclose(back.area.sum(), geoms.area.sum(), rel_tol=0.01)
+
+
+# --------------------------------------------------------------------------- map
+
+
+@pytest.fixture(scope="module")
+def tiny_html(tmp_path_factory: pytest.TempPathFactory) -> str:
+    path = write_map(tiny_result(), tmp_path_factory.mktemp("map") / "carte.html")
+    return path.read_text(encoding="utf-8")
+
+
+def _payload(html: str) -> dict:
+    m = re.search(r"var zoning_data = (\{.*?\});\nzoningMap", html, re.S)
+    assert m is not None
+    return json.loads(m.group(1))
+
+
+def test_map_is_self_contained(tiny_html: str) -> None:
+    assert not re.search(r"<script[^>]+src=", tiny_html)
+    assert not re.search(r"<link[^>]+href=[\"']?https?:", tiny_html)
+    for cdn in ("cdn.jsdelivr", "code.jquery", "bootstrapcdn", "cdnjs", "fontawesome"):
+        assert cdn not in tiny_html
+    assert "Leaflet 1.9.4" in tiny_html
+    assert "url(images/" not in tiny_html and "data:image/png;base64," in tiny_html
+    # the only network address used by the page script is the optional tile server
+    script = tiny_html[tiny_html.index("function zoningMap"):]
+    assert sorted(re.findall(r"https?://[^\s\"']+", script)) == [
+        "http://www.w3.org/2000/svg", "https://tile.openstreetmap.org/{z}/{x}/{y}.png"]
+
+
+def test_map_escapes_data(tiny_html: str) -> None:
+    assert EVIL not in tiny_html
+    assert "<b>gras</b>" not in tiny_html and "<i>Sud</i>" not in tiny_html
+    payload = _payload(tiny_html)
+    assert EVIL in payload["epci"]["names"]  # still shown, as text
+    assert "Saint-Évil <b>gras</b>" in payload["communes"]["nom"]
+    assert "{{ x }}" in " ".join(payload["epci"]["names"])
+
+
+def test_map_payload_content(tiny_html: str) -> None:
+    r = tiny_result()
+    p = _payload(tiny_html)
+    epci = p["epci"]
+    assert epci["names"] == r.epci["epci_nom"].tolist()
+    assert epci["selected"] == r.epci["selected"].astype(int).tolist()
+    prio = p["epci_layers"][0]
+    assert prio["name"] == webmap.PRIORITY_LAYER and prio["visible"]
+    # classes follow the composite score
+    order = np.argsort(r.epci["composite"].to_numpy())
+    assert np.all(np.diff(np.asarray(prio["codes"])[order]) >= 0)
+    labels = [it["label"] for it in prio["legend"]["items"]]
+    assert common.MISSING in labels and any("Zone prioritaire (2 EPCI)" in x for x in labels)
+    # one layer per criterion; the missing one says so and is all grey
+    names = [layer["name"] for layer in p["epci_layers"][1:]]
+    assert len(names) == 5
+    ald = p["epci_layers"][3]
+    assert ald["name"].endswith(common.MISSING) and set(ald["codes"]) == {-1}
+    # tooltip rows: rank "n / N", probability, each criterion with unit or missing
+    i = r.epci.index.get_loc("200000003")
+    row = dict(zip(epci["labels"], epci["values"][i], strict=True))
+    assert row["Rang (1 = plus vulnérable)"] == "1 / 4"
+    assert row["Probabilité de sélection"] == "95\u00a0%"
+    assert row["Accès aux médecins généralistes (APL)"] == \
+        "1,40 consultations/an/hab. standardisé"
+    assert row["Part des patients en ALD"] == common.MISSING
+    assert row["SIREN"] == "200000003" and row["Zone prioritaire"] == "oui"
+    # APL: higher is better, so the lowest APL gets the darkest colour
+    apl = p["epci_layers"][1]
+    low = int(np.argmin(r.epci["apl"].to_numpy()))
+    assert apl["colors"][apl["codes"][low]] == common.YLORRD5[-1]
+    # travel-time layer, sites, texts
+    assert p["communes"]["codes_class"] == [0, 1, 0, 0, 3, 4, 2, -1]
+    assert p["sites"]["su"] == [1, 1, 0] and p["sites"]["smur"] == [1, 0, 1]
+    assert any("millésime 2023" in s for s in p["sources"])
+    assert any("ALD" in n and common.MISSING in n for n in p["notes"])
+    assert any("Réseau routier" in n for n in p["notes"])
+    assert p["computed_at"] == "25/11/2026 à 21:00"
+    (s, w), (n, e) = p["bounds"]
+    assert 40 < s < n < 52 and -6 < w < e < 10
+
+
+def test_map_coordinates_rounded(tiny_html: str) -> None:
+    enc = _payload(tiny_html)["epci"]["geom"]
+    assert enc["scale"] == 10 ** webmap.PRECISION
+    assert all(isinstance(v, int) for v in enc["c"][:50])
+
+
+# --------------------------------------------------------------------------- GeoPackage
+
+
+@pytest.fixture(scope="module")
+def tiny_gpkg(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_geopackage(tiny_result(), tmp_path_factory.mktemp("gpkg") / "zoning_99.gpkg")
+
+
+def test_geopackage_layers_crs_counts(tiny_gpkg: Path) -> None:
+    layers = dict(pyogrio.list_layers(tiny_gpkg).tolist())
+    assert {"epci_scores", "communes", "urgences", "run_parameters", "layer_styles"} <= set(layers)
+    assert layers["run_parameters"] is None
+    r = tiny_result()
+    for name, n in (("epci_scores", len(r.epci)), ("communes", len(r.communes)),
+                    ("urgences", len(r.facilities))):
+        info = pyogrio.read_info(tiny_gpkg, layer=name)
+        assert info["crs"] == "EPSG:2154"
+        assert info["features"] == n
+    epci = pyogrio.read_dataframe(tiny_gpkg, layer="epci_scores")
+    assert {"epci_siren", "apl", "apl_score", "composite", "rank", "selected", "probability",
+            "rank_p05", "rank_p95", "robustesse"} <= set(epci.columns)
+    assert epci["ald"].isna().all()
+    fac = pyogrio.read_dataframe(tiny_gpkg, layer="urgences")
+    assert fac["categorie"].tolist() == ["SU et SMUR", "SU", "Antenne SMUR"]
+
+
+def test_geopackage_styles(tiny_gpkg: Path) -> None:
+    con = sqlite3.connect(tiny_gpkg)
+    geom_cols = dict(con.execute("SELECT table_name, column_name FROM gpkg_geometry_columns"))
+    cols = [r[1] for r in con.execute("PRAGMA table_info(layer_styles)")]
+    assert cols == ["id", "f_table_catalog", "f_table_schema", "f_table_name",
+                    "f_geometry_column", "styleName", "styleQML", "styleSLD", "useAsDefault",
+                    "description", "owner", "ui", "update_time"]
+    rows = con.execute("SELECT f_table_name, f_geometry_column, styleQML, useAsDefault "
+                       "FROM layer_styles").fetchall()
+    con.close()
+    assert sorted(r[0] for r in rows) == ["communes", "epci_scores", "urgences"]
+    styles = {r[0]: r for r in rows}
+    for name, (_, gcol, qml, default) in styles.items():
+        assert default == 1 and gcol == geom_cols[name]
+        assert ET.fromstring(qml.split("\n", 1)[1]).tag == "qgis"
+    epci = ET.fromstring(styles["epci_scores"][2].split("\n", 1)[1])
+    rend = epci.find("renderer-v2")
+    assert rend is not None and rend.get("type") == "graduatedSymbol"
+    assert rend.get("attr") == "composite"
+    cls = common.quantile_classes(tiny_result().epci["composite"], 5, 2)
+    lowers = [float(e.get("lower", "nan")) for e in rend.iter("range")]
+    assert lowers == pytest.approx(list(cls.bounds[:-1]))
+    assert "selected" in styles["epci_scores"][2]  # thick outline rule on selection
+    aliases = {a.get("field"): a.get("name") for a in epci.iter("alias")}
+    assert aliases["apl"].startswith("Accès aux médecins généralistes")
+    urg = ET.fromstring(styles["urgences"][2].split("\n", 1)[1]).find("renderer-v2")
+    assert urg is not None and urg.get("type") == "categorizedSymbol"
+    assert {c.get("value") for c in urg.iter("category")} == set(common.SITE_CATEGORIES)
+    com = ET.fromstring(styles["communes"][2].split("\n", 1)[1]).find("renderer-v2")
+    assert com is not None and com.get("attr") == "t_urgence_min"
+
+
+def test_packaged_qml_files_are_valid() -> None:
+    for name in gpkg_mod.LAYERS:
+        root = ET.fromstring(gpkg_mod.style_qml(name).split("\n", 1)[1])
+        assert root.tag == "qgis" and root.find("renderer-v2") is not None
+
+
+def test_geopackage_metadata_and_parameters(tiny_gpkg: Path) -> None:
+    con = sqlite3.connect(tiny_gpkg)
+    desc = dict(con.execute("SELECT table_name, description FROM gpkg_contents"))
+    assert "score composite" in desc["epci_scores"]
+    dc = {(t, c): (n, d) for t, c, n, d in con.execute(
+        "SELECT table_name, column_name, name, description FROM gpkg_data_columns")}
+    assert dc[("epci_scores", "apl")][0].startswith("Accès aux médecins généralistes (APL)")
+    assert "DREES" in dc[("epci_scores", "apl")][1] and "2023" in dc[("epci_scores", "apl")][1]
+    assert common.MISSING.capitalize() in dc[("epci_scores", "ald")][1]
+    assert dc[("communes", "t_urgence_min")][0].startswith("Temps au SU ou SMUR")
+    refs = con.execute("SELECT r.reference_scope, r.table_name, m.mime_type, m.metadata FROM "
+                       "gpkg_metadata_reference r JOIN gpkg_metadata m ON m.id = r.md_file_id"
+                       ).fetchall()
+    ext = {r[0] for r in con.execute("SELECT extension_name FROM gpkg_extensions")}
+    con.close()
+    assert {"gpkg_metadata", "gpkg_schema"} <= ext
+    run = [json.loads(m) for scope, _, mime, m in refs
+           if scope == "geopackage" and mime == "application/json"]
+    assert run and run[0]["version"] == "0.1.0"
+    assert run[0]["params"]["vintages"] == {"Découpage EPCI": "2025"}
+    assert {t for scope, t, _, _ in refs if scope == "table"} >= set(gpkg_mod.LAYERS)
+    params = pyogrio.read_dataframe(tiny_gpkg, layer="run_parameters")
+    p = dict(zip(params["parametre"], params["valeur"], strict=True))
+    assert p["region"] == "99" and p["computed_at"] == "2026-11-25T21:00:00"
+    assert [c["id"] for c in json.loads(p["criteria"])] == [
+        "apl", "age_mg", "ald", "urgences", "niveau_vie"]
+
+
+def test_geopackage_round_trip(tiny_gpkg: Path) -> None:
+    r = tiny_result()
+    back = read_geopackage(tiny_gpkg)
+    assert back.region == "99" and back.region_name == "Région test"
+    assert back.criteria == r.criteria
+    assert back.epci.index.tolist() == r.epci.index.tolist()
+    assert back.epci.crs.to_epsg() == 2154
+    assert back.epci["selected"].dtype == bool
+    assert back.epci["epci_nom"].tolist() == r.epci["epci_nom"].tolist()
+    pd.testing.assert_series_equal(back.epci["composite"], r.epci["composite"],
+                                   check_names=False)
+    assert back.communes.index.tolist() == r.communes.index.tolist()
+    assert back.facilities.index.tolist() == r.facilities.index.tolist()
+    assert back.params["vintages"] == r.params["vintages"]
+    # the map drawn from the GeoPackage carries the same data
+    assert webmap.build_payload(back)["epci"]["values"] == webmap.build_payload(r)["epci"][
+        "values"]
+
+
+def test_read_geopackage_errors(tmp_path: Path) -> None:
+    with pytest.raises(ExportError, match="not found"):
+        read_geopackage(tmp_path / "absent.gpkg")
+    other = tmp_path / "other.gpkg"
+    gpd.GeoDataFrame({"a": [1]}, geometry=[shapely.Point(0, 0)], crs=2154).to_file(other)
+    with pytest.raises(ExportError, match="epci_scores"):
+        read_geopackage(other)
+    junk = tmp_path / "junk.gpkg"
+    junk.write_bytes(b"not a database")
+    with pytest.raises(ExportError):
+        read_geopackage(junk)
+
+
+# --------------------------------------------------------------------------- tables
+
+
+def test_tables_csv(tmp_path: Path) -> None:
+    r = tiny_result()
+    paths = write_tables(r, tmp_path)
+    names = sorted(p.name for p in paths)
+    assert names == ["zoning_99.xlsx", "zoning_99_communes.csv", "zoning_99_communes_fr.csv",
+                     "zoning_99_epci.csv", "zoning_99_epci_fr.csv"]
+    df = pd.read_csv(tmp_path / "zoning_99_epci.csv", dtype={"epci_siren": str, "dep": str})
+    assert df["rank"].tolist() == [1, 2, 3, 4]
+    assert df["epci_siren"].iloc[0] == "200000003" and df["epci_nom"].iloc[0] == EVIL
+    assert df["ald"].isna().all() and df["dep"].tolist()[1] == "09"
+    assert list(df.columns[:3]) == ["epci_siren", "epci_nom", "epci_type"]
+
+    raw = (tmp_path / "zoning_99_epci_fr.csv").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(raw.decode("utf-8-sig").splitlines(), delimiter=";"))
+    head = rows[0]
+    assert head[0] == "SIREN de l'EPCI" and "Zone prioritaire" in head
+    first = dict(zip(head, rows[1], strict=True))
+    assert first["Zone prioritaire"] == "oui"
+    assert first["Score composite (0 à 1, 1 = plus vulnérable)"] == "1,0"
+    assert first["Part des patients en ALD (% de la population)"] == common.MISSING
+    second = dict(zip(head, rows[2], strict=True))
+    assert second["Score composite (0 à 1, 1 = plus vulnérable)"] == "0,6875"
+
+    com = pd.read_csv(tmp_path / "zoning_99_communes_fr.csv", sep=";", decimal=",",
+                      encoding="utf-8-sig", dtype=str)
+    assert len(com) == len(r.communes)
+    com = com.set_index("Code INSEE")
+    missing_code = r.communes.index[r.communes["t_urgence_min"].isna()][0]
+    assert com.loc[missing_code, "Temps au SU ou SMUR le plus proche (min)"] == common.MISSING
+    assert com.loc["09100", "Temps au SU ou SMUR le plus proche (min)"] == "5,0"
+
+
+def test_tables_without_french_variant(tmp_path: Path) -> None:
+    paths = write_tables(tiny_result(), tmp_path, french_csv=False)
+    assert not any(p.name.endswith("_fr.csv") for p in paths)
+
+
+def test_tables_xlsx(tmp_path: Path) -> None:
+    r = tiny_result()
+    r.epci.loc["200000002", "epci_nom"] = "=HYPERLINK(\"http://x\")"
+    write_tables(r, tmp_path)
+    wb = load_workbook(tmp_path / "zoning_99.xlsx")
+    assert wb.sheetnames == ["Classement des EPCI", "Communes", "Méthode et sources"]
+    ws = wb["Classement des EPCI"]
+    head = [c.value for c in ws[1]]
+    assert head[:3] == ["SIREN de l'EPCI", "Nom de l'EPCI", "Type d'EPCI"]
+    assert ws.freeze_panes == "C2"
+    assert ws.auto_filter.ref == ws.dimensions
+    col = {h: i for i, h in enumerate(head)}
+    data = list(ws.iter_rows(min_row=2, values_only=True))
+    assert [row[col["Rang (1 = plus vulnérable)"]] for row in data] == [1, 2, 3, 4]
+    sel = [row[col["Zone prioritaire"]] for row in data]
+    assert sel == ["oui", "oui", "non", "non"]
+    fills = [ws.cell(row=i + 2, column=1).fill.fgColor.rgb for i in range(4)]
+    assert fills[0].endswith("FDE0DD") and fills[1].endswith("FDE0DD")
+    assert not fills[2].endswith("FDE0DD")
+    ald_col = col["Part des patients en ALD (% de la population)"] + 1
+    assert ws.cell(row=2, column=ald_col).value == common.MISSING
+    prob = ws.cell(row=2, column=col["Probabilité de sélection"] + 1)
+    assert prob.number_format == "0%" and prob.value == pytest.approx(0.95)
+    pop = ws.cell(row=2, column=col["Population"] + 1)
+    assert pop.number_format == "#,##0"
+    # a name starting with "=" stays text
+    cells = [c for c in ws["B"] if isinstance(c.value, str) and c.value.startswith("=")]
+    assert cells and all(c.data_type == "s" for c in cells)
+    meth = [[c for c in row if c is not None] for row in
+            wb["Méthode et sources"].iter_rows(values_only=True)]
+    flat = [str(v) for row in meth for v in row]
+    assert "apl" in flat and "Part des patients en ALD" in flat
+    assert any(common.MISSING in v for v in flat)
+    assert any("millésime 2023" in v for v in flat)
+    assert wb["Communes"].max_row == len(r.communes) + 1
+
+
+# --------------------------------------------------------------------------- atomicity
+
+
+def _snapshot(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def test_write_all_is_all_or_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    first = write_all(tiny_result(), tmp_path)
+    assert set(first) == {"geopackage", "map", "csv_epci", "csv_communes", "csv_epci_fr",
+                          "csv_communes_fr", "xlsx"}
+    before = _snapshot(tmp_path)
+
+    def broken_xlsx(result: object, epci: object, communes: object, path: Path) -> None:
+        path.write_bytes(b"PK\x03\x04 half a workbook")
+        raise OSError("disk full (simulated)")
+
+    monkeypatch.setattr(tables_mod, "_write_xlsx", broken_xlsx)
+    changed = tiny_result(evil_name=False)
+    with pytest.raises(OSError, match="simulated"):
+        write_all(changed, tmp_path)
+    # every previous output intact (the GeoPackage and map were written before the failure),
+    # and no temporary file left behind
+    assert _snapshot(tmp_path) == before
+
+
+def test_geopackage_failure_keeps_previous(tmp_path: Path,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    target = write_geopackage(tiny_result(), tmp_path / "zoning_99.gpkg")
+    before = _snapshot(tmp_path)
+
+    def boom(*args: object) -> None:
+        raise sqlite3.OperationalError("database is locked (simulated)")
+
+    monkeypatch.setattr(gpkg_mod, "_finish_sqlite", boom)
+    with pytest.raises(sqlite3.OperationalError):
+        write_geopackage(tiny_result(evil_name=False), target)
+    assert _snapshot(tmp_path) == before
+    assert pyogrio.read_info(target, layer="epci_scores")["features"] == 4
+
+
+def test_map_failure_keeps_previous(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    target = write_map(tiny_result(), tmp_path / "carte.html")
+    before = _snapshot(tmp_path)
+
+    def half(self: Path, text: str, encoding: str | None = None) -> int:
+        with open(self, "w", encoding=encoding) as fh:
+            fh.write(text[: len(text) // 2])
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Path, "write_text", half)
+    with pytest.raises(KeyboardInterrupt):
+        write_map(tiny_result(evil_name=False), target)
+    monkeypatch.undo()
+    assert _snapshot(tmp_path) == before
+
+
+# --------------------------------------------------------------------------- CLI
+
+
+def test_cli_map_from_geopackage(tmp_path: Path, tiny_gpkg: Path) -> None:
+    runner = CliRunner()
+    res = runner.invoke(main, ["map", "--from", str(tiny_gpkg), "-o", str(tmp_path / "cartes")])
+    assert res.exit_code == 0, res.output
+    html = tmp_path / "cartes" / "zoning_99.html"
+    assert html.is_file() and "zoningMap(" in html.read_text(encoding="utf-8")
+    assert str(html) in res.output
+
+
+def test_cli_map_finds_the_only_geopackage(tmp_path: Path) -> None:
+    write_geopackage(tiny_result(), tmp_path / "zoning_99.gpkg")
+    res = CliRunner().invoke(main, ["map", "-o", str(tmp_path)])
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "zoning_99.html").is_file()
+
+
+def test_cli_map_errors(tmp_path: Path) -> None:
+    runner = CliRunner()
+    res = runner.invoke(main, ["map", "-o", str(tmp_path)])
+    assert res.exit_code == 2 and "--from" in res.output
+    res = runner.invoke(main, ["map", "--from", str(tmp_path / "nope.gpkg"), "-o",
+                               str(tmp_path)])
+    assert res.exit_code == 2 and "not found" in res.output
+    res = runner.invoke(main, ["map", "--from", str(tmp_path / "nope.gpkg"), "--size", "big"])
+    assert res.exit_code == 2 and "WIDTHxHEIGHT" in res.output
