@@ -52,29 +52,31 @@ def test_score_writes_ranked_table(scored: tuple[str, Path]) -> None:
     stdout, out = scored
     written = [Path(line.split(" : ", 1)[1]) for line in stdout.splitlines()
                if line.startswith("écrit : ")]
-    csvs = [p for p in written if p.suffix == ".csv"]
-    assert csvs and all(p.is_file() for p in written)
-    frames = [pd.read_csv(p, dtype={"epci_siren": str}, comment="#") for p in csvs]
-    ranked = next(f for f in frames if len(f) == 161)
+    assert written and all(p.is_file() for p in written)
+    csv = next(p for p in written if p.name.endswith("epci.csv"))
+    ranked = pd.read_csv(csv, dtype={"epci_siren": str}, comment="#")
+    assert len(ranked) == 161 and ranked["epci_siren"].is_unique
+    if any(p.suffix == ".tif" for p in written):
+        assert (out / "temps_urgences_76.tif").is_file()
     rank_col = next(c for c in ranked.columns if c.lower() in ("rang", "rank"))
     assert sorted(ranked[rank_col]) == list(range(1, 162))
 
 
 def test_reference_comparison(data_dir: Path, scored: tuple[str, Path], tmp_path: Path) -> None:
     stdout, out = scored
-    ranked = pd.read_csv(out / "scores_epci.csv", dtype={"epci_siren": str}, comment="#") if (
-        out / "scores_epci.csv").is_file() else None
-    first = stdout.splitlines()[1].split()
-    assert first[0] == "1"
+    csv = next(out.glob("*epci.csv"))
+    ranked = pd.read_csv(csv, dtype={"epci_siren": str}, comment="#")
+    rank_col = next(c for c in ranked.columns if c.lower() in ("rang", "rank"))
+    first = str(ranked.loc[ranked[rank_col] == 1, "epci_siren"].iloc[0])
     ref = tmp_path / "ref.csv"
-    ref.write_text("epci\nToulouse Métropole\n" + (
-        f"{ranked.iloc[0]['epci_siren']}\n" if ranked is not None else ""), encoding="utf-8")
+    ref.write_text(f"epci\nToulouse Métropole\n{first}\n", encoding="utf-8")
     code, so, se = _run("score", "--data-dir", str(data_dir), "--draws", "0", "--no-export",
                         "--reference", str(ref))
     assert code == 0, se
     assert "Comparaison avec la liste de référence" in so
     assert re.search(rf"\s\d+\s+{TOULOUSE} Toulouse Métropole", so)
     assert "Dans la référence seulement : " + TOULOUSE in so
+    assert "2 EPCI) : 1 en commun, 27 sélectionnés par le modèle seulement, 1 dans" in so
 
 
 @pytest.mark.parametrize("what", ["weights", "strict", "reference", "ambiguous", "top"])

@@ -47,12 +47,18 @@ class TravelInputs:
         SU / SMUR sites routed to (index ``finess``, EPSG:2154).
     note
         French note: road network and speeds used.
+    raw
+        The :class:`zoning.traveltimes.TravelTimes` bundle (for the GeoTIFF), when computed.
+    n_outside
+        Number of EPCI with communes outside the road network's extent (times blanked).
     """
 
     communes: pd.DataFrame
     epci: pd.DataFrame
     facilities: gpd.GeoDataFrame
     note: str = ""
+    raw: Any = None
+    n_outside: int = 0
 
 
 @dataclass
@@ -107,7 +113,8 @@ def compute_travel(territory: Any, config: Config, data_dir: Path) -> TravelInpu
             "leur temps d'accès aux urgences n'est pas calculé (valeur manquante, jamais "
             "extrapolée)"
         )
-    return TravelInputs(communes=communes, epci=epci, facilities=out.facilities, note=note)
+    return TravelInputs(communes=communes, epci=epci, facilities=out.facilities, note=note,
+                        raw=out, n_outside=n_out)
 
 
 def restrict_to_network_extent(
@@ -316,7 +323,8 @@ def run(
         epci=gpd.GeoDataFrame(epci, geometry="geometry", crs=territory.epci.crs),
         communes=communes, facilities=facilities, criteria=metas, notes=notes, params=params,
     )
-    return Run(result=result, table=table, criteria=crits, comparison=comparison)
+    return Run(result=result, table=table, criteria=crits, comparison=comparison,
+               extra={"travel": tin, "territory": territory, "config": config})
 
 
 def _empty_facilities() -> gpd.GeoDataFrame:
@@ -457,6 +465,31 @@ def _params(
 # --------------------------------------------------------------------------- outputs
 
 
+def write_raster(run_: Run, out_dir: Path) -> Path | None:
+    """Write the travel-time GeoTIFF of the run (minutes to SU, SMUR, either; EPSG:2154).
+
+    Written only when every commune of the territory lies inside the road network's extent
+    (otherwise raster cells there would carry times the network cannot support); sets
+    ``run_.result.raster_path``.
+
+    Returns
+    -------
+    Path or None
+        The file written, or None when skipped.
+    """
+    tin: TravelInputs | None = run_.extra.get("travel")
+    if tin is None or tin.raw is None or tin.n_outside:
+        return None
+    tt = importlib.import_module("zoning.traveltimes")
+    territory = run_.extra["territory"]
+    target = Path(out_dir) / f"temps_urgences_{run_.result.region}.tif"
+    with progress.step("Raster des temps d'accès (GeoTIFF)"):
+        path = tt.write_time_raster(tin.raw, target, run_.extra["config"],
+                                    mask=territory.communes)
+    run_.result.raster_path = Path(path)
+    return Path(path)
+
+
 def write_outputs(result: RunResult, out_dir: Path) -> list[Path]:
     """Write the run's outputs to ``out_dir``.
 
@@ -475,7 +508,8 @@ def write_outputs(result: RunResult, out_dir: Path) -> list[Path]:
         write_all = None
     if write_all is not None:
         written = write_all(result, Path(out_dir))
-        return [Path(p) for p in (written or [])]
+        paths = written.values() if isinstance(written, dict) else (written or [])
+        return [Path(p) for p in paths]
     return [write_scores_csv(result, Path(out_dir))]
 
 
@@ -551,5 +585,6 @@ def nearest_emergency(result: RunResult, siren: str) -> dict[str, Any] | None:
 
 __all__: Sequence[str] = (
     "Run", "TravelInputs", "compute_travel", "read_reference", "run", "write_outputs",
+    "write_raster", "restrict_to_network_extent",
     "write_scores_csv", "scores_frame", "resolve_epci", "worst_communes", "nearest_emergency",
 )

@@ -132,6 +132,7 @@ def score(
     if res.comparison is not None:
         _print_comparison(res.comparison, r.epci)
     if not no_export:
+        pipeline.write_raster(res, output)
         written = pipeline.write_outputs(r, output)
         for p in written:
             click.echo(f"écrit : {p}")
