@@ -42,8 +42,8 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
             raise FileNotFoundError(f"writer produced no file for {target}")
         os.replace(tmp, target)
     finally:
-        for leftover in (tmp, tmp.with_name(tmp.name + "-journal"), tmp.with_name(tmp.name + "-wal"),
-                         tmp.with_name(tmp.name + "-shm")):
+        sidecars = [tmp.with_name(tmp.name + s) for s in ("-journal", "-wal", "-shm")]
+        for leftover in (tmp, *sidecars):
             with contextlib.suppress(FileNotFoundError):
                 leftover.unlink()
 

@@ -49,11 +49,15 @@ class TravelConfig(_Strict):
     facilities: Literal["su", "smur", "su_or_smur"] = "su_or_smur"
 
 
+def _all_normalisations() -> list[Literal["percentile", "minmax", "zscore"]]:
+    return ["percentile", "minmax", "zscore"]
+
+
 class SensitivityConfig(_Strict):
     draws: int = Field(1000, ge=0)
     concentration: float = Field(50.0, gt=0)
     normalisations: list[Literal["percentile", "minmax", "zscore"]] = Field(
-        default_factory=lambda: ["percentile", "minmax", "zscore"], min_length=1
+        default_factory=_all_normalisations, min_length=1
     )
     robust_threshold: float = Field(0.9, gt=0, le=1)
 
@@ -79,11 +83,13 @@ class Criterion(_Strict):
 
 
 class Config(_Strict):
-    run: RunConfig = Field(default_factory=RunConfig)  # type: ignore[arg-type]
-    apl: AplConfig = Field(default_factory=AplConfig)  # type: ignore[arg-type]
-    travel: TravelConfig = Field(default_factory=TravelConfig)  # type: ignore[arg-type]
-    sensitivity: SensitivityConfig = Field(default_factory=SensitivityConfig)  # type: ignore[arg-type]
-    routing: RoutingConfig = Field(default_factory=RoutingConfig)  # type: ignore[arg-type]
+    run: RunConfig = Field(default_factory=lambda: RunConfig.model_validate({}))
+    apl: AplConfig = Field(default_factory=lambda: AplConfig.model_validate({}))
+    travel: TravelConfig = Field(default_factory=lambda: TravelConfig.model_validate({}))
+    sensitivity: SensitivityConfig = Field(
+        default_factory=lambda: SensitivityConfig.model_validate({})
+    )
+    routing: RoutingConfig = Field(default_factory=lambda: RoutingConfig.model_validate({}))
     criteria: list[Criterion] = Field(min_length=1)
 
     source_path: str = "<memory>"
