@@ -220,3 +220,34 @@ def test_france_travel_criterion_missing_outside_network(data_dir: Path) -> None
     missing = u_fr[u_fr.isna()].index
     assert (fr.table.loc[missing, "n_criteres"] == 3).all()
     assert fr.table.loc[missing, "composite"].notna().all()
+
+
+@pytest.mark.integration
+def test_filosofi_epci_file_replaces_approximation(
+    territory: Territory, data_dir: Path, tmp_path: Path
+) -> None:
+    from zoning.sources import read_filosofi
+
+    # INSEE EPCI layout written here: one published median, one secret (test inputs)
+    f = tmp_path / "cc_filosofi_2021_EPCI.csv"
+    f.write_text(f"CODGEO;NBMENFISC21;MED21\n{TOULOUSE};1;23456,5\n{CONQUES};1;s\n",
+                 encoding="utf-8")
+    from zoning.criteria import niveau_vie_criterion, read_filosofi_epci
+
+    epci_file = read_filosofi_epci(f)
+    assert epci_file.loc[TOULOUSE, "med_niveau_vie"] == 23456.5
+    filo = read_filosofi(data_dir)
+    base = niveau_vie_criterion(filo, territory)
+    r = niveau_vie_criterion(filo, territory, epci_file)
+    assert r.values[TOULOUSE] == 23456.5 and r.coverage[TOULOUSE] == 1.0
+    # secret at EPCI level: the approximation is kept
+    assert r.values[CONQUES] == base.values[CONQUES]
+    others = r.values.index.difference([TOULOUSE])
+    pd.testing.assert_series_equal(r.values[others], base.values[others])
+    assert "EPCI" in r.note
+    bad = tmp_path / "communes.csv"
+    bad.write_text("CODGEO;MED21\n31555;22140\n", encoding="utf-8")
+    from zoning.errors import DataFormatError
+
+    with pytest.raises(DataFormatError, match="9-digit"):
+        read_filosofi_epci(bad)

@@ -489,7 +489,7 @@ def niveau_vie_criterion(
         "code_insee": rows["code_insee"].to_numpy(),
     }).groupby("code_insee")["med_niveau_vie"].median().to_frame()
     return CriterionResult(
-        id="niveau_vie", values=vals.astype("float64"), coverage=cov,
+        id="niveau_vie", values=vals.astype("float64").rename("niveau_vie"), coverage=cov,
         available=bool(vals.notna().any()),
         source="INSEE, Filosofi 2021 (revenu disponible médian par unité de consommation)",
         vintage="2021", note=note, details=details,
@@ -497,6 +497,57 @@ def niveau_vie_criterion(
 
 
 # --------------------------------------------------------------------------- all five
+
+
+def read_filosofi_epci(path: Path) -> pd.DataFrame:
+    """Read a user-supplied EPCI-level Filosofi key-figures file (``cc_filosofi_2021_EPCI``).
+
+    INSEE layout: ``CODGEO`` (EPCI SIREN) and ``MED21`` (median, decimal comma, ``s`` =
+    secret), ``;``-separated; a ``,``-separated file with ``epci_siren`` / ``med_niveau_vie``
+    columns is also accepted.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index ``epci_siren``; ``med_niveau_vie`` (float64, NaN when secret).
+
+    Raises
+    ------
+    DataFileNotFoundError, DataFormatError
+    """
+    from zoning.errors import DataFileNotFoundError
+
+    path = Path(path)
+    if not path.is_file():
+        raise DataFileNotFoundError(
+            f"{path}: EPCI-level Filosofi file not found (INSEE 'cc_filosofi_2021_EPCI.csv' "
+            "from the Filosofi 2021 key-figures zip)"
+        )
+    first = path.read_text(encoding="utf-8-sig").splitlines()[:1]
+    sep = ";" if first and ";" in first[0] else ","
+    df = pd.read_csv(path, sep=sep, dtype=str, encoding="utf-8-sig")
+    key = next((c for c in ("CODGEO", "epci_siren", "siren") if c in df.columns), None)
+    val = next((c for c in ("MED21", "med_niveau_vie") if c in df.columns), None)
+    if key is None or val is None:
+        raise DataFormatError(
+            f"{path}: expected columns CODGEO and MED21 (or epci_siren and med_niveau_vie); "
+            f"found {', '.join(df.columns)}"
+        )
+    codes = df[key].astype(str).str.strip()
+    bad = ~codes.str.fullmatch(r"\d{9}")
+    if bad.any():
+        raise DataFormatError(
+            f"{path}: column {key!r}: {int(bad.sum())} value(s) are not 9-digit EPCI SIREN "
+            f"(e.g. {codes[bad].iloc[0]!r}); give the EPCI-level file, not the commune one"
+        )
+    raw = df[val].astype(str).str.strip()
+    secret = raw.str.lower().isin(["s", "nd", ""])
+    num = pd.to_numeric(raw.where(~secret).str.replace(",", ".", regex=False), errors="coerce")
+    bad_num = num.isna() & ~secret
+    if bad_num.any():
+        raise DataFormatError(f"{path}: column {val!r}: {int(bad_num.sum())} non-numeric value(s)")
+    return pd.DataFrame({"med_niveau_vie": num.to_numpy(dtype="float64")},
+                        index=pd.Index(codes.to_numpy(), name="epci_siren"))
 
 
 def compute_criteria(
@@ -507,6 +558,7 @@ def compute_criteria(
     *,
     ald_path: Path | None = None,
     travel_note: str = "",
+    filosofi_epci_path: Path | None = None,
 ) -> dict[str, CriterionResult]:
     """Compute the five criteria for the territory's EPCI.
 
@@ -524,6 +576,9 @@ def compute_criteria(
         User ALD CSV (commune, EPCI or département level); default: the catalogue file if present.
     travel_note
         French note about the road network used.
+    filosofi_epci_path
+        EPCI-level Filosofi file (:func:`read_filosofi_epci`): its medians replace the
+        approximation from commune medians.
 
     Returns
     -------
@@ -534,10 +589,7 @@ def compute_criteria(
 
     apl = sources.read_apl(data_dir, config.apl.millesime)
     filo = sources.read_filosofi(data_dir)
-    filo_epci = None
-    reader = getattr(sources, "read_filosofi_epci", None)
-    if reader is not None:
-        filo_epci = reader(data_dir)
+    filo_epci = read_filosofi_epci(filosofi_epci_path) if filosofi_epci_path else None
     ald = sources.read_ald(data_dir, ald_path)
     out: dict[str, CriterionResult] = {
         "apl": apl_criterion(apl, territory, config.apl.millesime),

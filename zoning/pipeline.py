@@ -255,6 +255,7 @@ def run(
     seed: int | None = None,
     ald_path: Path | None = None,
     travel: TravelInputs | None | bool = True,
+    filosofi_epci_path: Path | None = None,
 ) -> Run:
     """Run the whole scoring for a region.
 
@@ -276,6 +277,8 @@ def run(
         Override the sensitivity draws and the seed.
     ald_path
         User ALD CSV (commune, EPCI or département level).
+    filosofi_epci_path
+        EPCI-level Filosofi file (replaces the approximation from commune medians).
     travel
         ``True``: compute travel times; ``False``/``None``: skip (criterion 4 missing);
         or precomputed :class:`TravelInputs`.
@@ -303,6 +306,7 @@ def run(
         crits = compute_criteria(
             territory, config, data_dir, None if tin is None else tin.epci,
             ald_path=ald_path, travel_note="" if tin is None else tin.note,
+            filosofi_epci_path=filosofi_epci_path,
         )
     names = territory.epci["epci_nom"].astype(str)
     ref_sirens = read_reference(reference, names) if reference is not None else None

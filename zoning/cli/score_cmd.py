@@ -78,6 +78,9 @@ def _table_text(table: pd.DataFrame, epci: pd.DataFrame, config: Any, travel_hea
 @click.option("--ald", "ald_path", type=click.Path(dir_okay=False, path_type=Path),
               default=None, help="CSV of the share of the population in ALD (commune, EPCI or "
               "département level: columns code_insee / epci_siren / dep and part_ald).")
+@click.option("--filosofi-epci", "filosofi_epci", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, help="INSEE Filosofi key figures at EPCI level "
+              "(cc_filosofi_2021_EPCI.csv): replaces the approximation from commune medians.")
 @output_option
 @click.option("--draws", type=click.IntRange(min=0), default=None,
               help="Monte-Carlo draws of the sensitivity analysis (default: config).")
@@ -87,7 +90,8 @@ def _table_text(table: pd.DataFrame, epci: pd.DataFrame, config: Any, travel_hea
 @click.option("--no-export", is_flag=True, help="Print only; write no file.")
 def score(
     data_dir: Path | None, config_path: Path | None, region: str | None, top: int | None,
-    strict: bool, reference: Path | None, ald_path: Path | None, output: Path,
+    strict: bool, reference: Path | None, ald_path: Path | None,
+    filosofi_epci: Path | None, output: Path,
     draws: int | None, seed: int | None, no_travel: bool, no_export: bool,
 ) -> None:
     """Score, rank and select the priority EPCI ("zones rouges") of a region.
@@ -103,6 +107,7 @@ def score(
     res = pipeline.run(
         config, ddir, region=region, top=top, strict=strict, reference=reference,
         draws=draws, seed=seed, ald_path=ald_path, travel=not no_travel,
+        filosofi_epci_path=filosofi_epci,
     )
     r = res.result
     table = res.table
