@@ -1,0 +1,123 @@
+"""The web map in headless Chromium (network blocked): polygons drawn, layer control complete.
+
+Marked ``browser``; never skipped: CI installs Debian ``chromium``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from html.parser import HTMLParser
+from pathlib import Path
+
+import numpy as np
+import pytest
+from test_exports_fixtures import EVIL, tiny_result
+
+from zoning.exports import _common as common
+from zoning.exports import screenshot, webmap, write_map
+from zoning.exports.screenshot import dump_dom, read_png
+
+pytestmark = pytest.mark.browser
+
+BACKGROUND = (0xF2, 0xF1, 0xEE)
+FILL_OPACITY = 0.78
+
+
+def priority_pixels(img: np.ndarray) -> int:
+    """Pixels showing a priority-class colour blended over the map background."""
+    rgb = img[..., :3].astype(float).reshape(-1, 3)
+    hits = np.zeros(len(rgb), dtype=bool)
+    for hexcol in common.YLORRD5:
+        c = np.array([int(hexcol[i:i + 2], 16) for i in (1, 3, 5)], dtype=float)
+        blended = FILL_OPACITY * c + (1 - FILL_OPACITY) * np.array(BACKGROUND)
+        hits |= np.abs(rgb - blended).max(axis=1) <= 8
+    return int(hits.sum())
+
+
+class _OverlayLabels(HTMLParser):
+    """Text of each label in Leaflet's overlay list (``.leaflet-control-layers-overlays``)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.depth = 0
+        self.in_label = False
+        self.labels: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        cls = dict(attrs).get("class") or ""
+        if self.depth:
+            if tag == "div":
+                self.depth += 1
+            if tag == "label":
+                self.in_label = True
+                self.labels.append("")
+        elif tag == "div" and "leaflet-control-layers-overlays" in cls:
+            self.depth = 1
+
+    def handle_endtag(self, tag: str) -> None:
+        if self.depth and tag == "div":
+            self.depth -= 1
+        if tag == "label":
+            self.in_label = False
+
+    def handle_data(self, data: str) -> None:
+        if self.in_label:
+            self.labels[-1] += data
+
+
+def overlay_labels(dom: str) -> list[str]:
+    p = _OverlayLabels()
+    p.feed(dom)
+    return [x.strip() for x in p.labels]
+
+
+def expected_layers(result: object) -> list[str]:
+    names = [webmap.PRIORITY_LAYER]
+    for c in result.criteria:  # type: ignore[attr-defined]
+        names.append(f"{c.label} ({c.unit})" if c.available else f"{c.label} — {common.MISSING}")
+    return names + [webmap.COMMUNE_LAYER, webmap.SU_LAYER, webmap.SMUR_LAYER]
+
+
+def test_screenshot_shows_polygons(tmp_path: Path) -> None:
+    html = write_map(tiny_result(), tmp_path / "carte.html")
+    png = screenshot(html, tmp_path / "carte.png", width=1000, height=700, offline=True)
+    img = read_png(png)
+    assert img.shape[:2] == (700, 1000)
+    # the four EPCI squares cover a large part of the window in their class colours
+    assert priority_pixels(img) > 0.05 * 700 * 1000
+    # distinct colours: at least four priority classes are visible
+    assert len(np.unique(img[..., :3].reshape(-1, 3), axis=0)) > 50
+
+
+def test_blank_page_is_detected(tmp_path: Path) -> None:
+    """The pixel check fails on a page without the map (so the test above can fail)."""
+    blank = tmp_path / "blank.html"
+    blank.write_text("<html><body style='background:#f2f1ee'></body></html>", encoding="utf-8")
+    img = read_png(screenshot(blank, tmp_path / "blank.png", width=400, height=300, offline=True))
+    assert priority_pixels(img) == 0
+
+
+def test_layer_control_lists_every_layer(tmp_path: Path) -> None:
+    r = tiny_result()
+    html = write_map(r, tmp_path / "carte.html")
+    dom = dump_dom(html, offline=True)
+    assert 'data-zoning-ready="1"' in dom  # the page script ran to its end
+    assert overlay_labels(dom) == expected_layers(r)
+    assert EVIL not in dom
+    assert "leaflet-interactive" in dom or "<canvas" in dom
+
+
+def test_html_in_labels_is_not_executed(tmp_path: Path) -> None:
+    evil_label = "<img src=x onerror=\"document.body.setAttribute('data-pwned','1')\">"
+    r = tiny_result()
+    crit = [replace(c, label=evil_label) if c.id == "apl" else c for c in r.criteria]
+    r = replace(r, criteria=crit)
+    html = write_map(r, tmp_path / "carte.html")
+    assert evil_label not in html.read_text(encoding="utf-8")
+    dom = dump_dom(html, offline=True)
+    body = re.search(r"<body[^>]*>", dom)
+    assert body is not None and "data-zoning-ready" in body.group(0)
+    assert "data-pwned" not in body.group(0)  # the onerror handler never ran
+    labels = overlay_labels(dom)
+    assert f"{evil_label} (consultations/an/hab. standardisé)" in labels  # shown as text

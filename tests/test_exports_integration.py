@@ -1,0 +1,95 @@
+"""Exports at real size: REAL Occitanie geometries (161 EPCI, their communes, SU/SMUR sites)
+with PLACEHOLDER scores and travel times (see test_exports_fixtures). These tests check
+sizes, counts, CRS, styles and drawing, not the scoring (the end-to-end run is tested with
+``zoning score``).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import numpy as np
+import pyogrio
+import pytest
+import shapely
+from test_exports_browser import expected_layers, overlay_labels, priority_pixels
+from test_exports_fixtures import occitanie_placeholder_result
+
+from zoning.exports import read_geopackage, screenshot, webmap, write_all
+from zoning.exports.screenshot import dump_dom, read_png
+from zoning.results import RunResult
+
+pytestmark = pytest.mark.integration
+
+MAX_MAP_BYTES = 8 * 1024 * 1024
+
+
+@pytest.fixture(scope="module")
+def occitanie(data_dir: Path) -> RunResult:
+    return occitanie_placeholder_result(data_dir)
+
+
+@pytest.fixture(scope="module")
+def outputs(occitanie: RunResult, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    return write_all(occitanie, tmp_path_factory.mktemp("maps"))
+
+
+def test_occitanie_counts(occitanie: RunResult) -> None:
+    assert len(occitanie.epci) == 161
+    assert int(occitanie.epci["selected"].sum()) == 28
+    assert len(occitanie.communes) > 4400
+
+
+def test_occitanie_map_size_and_content(outputs: dict[str, Path], occitanie: RunResult) -> None:
+    size = outputs["map"].stat().st_size
+    assert size < MAX_MAP_BYTES, f"map is {size / 1e6:.1f} MB"
+    html = outputs["map"].read_text(encoding="utf-8")
+    assert html.count('"selected":[') == 1
+    assert "Occitanie" in html
+
+
+def test_web_geometries_stay_a_coverage(occitanie: RunResult) -> None:
+    """Simplified EPCI keep their area and do not overlap (shared borders simplified once)."""
+    simple = webmap.simplify_for_web(occitanie.epci.geometry, webmap.EPCI_TOLERANCE_M)
+    back = simple.to_crs(2154)
+    orig_area = occitanie.epci.area.to_numpy()
+    rel = np.abs(back.area.to_numpy() - orig_area) / orig_area
+    assert rel.max() < 0.02
+    assert (shapely.get_num_coordinates(back.values).sum()
+            < 0.8 * shapely.get_num_coordinates(occitanie.epci.geometry.values).sum())
+    # overlaps created by the simplification stay negligible
+    overlap = back.area.sum() - back.union_all().area
+    orig_overlap = occitanie.epci.area.sum() - occitanie.epci.union_all().area
+    assert overlap - orig_overlap < 1e-4 * back.area.sum()
+
+
+def test_occitanie_geopackage(outputs: dict[str, Path], occitanie: RunResult) -> None:
+    gpkg = outputs["geopackage"]
+    expected = {"epci_scores": 161, "communes": len(occitanie.communes),
+                "urgences": len(occitanie.facilities)}
+    for layer, n in expected.items():
+        info = pyogrio.read_info(gpkg, layer=layer)
+        assert info["crs"] == "EPSG:2154" and info["features"] == n
+    con = sqlite3.connect(gpkg)
+    rows = con.execute("SELECT f_table_name, useAsDefault FROM layer_styles").fetchall()
+    con.close()
+    assert sorted(rows) == [("communes", 1), ("epci_scores", 1), ("urgences", 1)]
+    back = read_geopackage(gpkg)
+    assert len(back.epci) == 161 and int(back.epci["selected"].sum()) == 28
+    assert back.epci.index.str.fullmatch(r"\d{9}").all()
+
+
+def test_occitanie_tables(outputs: dict[str, Path]) -> None:
+    lines = outputs["csv_epci"].read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 162
+
+
+@pytest.mark.browser
+def test_occitanie_map_renders(outputs: dict[str, Path], occitanie: RunResult,
+                               tmp_path: Path) -> None:
+    png = screenshot(outputs["map"], tmp_path / "occitanie.png", offline=True)
+    img = read_png(png)
+    assert priority_pixels(img) > 0.15 * img.shape[0] * img.shape[1]
+    dom = dump_dom(outputs["map"], offline=True)
+    assert overlay_labels(dom) == expected_layers(occitanie)
