@@ -449,7 +449,10 @@ def _params(
         "missing_criteria": list(table.attrs.get("missing", [])),
         "draws": int(table.attrs.get("draws", 0)),
         "seed": int(table.attrs.get("seed", config.run.seed)),
-        "vintages": {k: r.vintage for k, r in crits.items()},
+        "vintages": {
+            **{k: r.vintage for k, r in crits.items()},
+            "territoire": "COG 2025, EPCI 2025/2026 (DGCL), populations municipales 2023",
+        },
         "n_epci": int(len(table)),
         "n_selected": int(table["selected"].sum()),
         "population_selected": int(np.nansum(table.loc[table["selected"], "population"]))

@@ -49,7 +49,9 @@ Conventions
   ``hors zone``
       not selected and never selected in any draw (``probability == 0``).
 
-  With ``draws = 0`` the probability is NaN and the label ``non évaluée``.
+  With ``draws = 0`` the probability is NaN and the label ``non évaluée``. With the ``cumul``
+  method the fragility counts do not depend on weights or normalisation: the draws only move
+  EPCI among those with the same count (through the composite tie-breaker).
 """
 
 from __future__ import annotations
