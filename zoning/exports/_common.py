@@ -47,6 +47,13 @@ EPCI_LABELS: dict[str, str] = {
     "rank_p05": "Rang, 5e centile (sensibilité)",
     "rank_p95": "Rang, 95e centile (sensibilité)",
     "robustesse": "Robustesse de la sélection",
+    "n_criteres": "Nombre de critères renseignés",
+    "n_fragilites": "Nombre de fragilités (critères parmi les plus défavorables)",
+    "population_region": "Population dans la région",
+    "reg": "Région",
+    "deps": "Départements",
+    "regs": "Régions",
+    "reg_majoritaire_pop": "Région de la majorité de la population",
 }
 
 COMMUNE_LABELS: dict[str, str] = {
@@ -66,6 +73,9 @@ COMMUNE_LABELS: dict[str, str] = {
     "nom_urgence": "Site d'urgence le plus proche",
     "access_km": "Distance d'accès au réseau routier (km)",
     "far_from_network": "Loin du réseau routier",
+    "hors_emprise_reseau": "Hors de l'emprise du réseau routier",
+    "apl_mg": "APL médecins généralistes de la commune (consultations/an/hab. standardisé)",
+    "med_niveau_vie": "Niveau de vie médian de la commune (€/an par UC)",
 }
 
 FACILITY_LABELS: dict[str, str] = {
@@ -83,6 +93,15 @@ FACILITY_LABELS: dict[str, str] = {
     "smur_antenne": "Antenne SMUR",
     "smur_saisonnier": "SMUR saisonnier",
     "passages_su": "Passages aux urgences (an)",
+    "samu": "SAMU",
+    "su_saisonnier": "SU saisonnier",
+    "smur_pediatrique": "SMUR pédiatrique",
+    "coord_source": "Source des coordonnées",
+    "ajoute": "Site ajouté (scénario)",
+    "access_km": "Distance d'accès au réseau routier (km)",
+    "access_s": "Temps d'accès au réseau routier (s)",
+    "node": "Nœud du graphe routier",
+    "reg": "Région",
 }
 
 SITE_CATEGORIES = (
@@ -129,6 +148,8 @@ def check_result(result: RunResult) -> None:
     frames = (("epci", result.epci, EPCI_REQUIRED), ("communes", result.communes,
               COMMUNE_REQUIRED), ("facilities", result.facilities, FACILITY_REQUIRED))
     for name, frame, required in frames:
+        if name == "facilities" and len(frame) == 0:
+            required = ("geometry",)  # no travel times computed: no sites to show
         missing = [c for c in required if c not in frame.columns]
         if missing:
             problems.append(f"RunResult.{name}: missing column(s) {', '.join(missing)}")
@@ -296,9 +317,11 @@ def sources_lines(result: RunResult) -> list[str]:
         vintage = f" (millésime {c.vintage})" if c.vintage else ""
         lines.append(f"{c.label} : {c.source}{vintage}{status}")
     vintages = result.params.get("vintages") or {}
+    ids = {c.id for c in result.criteria}
     if isinstance(vintages, dict):
         for name, v in vintages.items():
-            lines.append(f"{name} : {v}")
+            if name not in ids and str(v).strip():  # criteria vintages are listed above
+                lines.append(f"{str(name)[:1].upper()}{str(name)[1:]} : {v}")
     return lines
 
 

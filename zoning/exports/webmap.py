@@ -167,10 +167,19 @@ def _items(colors: list[str], labels: list[str]) -> list[dict[str, str]]:
 
 
 def _fmt_datetime(text: str) -> str:
+    """``25/11/2026 à 21:55`` in Paris time when the ISO text carries a time zone."""
     try:
         dt = datetime.fromisoformat(text)
     except ValueError:
         return text
+    if dt.tzinfo is not None:
+        try:
+            from zoneinfo import ZoneInfo
+
+            dt = dt.astimezone(ZoneInfo("Europe/Paris"))
+        except (ImportError, KeyError, OSError):
+            return dt.strftime("%d/%m/%Y à %H:%M %Z")
+        return dt.strftime("%d/%m/%Y à %H:%M (heure de Paris)")
     return dt.strftime("%d/%m/%Y à %H:%M")
 
 
@@ -302,9 +311,11 @@ def _sites_part(result: RunResult) -> dict[str, Any]:
     su = flag("su") | flag("su_pediatrique_seul") | flag("su_pediatrique")
     return {
         "name_su": SU_LAYER, "name_smur": SMUR_LAYER,
-        "nom": fac["nom"].astype(str).tolist(),
+        "nom": (fac["nom"].astype(str).tolist() if "nom" in fac.columns
+                else fac.index.astype(str).tolist()),
         "finess": fac.index.astype(str).tolist(),
-        "type": fac["type_libelle"].astype("string").fillna(MISSING).tolist(),
+        "type": (fac["type_libelle"].astype("string").fillna(MISSING).tolist()
+                 if "type_libelle" in fac.columns else [MISSING] * len(fac)),
         "cat": site_categories(fac).tolist(),
         "lat": np.round(pts.y.to_numpy(), PRECISION).tolist(),
         "lon": np.round(pts.x.to_numpy(), PRECISION).tolist(),

@@ -243,7 +243,13 @@ function zoningMap(map, D) {
 
   /* ---------------- region bounds, home and fullscreen buttons */
   var bounds = L.latLngBounds(D.bounds);
-  map.fitBounds(bounds);
+  function fitRegion() {
+    /* leave room for the controls on wide screens */
+    var wide = map.getSize().x > 900;
+    map.fitBounds(bounds, wide ? { paddingTopLeft: [60, 10], paddingBottomRight: [330, 10] }
+                               : { padding: [10, 10] });
+  }
+  fitRegion();
   function icon(paths) {
     var ns = "http://www.w3.org/2000/svg", svg = document.createElementNS(ns, "svg");
     svg.setAttribute("viewBox", "0 0 24 24"); svg.setAttribute("width", "18"); svg.setAttribute("height", "18");
@@ -270,7 +276,7 @@ function zoningMap(map, D) {
     };
     return c.addTo(map);
   }
-  button(HOME, "Recentrer sur la région", function () { map.fitBounds(bounds); });
+  button(HOME, "Recentrer sur la région", fitRegion);
   button(FULL, "Plein écran", function () {
     var doc = document, root = doc.documentElement;
     if (doc.fullscreenElement) { doc.exitFullscreen(); }
