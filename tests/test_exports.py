@@ -531,3 +531,18 @@ def test_cli_map_errors(tmp_path: Path) -> None:
     assert res.exit_code == 2 and "not found" in res.output
     res = runner.invoke(main, ["map", "--from", str(tmp_path / "nope.gpkg"), "--size", "big"])
     assert res.exit_code == 2 and "WIDTHxHEIGHT" in res.output
+
+
+def test_run_without_travel_times(tmp_path: Path) -> None:
+    """No travel times computed: no sites, no commune times; every output still written."""
+    r = tiny_result()
+    empty = gpd.GeoDataFrame({"nom": pd.Series(dtype=str)},
+                             geometry=gpd.GeoSeries([], crs=2154), crs=2154).rename_axis("finess")
+    com = r.communes.drop(columns=["t_urgence_min", "t_su_min", "t_smur_min", "finess_urgence",
+                                   "nom_urgence"])
+    out = write_all(replace(r, facilities=empty, communes=com), tmp_path)
+    payload = _payload(out["map"].read_text(encoding="utf-8"))
+    assert payload["sites"]["nom"] == []
+    assert set(payload["communes"]["codes_class"]) == {-1}
+    assert pyogrio.read_info(out["geopackage"], layer="urgences")["features"] == 0
+    assert len(read_geopackage(out["geopackage"]).facilities) == 0

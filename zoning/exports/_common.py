@@ -147,7 +147,8 @@ def check_result(result: RunResult) -> None:
     problems: list[str] = []
     frames = (("epci", result.epci, EPCI_REQUIRED), ("communes", result.communes,
               COMMUNE_REQUIRED), ("facilities", result.facilities, FACILITY_REQUIRED))
-    for name, frame, required in frames:
+    for name, frame, required_cols in frames:
+        required: tuple[str, ...] = required_cols
         if name == "facilities" and len(frame) == 0:
             required = ("geometry",)  # no travel times computed: no sites to show
         missing = [c for c in required if c not in frame.columns]
