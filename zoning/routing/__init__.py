@@ -1,6 +1,6 @@
 """Road graphs (OSM PBF, line layers), on-disk cache, snapping, multi-source Dijkstra."""
 
-from zoning.routing.engine import collapse_parallel, nearest_facility, reversed_csr
+from zoning.routing.engine import build_csr, collapse_parallel, nearest_facility, reversed_csr
 from zoning.routing.graph import (
     DEFAULT_CRS,
     TRAVEL_MAPPING_NOTE,
@@ -22,6 +22,7 @@ __all__ = [
     "RoadGraph",
     "Snap",
     "assemble_graph",
+    "build_csr",
     "collapse_parallel",
     "default_cache_dir",
     "graph_from_line_layer",

@@ -16,29 +16,63 @@ def collapse_parallel(
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]]:
     """Keep, for every ``(row, col)`` pair, only the smallest weight.
 
-    A plain COO -> CSR conversion would *sum* parallel edges; routing needs the minimum.
+    A plain COO -> CSR conversion would *sum* parallel edges; routing needs the
+    minimum. The result is sorted by row, then column.
     """
-    order = np.lexsort((weights, cols, rows))
-    r, c, w = rows[order], cols[order], weights[order]
-    first = np.ones(r.shape[0], dtype=bool)
-    first[1:] = (r[1:] != r[:-1]) | (c[1:] != c[:-1])
-    return r[first], c[first], w[first]
+    rows = np.asarray(rows, dtype=np.int64)
+    cols = np.asarray(cols, dtype=np.int64)
+    weights = np.asarray(weights, dtype=np.float64)
+    if rows.shape[0] == 0:
+        return rows, cols, weights
+    width = int(cols.max()) + 1
+    key = rows * width + cols
+    order = np.argsort(key, kind="stable")
+    k = key[order]
+    first = np.ones(k.shape[0], dtype=bool)
+    first[1:] = k[1:] != k[:-1]
+    starts = np.flatnonzero(first)
+    w = np.minimum.reduceat(weights[order], starts)
+    return rows[order][starts], cols[order][starts], w
 
 
-def _csr(
+def build_csr(
     n: int, rows: npt.NDArray[np.int64], cols: npt.NDArray[np.int64],
     weights: npt.NDArray[np.float64],
 ) -> csr_matrix:
-    """CSR matrix built directly from sorted, deduplicated triples (explicit zeros are kept)."""
-    r, c, w = collapse_parallel(rows, cols, weights)  # sorted by row, then col
+    """CSR matrix built directly from deduplicated triples (explicit zeros are kept as edges)."""
+    r, c, w = collapse_parallel(
+        np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64),
+        np.asarray(weights, dtype=np.float64),
+    )
     indptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(np.bincount(r, minlength=n), out=indptr[1:])
-    return csr_matrix((w, c, indptr), shape=(n, n))
+    return csr_matrix((w, c.astype(np.int32), indptr.astype(np.int32)), shape=(n, n))
 
 
 def reversed_csr(graph: RoadGraph) -> csr_matrix:
-    """Travel-time matrix of the reversed graph (entry ``[v, u]`` for edge ``u -> v``)."""
-    return _csr(graph.n_nodes, graph.v, graph.u, graph.time_s)
+    """Travel-time matrix of the reversed graph (entry ``[v, u]`` for edge ``u -> v``).
+
+    Cached on the graph (:attr:`RoadGraph.reversed_matrix`).
+    """
+    return graph.reversed_matrix
+
+
+def _with_virtual_rows(
+    base: csr_matrix, targets: npt.NDArray[np.int64], weights: npt.NDArray[np.float64]
+) -> csr_matrix:
+    """``base`` (n x n) extended with one row per line of ``targets`` (k x c): n + k nodes.
+
+    Appending rows at the end keeps the CSR sorted: no re-sorting of the graph.
+    """
+    n = base.shape[0]
+    k, c = targets.shape
+    nnz = base.indptr[-1]
+    indptr = np.concatenate([base.indptr.astype(np.int64),
+                             nnz + c * np.arange(1, k + 1, dtype=np.int64)])
+    indices = np.concatenate([base.indices.astype(np.int64), targets.ravel()])
+    data = np.concatenate([base.data, weights.ravel()])
+    return csr_matrix((data, indices.astype(np.int32), indptr.astype(np.int32)),
+                      shape=(n + k, n + k))
 
 
 def nearest_facility(
@@ -104,10 +138,7 @@ def nearest_facility(
             )
     n = graph.n_nodes
     virtual = np.arange(n, n + k, dtype=np.int64)
-    rows = np.concatenate([graph.v, np.repeat(virtual, fac.shape[1])])
-    cols = np.concatenate([graph.u, fac.ravel()])
-    weights = np.concatenate([graph.time_s, offsets])
-    matrix = _csr(n + k, rows, cols, weights)
+    matrix = _with_virtual_rows(graph.reversed_matrix, fac, offsets.reshape(fac.shape))
     dist, _, sources = dijkstra(
         matrix, directed=True, indices=virtual, min_only=True,
         return_predecessors=True, limit=limit_s,

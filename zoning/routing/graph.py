@@ -34,6 +34,7 @@ import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -121,6 +122,18 @@ class RoadGraph:
     def bounds(self) -> tuple[float, float, float, float]:
         """``(xmin, ymin, xmax, ymax)`` of the nodes."""
         return (float(self.x.min()), float(self.y.min()), float(self.x.max()), float(self.y.max()))
+
+    @cached_property
+    def reversed_matrix(self) -> csr_matrix:
+        """Travel-time CSR matrix of the reversed graph, parallel edges collapsed to the minimum.
+
+        Entry ``[v, u]`` holds the time of edge ``u -> v``. Built once per graph
+        (sorting the edges dominates: ~0.5 s for 2 million edges) and reused by
+        every :func:`zoning.routing.nearest_facility` call.
+        """
+        from zoning.routing.engine import build_csr
+
+        return build_csr(self.n_nodes, self.v, self.u, self.time_s)
 
     def summary(self) -> str:
         """One line describing the graph (for logs and CLI output)."""
