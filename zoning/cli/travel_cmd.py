@@ -76,6 +76,11 @@ def _print_summary(travel: Any, territory: Any, title: str) -> None:
         f"({_fmt_int(reg['pop_beyond'])} hab. sur {_fmt_int(reg['population'])}, "
         f"pondération {reg['weights_source']}) à plus de {thr:g} min"
     )
+    far = travel.communes["far_from_network"]
+    if far.any():
+        click.echo(f"{int(far.sum())} commune(s) au-delà de la distance maximale au réseau "
+                   f"(routing.max_snap_km), temps à lire avec prudence : "
+                   f"{', '.join(far.index[far][:10])}")
     code, t = travel.longest_commune()
     com = territory.communes
     fin = travel.communes.at[code, "nom_urgence"]
