@@ -1,0 +1,123 @@
+"""Size and time of the Occitanie exports (web map, GeoPackage, tables).
+
+Runs the real pipeline for region 76 (``zoning.pipeline.run``, real data in
+``$ZONING_DATA_DIR``), then writes each output and reports its size and time (best of
+``--repeat``). The web map is compared, in the same run, with two alternatives:
+
+- the default folium export: one ``folium.GeoJson`` layer per map layer (priority, five
+  criteria, communes) with unsimplified full-precision geometries and a tooltip, and
+  folium's CDN resources (what ``GeoDataFrame.explore(m=...)`` per layer produces;
+  ``explore`` itself needs matplotlib, not a dependency);
+- the zoning page without simplification (tolerance 0), to isolate the simplification.
+
+If the pipeline cannot run, REAL geometries with PLACEHOLDER scores are used (from
+``tests/test_exports_fixtures.py``) and the script says so.
+
+Usage: ``ZONING_DATA_DIR=../shared/data python bench/bench_exports.py [--repeat 3]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import folium
+
+from zoning.datadir import resolve_data_dir
+from zoning.exports import write_geopackage, write_map, write_tables
+from zoning.results import RunResult
+
+
+def load_result(data_dir: Path) -> tuple[RunResult, str]:
+    try:
+        from zoning import pipeline
+        from zoning.config import load_config
+
+        run = pipeline.run(load_config(), data_dir, region="76")
+        return run.result, "real pipeline run (region 76)"
+    except Exception as exc:  # the bench falls back and says why
+        sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+        from test_exports_fixtures import occitanie_placeholder_result
+
+        return (occitanie_placeholder_result(data_dir),
+                f"REAL geometries, PLACEHOLDER scores (pipeline failed: {exc})")
+
+
+def best_of(repeat: int, fn: Callable[[], Path | list[Path]]) -> tuple[float, Path | list[Path]]:
+    best, out = float("inf"), None
+    for _ in range(repeat):
+        t = time.perf_counter()
+        out = fn()
+        best = min(best, time.perf_counter() - t)
+    assert out is not None
+    return best, out
+
+
+def folium_default(result: RunResult, path: Path) -> Path:
+    """Default folium export of the same layers, unsimplified (the named alternative)."""
+    epci = result.epci.to_crs(4326)
+    com = result.communes.to_crs(4326)
+    m = folium.Map(location=[43.7, 2.2], zoom_start=8)
+    cols = ["epci_nom", "dep", "population", "rank", "probability", "composite"]
+    cols += [c.id for c in result.criteria]
+    epci = epci[cols + ["geometry"]].reset_index()
+    for name in ["composite"] + [c.id for c in result.criteria]:
+        folium.GeoJson(
+            epci, name=name,
+            style_function=lambda f, n=name: {"fillColor": "#fd8d3c" if f["properties"][n]
+                                              else "#bdbdbd", "weight": 1},
+            tooltip=folium.GeoJsonTooltip(fields=["epci_siren", *cols]),
+        ).add_to(m)
+    ccols = [c for c in ("nom", "population", "t_urgence_min") if c in com.columns]
+    folium.GeoJson(com[ccols + ["geometry"]].reset_index(), name="communes",
+                   tooltip=folium.GeoJsonTooltip(fields=["code_insee", *ccols])).add_to(m)
+    folium.LayerControl().add_to(m)
+    m.save(str(path))
+    return path
+
+
+def mb(n: int) -> str:
+    return f"{n / 1e6:6.2f} MB"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args()
+    data_dir = resolve_data_dir()
+    t = time.perf_counter()
+    result, origin = load_result(data_dir)
+    print(f"input: {origin}; {len(result.epci)} EPCI, {len(result.communes)} communes, "
+          f"{len(result.facilities)} sites (loaded in {time.perf_counter() - t:.1f} s)")
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        rows = []
+        t_map, p = best_of(args.repeat, lambda: write_map(result, tmp / "zoning_76.html"))
+        size_map = Path(str(p)).stat().st_size
+        rows.append(("web map (zoning)", size_map, t_map))
+        t_raw, p = best_of(1, lambda: write_map(result, tmp / "raw.html", 0.0, 0.0))
+        size_raw = Path(str(p)).stat().st_size
+        rows.append(("web map, no simplification", size_raw, t_raw))
+        t_fol, p = best_of(1, lambda: folium_default(result, tmp / "folium.html"))
+        size_fol = Path(str(p)).stat().st_size
+        rows.append(("folium default export (unsimplified)", size_fol, t_fol))
+        t_gpkg, p = best_of(args.repeat, lambda: write_geopackage(result, tmp / "zoning_76.gpkg"))
+        rows.append(("GeoPackage", Path(str(p)).stat().st_size, t_gpkg))
+        t_tab, ps = best_of(args.repeat, lambda: write_tables(result, tmp / "tables"))
+        assert isinstance(ps, list)
+        rows.append((f"tables ({len(ps)} files)", sum(q.stat().st_size for q in ps), t_tab))
+        print(f"{'output':40s} {'size':>10s} {'time':>8s}")
+        for name, size, secs in rows:
+            print(f"{name:40s} {mb(size):>10s} {secs:7.2f}s")
+        print(f"map size vs folium default export: {size_map / size_fol:.3f} "
+              f"({size_fol / size_map:.1f}x smaller); vs no simplification: "
+              f"{size_map / size_raw:.3f}")
+        print(f"map under 8 MB: {'yes' if size_map < 8 * 1024 * 1024 else 'NO'}")
+
+
+if __name__ == "__main__":
+    main()
