@@ -126,3 +126,29 @@ def test_html_in_labels_is_not_executed(tmp_path: Path) -> None:
     assert "data-pwned" not in body.group(0)  # the onerror handler never ran
     labels = overlay_labels(dom)
     assert f"{evil_label} (consultations/an/hab. standardisé)" in labels  # shown as text
+
+
+def test_tooltips_and_search_show_data_as_text(tmp_path: Path) -> None:
+    """Open every EPCI tooltip and type a search: French rows, names inserted as text only."""
+    html = write_map(tiny_result(), tmp_path / "carte.html")
+    driver = """<script>
+    var api = window.zoningMapApi;
+    api.priorityLayers.forEach(function (l) { l.openTooltip(l.getBounds().getCenter()); });
+    var input = document.querySelector(".zoning-search input");
+    input.value = "evil";
+    input.dispatchEvent(new Event("input"));
+    </script>"""
+    page = html.read_text(encoding="utf-8").replace("</html>", driver + "</html>")
+    probe = tmp_path / "probe.html"
+    probe.write_text(page, encoding="utf-8")
+    dom = dump_dom(probe, offline=True)
+    assert dom.count('class="zoning-tt"') == 4
+    assert "1 / 4" in dom and "4 / 4" in dom  # rank "n / N"
+    assert "95\u00a0%" in dom or "95&nbsp;%" in dom  # selection probability
+    assert "1,40 consultations/an/hab. standardisé" in dom
+    assert f'class="zoning-missing">{common.MISSING}<' in dom  # ALD shown as missing
+    assert "200000003" in dom and "Département" in dom
+    assert EVIL not in dom and "&lt;script&gt;alert(1)&lt;/script&gt;" in dom
+    # search finds the commune whose name holds HTML, shown as text
+    results = dom.split('class="zoning-search-results"', 1)[1].split("</ul>", 1)[0]
+    assert "Saint-Évil &lt;b&gt;gras&lt;/b&gt;" in results and "<b>" not in results

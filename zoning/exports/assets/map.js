@@ -345,5 +345,7 @@ function zoningMap(map, D) {
     return box;
   };
   search.addTo(map);
+  /* handles for scripted checks (tests) and for users who extend the page */
+  window.zoningMapApi = { map: map, overlays: overlays, priorityLayers: priorityLayers, choose: choose };
   document.body.setAttribute("data-zoning-ready", "1");
 }
