@@ -137,4 +137,4 @@ def test_user_ald_csv_makes_five_criteria(data_dir: Path, tmp_path: Path) -> Non
     assert code == 0, err
     assert "critères disponibles : 5/5" in out and "ALD (%) *" not in out.splitlines()[0]
     cap = next(line for line in out.splitlines() if "CC Causses Aigoual Cévennes" in line)
-    assert "19.5" in cap  # Gard (30) only: 18 + 3 * 0.5
+    assert "19,5" in cap  # French decimal comma; Gard (30) only: 18 + 3 * 0.5

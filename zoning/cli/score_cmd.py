@@ -31,8 +31,9 @@ def _fmt(x: Any, spec: str) -> str:
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "–"
     if spec == "pct":
-        return f"{100 * float(x):.1f}"
-    return spec.format(float(x)).replace(",", " ")
+        return f"{100 * float(x):.1f}".replace(".", ",")
+    # French number format: space as thousands separator, decimal comma
+    return spec.format(float(x)).replace(",", " ").replace(".", ",")
 
 
 def _table_text(table: pd.DataFrame, epci: pd.DataFrame, config: Any, travel_header: str,
@@ -200,7 +201,7 @@ def explain(
                f"département {row['dep']}, {_fmt_int(float(row['population']))} hab.)")
     prob = "non évaluée" if math.isnan(a["probability"]) else f"{100 * a['probability']:.0f} %"
     click.echo(
-        f"Rang {a['rank']} sur {a['n']} ; score composite {a['composite']:.3f} ; "
+        f"Rang {a['rank']} sur {a['n']} ; score composite {_fmt(a['composite'], '{:.3f}')} ; "
         f"{'sélectionné' if a['selected'] else 'non sélectionné'} ; probabilité de sélection "
         f"{prob} ; rang entre {a['rank_p05']} et {a['rank_p95']} (5e–95e centile) ; "
         f"{a['robustesse']}."
@@ -230,7 +231,8 @@ def explain(
     worst_apl = pipeline.worst_communes(r, siren, "apl_mg", ascending=True)
     if not worst_apl.empty:
         click.echo("Communes à l'APL la plus faible : " + "; ".join(
-            f"{n} ({v:.2f})" for n, v in zip(worst_apl["nom"], worst_apl["apl_mg"], strict=True)))
+            f"{n} ({_fmt(v, '{:.2f}')})"
+            for n, v in zip(worst_apl["nom"], worst_apl["apl_mg"], strict=True)))
     worst_t = pipeline.worst_communes(r, siren, "t_urgence_min", ascending=False)
     if not worst_t.empty:
         click.echo("Communes les plus éloignées des urgences : " + "; ".join(
@@ -247,8 +249,8 @@ def explain(
     else:
         click.echo(
             f"Urgence (SU/SMUR) la plus proche : {near['nom']} ({near['finess']}), "
-            f"{near['t_min']:.1f} min depuis {near['commune']} ; temps moyen pondéré par la "
-            f"population {near['t_moyen_min']:.0f} min ; service le plus utilisé par la "
+            f"{_fmt(near['t_min'], '{:.1f}')} min depuis {near['commune']} ; "
+            f"temps moyen pondéré par la population {near['t_moyen_min']:.0f} min ; service le plus utilisé par la "
             f"population : {near['habituel']}."
         )
     for note in r.notes:
