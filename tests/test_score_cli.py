@@ -138,3 +138,18 @@ def test_user_ald_csv_makes_five_criteria(data_dir: Path, tmp_path: Path) -> Non
     assert "critères disponibles : 5/5" in out and "ALD (%) *" not in out.splitlines()[0]
     cap = next(line for line in out.splitlines() if "CC Causses Aigoual Cévennes" in line)
     assert "19,5" in cap  # French decimal comma; Gard (30) only: 18 + 3 * 0.5
+
+
+def test_population_share_selection(data_dir: Path) -> None:
+    code, out, err = _run("score", "--data-dir", str(data_dir), "--draws", "0", "--no-export",
+                          "--population-share", "0.053")
+    assert code == 0, err
+    m = re.search(r"(\d+) sélectionnés \(population ([\d ]+) hab\., ([\d,]+) % de la population",
+                  out)
+    assert m, out[-1500:]
+    share = float(m.group(3).replace(",", "."))
+    # the worst EPCI while their cumulated population stays within 5.3 % of the region
+    assert 0 < share <= 5.3 and int(m.group(1)) >= 1
+    code, _, err = _run("score", "--data-dir", str(data_dir), "--no-export",
+                        "--population-share", "0.053", "--top", "3")
+    assert code == 2 and "exclusive" in err

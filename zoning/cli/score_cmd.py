@@ -71,6 +71,9 @@ def _table_text(table: pd.DataFrame, epci: pd.DataFrame, config: Any, travel_hea
 @region_option
 @click.option("--top", type=int, default=None,
               help="Number of priority zones (default: run.priority_zones of the config, 28).")
+@click.option("--population-share", type=click.FloatRange(0, 1, min_open=True), default=None,
+              help="Select the worst EPCI up to this share of the population (e.g. 0.053) "
+              "instead of a fixed number.")
 @click.option("--strict", is_flag=True,
               help="A criterion without data (e.g. ALD offline) is an error instead of being "
               "dropped with its weight spread over the others.")
@@ -91,7 +94,7 @@ def _table_text(table: pd.DataFrame, epci: pd.DataFrame, config: Any, travel_hea
 @click.option("--no-export", is_flag=True, help="Print only; write no file.")
 def score(
     data_dir: Path | None, config_path: Path | None, region: str | None, top: int | None,
-    strict: bool, reference: Path | None, ald_path: Path | None,
+    population_share: float | None, strict: bool, reference: Path | None, ald_path: Path | None,
     filosofi_epci: Path | None, output: Path,
     draws: int | None, seed: int | None, no_travel: bool, no_export: bool,
 ) -> None:
@@ -104,6 +107,11 @@ def score(
     from zoning import pipeline
 
     config = load_config(config_path)
+    if population_share is not None:
+        if top is not None:
+            raise click.UsageError("--top and --population-share are exclusive: give one.")
+        config = config.model_copy(update={"run": config.run.model_copy(
+            update={"selection": "population_share", "population_share": population_share})})
     ddir = resolve_data_dir(data_dir)
     res = pipeline.run(
         config, ddir, region=region, top=top, strict=strict, reference=reference,
