@@ -219,7 +219,7 @@ def test_map_payload_content(tiny_html: str) -> None:
     row = dict(zip(epci["labels"], epci["values"][i], strict=True))
     assert row["Rang (1 = plus vulnérable)"] == "1 / 4"
     assert row["Probabilité de sélection"] == "95\u00a0%"
-    assert row["Accès aux médecins généralistes (APL)"] == \
+    assert row["Accès aux médecins généralistes"] == \
         "1,40 consultations/an/hab. standardisé"
     assert row["Part des patients en ALD"] == common.MISSING
     assert row["SIREN"] == "200000003" and row["Zone prioritaire"] == "oui"

@@ -203,7 +203,7 @@ def _epci_part(result: RunResult, tolerance_m: float) -> tuple[dict[str, Any], l
         epci["composite"].map(lambda v: fmt_number(v, 2)),
     ]
     for c in result.criteria:
-        labels.append(c.label)
+        labels.append(c.label.split(" (")[0])  # short label: the value carries the unit
         if c.available:
             dec = value_decimals(epci[c.id])
             cols.append(epci[c.id].map(lambda v, u=c.unit, d=dec: fmt_value(v, u, d)))

@@ -135,13 +135,17 @@ function zoningMap(map, D) {
                                          ["Catégorie", D.sites.cat[k]]]);
   }
   var S = D.sites;
+  /* sites in their own pane, always above the polygons whatever layer is switched on */
+  map.createPane("zoningSites");
+  map.getPane("zoningSites").style.zIndex = 450;
   if (S && S.nom.length) {
     var su = L.layerGroup(), smur = L.layerGroup();
     for (var k = 0; k < S.nom.length; k++) {
       (function (k) {
         var ll = [S.lat[k], S.lon[k]];
         if (S.su[k]) {
-          L.circleMarker(ll, { radius: 6.5, color: "#000000", weight: 2, fillColor: "#ffffff", fillOpacity: 1 })
+          L.circleMarker(ll, { radius: 6.5, color: "#000000", weight: 2, fillColor: "#ffffff", fillOpacity: 1,
+                              pane: "zoningSites" })
             .bindTooltip(function () { return siteTooltip(k); }, { className: "zoning-tooltip" }).addTo(su);
         }
         if (S.smur[k]) {
@@ -171,7 +175,9 @@ function zoningMap(map, D) {
   }
   var ordered = {};
   layerOrder.forEach(function (n) { ordered[escapeHtml(n)] = overlays[n]; });
-  L.control.layers(bases, ordered, { collapsed: false, position: "topright" }).addTo(map);
+  /* open list on large screens; a button on small ones (the list is built either way) */
+  var small = window.innerHeight < 760 || window.innerWidth < 900;
+  L.control.layers(bases, ordered, { collapsed: small, position: "topright" }).addTo(map);
   L.control.scale({ imperial: false, position: "bottomleft" }).addTo(map);
   map.attributionControl.setPrefix("Leaflet");
   map.attributionControl.addAttribution(D.attribution);
