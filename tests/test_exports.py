@@ -546,3 +546,21 @@ def test_run_without_travel_times(tmp_path: Path) -> None:
     assert set(payload["communes"]["codes_class"]) == {-1}
     assert pyogrio.read_info(out["geopackage"], layer="urgences")["features"] == 0
     assert len(read_geopackage(out["geopackage"]).facilities) == 0
+
+
+def test_raster_referenced_beside_geopackage(tmp_path: Path) -> None:
+    raster = tmp_path / "temps_urgences_99.tif"
+    raster.write_bytes(b"II*\x00")  # stands for the GeoTIFF written by the routing code
+    r = replace(tiny_result(), raster_path=raster)
+    out = write_all(r, tmp_path)
+    assert out["raster"] == raster
+    params = pyogrio.read_dataframe(out["geopackage"], layer="run_parameters")
+    p = dict(zip(params["parametre"], params["valeur"], strict=True))
+    assert p["raster_path"] == "temps_urgences_99.tif"  # relative: the folder can be moved
+    moved = tmp_path / "moved"
+    moved.mkdir()
+    for f in (out["geopackage"], raster):
+        f.rename(moved / f.name)
+    back = read_geopackage(moved / "zoning_99.gpkg")
+    assert back.raster_path == moved / "temps_urgences_99.tif"
+    assert back.raster_path.is_file()

@@ -154,7 +154,17 @@ def _field_docs(result: RunResult) -> dict[str, dict[str, tuple[str, str]]]:
     return {"epci_scores": epci, "communes": com, "urgences": fac}
 
 
-def _params_rows(result: RunResult) -> pd.DataFrame:
+def _raster_ref(result: RunResult, gpkg: Path) -> str:
+    """The GeoTIFF path, relative (file name) when it lies beside the GeoPackage."""
+    if not result.raster_path:
+        return ""
+    raster = Path(result.raster_path)
+    if raster.resolve().parent == gpkg.resolve().parent:
+        return raster.name
+    return str(raster)
+
+
+def _params_rows(result: RunResult, gpkg: Path) -> pd.DataFrame:
     cfg = result.params.get("config", "")
     rows = [
         ("region", str(result.region)),
@@ -168,7 +178,7 @@ def _params_rows(result: RunResult) -> pd.DataFrame:
         ("criteria", json.dumps([asdict(c) for c in result.criteria], ensure_ascii=False)),
         ("notes", json.dumps(missing_criteria_notes(result), ensure_ascii=False)),
         ("sources", json.dumps(sources_lines(result), ensure_ascii=False)),
-        ("raster_path", str(result.raster_path) if result.raster_path else ""),
+        ("raster_path", _raster_ref(result, gpkg)),
         ("params", params_json(result)),
     ]
     return pd.DataFrame(rows, columns=["parametre", "valeur"])
@@ -329,7 +339,7 @@ def _write_gpkg(result: RunResult, tmp: Path, path: Path) -> None:
                 layer_metadata={"DESCRIPTION": LAYER_DESCRIPTIONS[layer], "IDENTIFIER": layer},
                 layer_options={"SPATIAL_INDEX": "YES"})
         pyogrio.write_dataframe(
-            _params_rows(result), tmp, layer=PARAMS_TABLE, driver="GPKG",
+            _params_rows(result, path), tmp, layer=PARAMS_TABLE, driver="GPKG",
             layer_metadata={"DESCRIPTION": "Paramètres du calcul : configuration, millésimes "
                             "des données, version de zoning, date de calcul",
                             "IDENTIFIER": PARAMS_TABLE})
@@ -420,5 +430,5 @@ def read_geopackage(path: str | Path) -> RunResult:
         region=p.get("region", ""), region_name=p.get("region_name", ""),
         epci=epci, communes=layer("communes", "code_insee"), facilities=facilities,
         criteria=criteria, notes=run_notes or list(stored_notes), params=params,
-        raster_path=Path(p["raster_path"]) if p.get("raster_path") else None,
+        raster_path=(path.parent / p["raster_path"]) if p.get("raster_path") else None,
     )
