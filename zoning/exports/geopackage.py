@@ -333,11 +333,13 @@ def _finish_sqlite(path: Path, result: RunResult, frames: dict[str, gpd.GeoDataF
 def _write_gpkg(result: RunResult, tmp: Path, path: Path) -> None:
     frames = _layer_frames(result)
     try:
-        for layer, frame in frames.items():
+        for i, (layer, frame) in enumerate(frames.items()):
             pyogrio.write_dataframe(
                 frame, tmp, layer=layer, driver="GPKG",
                 layer_metadata={"DESCRIPTION": LAYER_DESCRIPTIONS[layer], "IDENTIFIER": layer},
-                layer_options={"SPATIAL_INDEX": "YES"})
+                layer_options={"SPATIAL_INDEX": "YES"},
+                # GeoPackage 1.2: read without warnings by the GDAL of older QGIS releases
+                dataset_options={"VERSION": "1.2"} if i == 0 else None)
         pyogrio.write_dataframe(
             _params_rows(result, path), tmp, layer=PARAMS_TABLE, driver="GPKG",
             layer_metadata={"DESCRIPTION": "Paramètres du calcul : configuration, millésimes "

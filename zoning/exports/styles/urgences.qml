@@ -15,7 +15,7 @@
         <layer class="SimpleMarker" enabled="1" locked="0" pass="0" id="">
           <Option type="Map">
             <Option name="angle" type="QString" value="0"/>
-            <Option name="color" type="QString" value="255,255,255,255"/>
+            <Option name="color" type="QString" value="33,102,172,255"/>
             <Option name="joinstyle" type="QString" value="miter"/>
             <Option name="name" type="QString" value="circle"/>
             <Option name="outline_color" type="QString" value="0,0,0,255"/>
@@ -28,6 +28,19 @@
             <Option name="vertical_anchor_point" type="QString" value="1"/>
             <Option name="horizontal_anchor_point" type="QString" value="1"/>
           </Option>
+          <prop k="angle" v="0"/>
+          <prop k="color" v="33,102,172,255"/>
+          <prop k="joinstyle" v="miter"/>
+          <prop k="name" v="circle"/>
+          <prop k="outline_color" v="0,0,0,255"/>
+          <prop k="outline_style" v="solid"/>
+          <prop k="outline_width" v="0.7"/>
+          <prop k="outline_width_unit" v="MM"/>
+          <prop k="scale_method" v="diameter"/>
+          <prop k="size" v="3.6"/>
+          <prop k="size_unit" v="MM"/>
+          <prop k="vertical_anchor_point" v="1"/>
+          <prop k="horizontal_anchor_point" v="1"/>
         </layer>
       </symbol>
       <symbol type="marker" name="1" alpha="1" clip_to_extent="1" force_rhr="0" is_animated="0" frame_rate="10">
@@ -47,6 +60,19 @@
             <Option name="vertical_anchor_point" type="QString" value="1"/>
             <Option name="horizontal_anchor_point" type="QString" value="1"/>
           </Option>
+          <prop k="angle" v="0"/>
+          <prop k="color" v="255,255,255,255"/>
+          <prop k="joinstyle" v="miter"/>
+          <prop k="name" v="circle"/>
+          <prop k="outline_color" v="0,0,0,255"/>
+          <prop k="outline_style" v="solid"/>
+          <prop k="outline_width" v="0.6"/>
+          <prop k="outline_width_unit" v="MM"/>
+          <prop k="scale_method" v="diameter"/>
+          <prop k="size" v="3.0"/>
+          <prop k="size_unit" v="MM"/>
+          <prop k="vertical_anchor_point" v="1"/>
+          <prop k="horizontal_anchor_point" v="1"/>
         </layer>
       </symbol>
       <symbol type="marker" name="2" alpha="1" clip_to_extent="1" force_rhr="0" is_animated="0" frame_rate="10">
@@ -66,6 +92,19 @@
             <Option name="vertical_anchor_point" type="QString" value="1"/>
             <Option name="horizontal_anchor_point" type="QString" value="1"/>
           </Option>
+          <prop k="angle" v="0"/>
+          <prop k="color" v="255,255,255,255"/>
+          <prop k="joinstyle" v="miter"/>
+          <prop k="name" v="circle"/>
+          <prop k="outline_color" v="118,42,131,255"/>
+          <prop k="outline_style" v="solid"/>
+          <prop k="outline_width" v="0.6"/>
+          <prop k="outline_width_unit" v="MM"/>
+          <prop k="scale_method" v="diameter"/>
+          <prop k="size" v="3.0"/>
+          <prop k="size_unit" v="MM"/>
+          <prop k="vertical_anchor_point" v="1"/>
+          <prop k="horizontal_anchor_point" v="1"/>
         </layer>
       </symbol>
       <symbol type="marker" name="3" alpha="1" clip_to_extent="1" force_rhr="0" is_animated="0" frame_rate="10">
@@ -85,6 +124,19 @@
             <Option name="vertical_anchor_point" type="QString" value="1"/>
             <Option name="horizontal_anchor_point" type="QString" value="1"/>
           </Option>
+          <prop k="angle" v="0"/>
+          <prop k="color" v="33,102,172,255"/>
+          <prop k="joinstyle" v="miter"/>
+          <prop k="name" v="diamond"/>
+          <prop k="outline_color" v="255,255,255,255"/>
+          <prop k="outline_style" v="solid"/>
+          <prop k="outline_width" v="0.3"/>
+          <prop k="outline_width_unit" v="MM"/>
+          <prop k="scale_method" v="diameter"/>
+          <prop k="size" v="3.0"/>
+          <prop k="size_unit" v="MM"/>
+          <prop k="vertical_anchor_point" v="1"/>
+          <prop k="horizontal_anchor_point" v="1"/>
         </layer>
       </symbol>
       <symbol type="marker" name="4" alpha="1" clip_to_extent="1" force_rhr="0" is_animated="0" frame_rate="10">
@@ -104,6 +156,19 @@
             <Option name="vertical_anchor_point" type="QString" value="1"/>
             <Option name="horizontal_anchor_point" type="QString" value="1"/>
           </Option>
+          <prop k="angle" v="0"/>
+          <prop k="color" v="146,197,222,255"/>
+          <prop k="joinstyle" v="miter"/>
+          <prop k="name" v="diamond"/>
+          <prop k="outline_color" v="33,102,172,255"/>
+          <prop k="outline_style" v="solid"/>
+          <prop k="outline_width" v="0.4"/>
+          <prop k="outline_width_unit" v="MM"/>
+          <prop k="scale_method" v="diameter"/>
+          <prop k="size" v="2.6"/>
+          <prop k="size_unit" v="MM"/>
+          <prop k="vertical_anchor_point" v="1"/>
+          <prop k="horizontal_anchor_point" v="1"/>
         </layer>
       </symbol>
       <symbol type="marker" name="5" alpha="1" clip_to_extent="1" force_rhr="0" is_animated="0" frame_rate="10">
@@ -123,6 +188,19 @@
             <Option name="vertical_anchor_point" type="QString" value="1"/>
             <Option name="horizontal_anchor_point" type="QString" value="1"/>
           </Option>
+          <prop k="angle" v="0"/>
+          <prop k="color" v="150,150,150,255"/>
+          <prop k="joinstyle" v="miter"/>
+          <prop k="name" v="square"/>
+          <prop k="outline_color" v="255,255,255,255"/>
+          <prop k="outline_style" v="solid"/>
+          <prop k="outline_width" v="0.3"/>
+          <prop k="outline_width_unit" v="MM"/>
+          <prop k="scale_method" v="diameter"/>
+          <prop k="size" v="2.2"/>
+          <prop k="size_unit" v="MM"/>
+          <prop k="vertical_anchor_point" v="1"/>
+          <prop k="horizontal_anchor_point" v="1"/>
         </layer>
       </symbol>
     </symbols>
@@ -144,6 +222,19 @@
             <Option name="vertical_anchor_point" type="QString" value="1"/>
             <Option name="horizontal_anchor_point" type="QString" value="1"/>
           </Option>
+          <prop k="angle" v="0"/>
+          <prop k="color" v="255,255,255,255"/>
+          <prop k="joinstyle" v="miter"/>
+          <prop k="name" v="circle"/>
+          <prop k="outline_color" v="0,0,0,255"/>
+          <prop k="outline_style" v="solid"/>
+          <prop k="outline_width" v="0.5"/>
+          <prop k="outline_width_unit" v="MM"/>
+          <prop k="scale_method" v="diameter"/>
+          <prop k="size" v="3.0"/>
+          <prop k="size_unit" v="MM"/>
+          <prop k="vertical_anchor_point" v="1"/>
+          <prop k="horizontal_anchor_point" v="1"/>
         </layer>
       </symbol>
     </source-symbol>
