@@ -306,6 +306,11 @@ def test_packaged_qml_files_are_valid() -> None:
     for name in gpkg_mod.LAYERS:
         root = ET.fromstring(gpkg_mod.style_qml(name).split("\n", 1)[1])
         assert root.tag == "qgis" and root.find("renderer-v2") is not None
+        # every symbol layer carries its properties twice: <Option> (QGIS >= 3.26) and <prop>
+        for layer in root.iter("layer"):
+            opts = {o.get("name"): o.get("value") for o in layer.findall("Option/Option")}
+            props = {p.get("k"): p.get("v") for p in layer.findall("prop")}
+            assert opts and opts == props
 
 
 def test_geopackage_metadata_and_parameters(tiny_gpkg: Path) -> None:
@@ -322,7 +327,9 @@ def test_geopackage_metadata_and_parameters(tiny_gpkg: Path) -> None:
                        "gpkg_metadata_reference r JOIN gpkg_metadata m ON m.id = r.md_file_id"
                        ).fetchall()
     ext = {r[0] for r in con.execute("SELECT extension_name FROM gpkg_extensions")}
+    user_version = con.execute("PRAGMA user_version").fetchone()[0]
     con.close()
+    assert user_version == 10200  # GeoPackage 1.2, read by the GDAL of older QGIS
     assert {"gpkg_metadata", "gpkg_schema"} <= ext
     run = [json.loads(m) for scope, _, mime, m in refs
            if scope == "geopackage" and mime == "application/json"]
