@@ -388,6 +388,12 @@ def test_tables_csv(tmp_path: Path) -> None:
     assert df["rank"].tolist() == [1, 2, 3, 4]
     assert df["epci_siren"].iloc[0] == "200000003" and df["epci_nom"].iloc[0] == EVIL
     assert df["ald"].isna().all() and df["dep"].tolist()[1] == "09"
+    # the machine CSV names, on every row, the criteria without data (ALD missing everywhere)
+    flagged = df["criteres_indisponibles"].fillna("").str.split(";")
+    assert flagged.map(lambda ids: "ald" in ids).all()
+    for cid in ("apl", "age_mg", "urgences", "niveau_vie"):
+        has_value = df[cid].notna()
+        assert (flagged.map(lambda ids, c=cid: c in ids) == ~has_value).all()
     assert list(df.columns[:3]) == ["epci_siren", "epci_nom", "epci_type"]
 
     raw = (tmp_path / "zoning_99_epci_fr.csv").read_bytes()

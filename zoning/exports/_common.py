@@ -48,6 +48,7 @@ EPCI_LABELS: dict[str, str] = {
     "rank_p95": "Rang, 95e centile (sensibilité)",
     "robustesse": "Robustesse de la sélection",
     "n_criteres": "Nombre de critères renseignés",
+    "criteres_indisponibles": "Critères indisponibles (donnée manquante)",
     "n_fragilites": "Nombre de fragilités (critères parmi les plus défavorables)",
     "population_region": "Population dans la région",
     "reg": "Région",

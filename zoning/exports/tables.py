@@ -57,6 +57,15 @@ def epci_table(result: RunResult) -> pd.DataFrame:
     df = pd.DataFrame(result.epci[cols])
     df.index = df.index.astype(str)
     df.index.name = "epci_siren"
+    # every row says which criteria had no data for it (e.g. "ald" offline): a reader of the
+    # machine CSV, where missing values are empty cells, is told so explicitly
+    ids = [c.id for c in result.criteria]
+    present = [i for i in ids if i in df.columns]
+    missing = pd.DataFrame(True, index=df.index, columns=ids)
+    missing[present] = df[present].isna()
+    labels = np.array([f"{i};" for i in ids], dtype=object)
+    joined = missing.to_numpy(dtype=bool) @ labels if ids else np.full(len(df), "", object)
+    df["criteres_indisponibles"] = pd.Series(joined, index=df.index).astype(str).str.rstrip(";")
     return df.sort_values(["rank", "composite"], ascending=[True, False], na_position="last")
 
 
