@@ -31,8 +31,15 @@ def _fmt_int(x: float) -> str:
         f"{int(round(x)):,}".replace(",", " "))
 
 
+def _dec(x: float, signed: bool = False) -> str:
+    """One decimal, French decimal comma; "–" when missing."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "–"
+    return (f"{x:+.1f}" if signed else f"{x:.1f}").replace(".", ",")
+
+
 def _pct(x: float) -> str:
-    return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{100 * x:.1f} %"
+    return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{_dec(100 * x)} %"
 
 
 def _write_csv(frame: pd.DataFrame, path: Path) -> None:
@@ -64,7 +71,7 @@ def _print_summary(travel: Any, territory: Any, title: str) -> None:
         "Dép.": territory.epci["dep"].reindex(worst.index).astype(str).to_numpy(),
         f"Pop. > {thr:g} min": [_fmt_int(v) for v in worst["pop_beyond"]],
         f"Part > {thr:g} min": [_pct(v) for v in worst["share_beyond"]],
-        "Temps moyen (min)": [f"{v:.1f}" for v in worst["t_mean_min"]],
+        "Temps moyen (min)": [_dec(v) for v in worst["t_mean_min"]],
         "Pondération": worst["weights_source"].to_numpy(),
     }, index=pd.Index(worst.index, name="SIREN"))
     click.echo(f"\n{title}")
@@ -86,7 +93,7 @@ def _print_summary(travel: Any, territory: Any, title: str) -> None:
     fin = travel.communes.at[code, "nom_urgence"]
     click.echo(
         f"Commune la plus éloignée : {com.at[code, 'nom']} ({code}, {com.at[code, 'dep']}) : "
-        f"{t:.1f} min jusqu'à {fin}"
+        f"{_dec(t)} min jusqu'à {fin}"
     )
 
 
@@ -190,9 +197,9 @@ def travel_times(ctx: click.Context, data_dir: Path | None, config_path: Path | 
             table = pd.DataFrame({
                 "EPCI": territory.epci["epci_nom"].reindex(changed.index).astype(str)
                 .str.slice(0, 45).to_numpy(),
-                "Avant (min)": [f"{v:.1f}" for v in changed["t_mean_min_avant"]],
-                "Après (min)": [f"{v:.1f}" for v in changed["t_mean_min_apres"]],
-                "Écart (min)": [f"{v:+.1f}" for v in changed["delta_t_mean_min"]],
+                "Avant (min)": [_dec(v) for v in changed["t_mean_min_avant"]],
+                "Après (min)": [_dec(v) for v in changed["t_mean_min_apres"]],
+                "Écart (min)": [_dec(v, signed=True) for v in changed["delta_t_mean_min"]],
                 "Part avant": [_pct(v) for v in changed["share_beyond_avant"]],
                 "Part après": [_pct(v) for v in changed["share_beyond_apres"]],
             }, index=pd.Index(changed.index, name="SIREN"))

@@ -136,12 +136,16 @@ class RoadGraph:
         return build_csr(self.n_nodes, self.v, self.u, self.time_s)
 
     def summary(self) -> str:
-        """One line describing the graph (for logs and CLI output)."""
+        """One line describing the graph, in French (shown by the CLI)."""
         km = float(self.length_m.sum()) / 1000.0
+
+        def n(x: float) -> str:
+            return f"{x:,.0f}".replace(",", "\u202f")
+
         return (
-            f"{self.source}: {self.n_nodes:,} nodes, {self.n_edges:,} directed edges, "
-            f"{km:,.0f} km of directed edges; dropped outside the largest strongly connected "
-            f"component: {self.dropped_nodes:,} nodes, {self.dropped_edges:,} edges"
+            f"{self.source} : {n(self.n_nodes)} nœuds, {n(self.n_edges)} arcs orientés "
+            f"({n(km)} km d'arcs orientés) ; écartés hors de la plus grande composante "
+            f"fortement connexe : {n(self.dropped_nodes)} nœuds, {n(self.dropped_edges)} arcs"
         )
 
 
