@@ -136,7 +136,7 @@ class Source:
                 get += f" ({self.how_to})"
         return (
             f"{get}, and put it at {target}; or point --data-dir / ZONING_DATA_DIR "
-            "at the folder that holds it (here: ../shared/data)"
+            "at the folder that holds it"
         )
 
 
