@@ -236,6 +236,23 @@ def test_map_payload_content(tiny_html: str) -> None:
     assert p["computed_at"] == "25/11/2026 à 21:00"
     (s, w), (n, e) = p["bounds"]
     assert 40 < s < n < 52 and -6 < w < e < 10
+    # the header names the missing criterion, not only a count
+    assert p["subtitle"].startswith("4 EPCI classés sur 4 critères disponibles sur 5 (Part des "
+                                    "patients en ALD : donnée indisponible")
+    # percentages: one decimal at most
+    assert re.fullmatch(r"\d+(,\d)?\s% de la population", row["Éloignement des urgences"])
+
+
+def test_short_label_drops_only_acronyms() -> None:
+    from zoning.config import load_config
+
+    labels = {c.id: c.label for c in load_config(None).criteria}
+    assert common.short_label(labels["apl"]) == "Accès aux médecins généralistes"
+    # the bracket says what is measured: without it "Présence de jeunes médecins 0,88"
+    # would read as a high presence of young doctors
+    for cid in ("age_mg", "urgences", "niveau_vie"):
+        assert common.short_label(labels[cid]) == labels[cid]
+    assert common.short_label("Part des patients en ALD") == "Part des patients en ALD"
 
 
 def test_map_coordinates_rounded(tiny_html: str) -> None:

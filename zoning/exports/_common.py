@@ -115,6 +115,20 @@ def criterion_column_label(c: CriterionMeta) -> str:
     return f"{c.label} ({c.unit})" if c.unit else c.label
 
 
+def short_label(label: str) -> str:
+    """A criterion label without a trailing acronym in brackets, for narrow places (tooltips).
+
+    Only an acronym is dropped (``"Accès aux médecins généralistes (APL)"`` ->
+    ``"Accès aux médecins généralistes"``): a bracket that says what is measured
+    (``"Présence de jeunes médecins (part de l'offre des médecins de plus de 60 ans)"``)
+    is kept, since without it the value would read the wrong way round.
+    """
+    m = re.fullmatch(r"(.*\S)\s*\(([^()]*)\)", label.strip())
+    if m and re.fullmatch(r"[A-Z0-9À-Ý/ .-]{2,12}", m.group(2)):
+        return m.group(1)
+    return label
+
+
 def criterion_score_label(c: CriterionMeta) -> str:
     """French column header of a criterion normalised score."""
     return f"Score normalisé : {c.label} (0 à 1, 1 = plus vulnérable)"

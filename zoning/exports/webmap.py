@@ -48,6 +48,7 @@ from zoning.exports._common import (
     missing_criteria_notes,
     palette,
     quantile_classes,
+    short_label,
     site_categories,
     sources_lines,
     value_decimals,
@@ -162,6 +163,12 @@ def _nullable(values: pd.Series, decimals: int) -> list[Any]:
 # --------------------------------------------------------------------------- payload
 
 
+def _decimals(values: pd.Series, unit: str) -> int:
+    """Decimals shown for a criterion: by magnitude, at most one for a percentage."""
+    dec = value_decimals(values)
+    return min(dec, 1) if unit.lstrip().startswith("%") else dec
+
+
 def _items(colors: list[str], labels: list[str]) -> list[dict[str, str]]:
     return [{"color": c, "label": lab} for c, lab in zip(colors, labels, strict=True)]
 
@@ -203,9 +210,9 @@ def _epci_part(result: RunResult, tolerance_m: float) -> tuple[dict[str, Any], l
         epci["composite"].map(lambda v: fmt_number(v, 2)),
     ]
     for c in result.criteria:
-        labels.append(c.label.split(" (")[0])  # short label: the value carries the unit
+        labels.append(short_label(c.label))  # the value carries the unit
         if c.available:
-            dec = value_decimals(epci[c.id])
+            dec = _decimals(epci[c.id], c.unit)
             cols.append(epci[c.id].map(lambda v, u=c.unit, d=dec: fmt_value(v, u, d)))
         else:
             cols.append(pd.Series(MISSING, index=epci.index))
@@ -241,7 +248,7 @@ def _epci_part(result: RunResult, tolerance_m: float) -> tuple[dict[str, Any], l
                            "note": c.note},
             })
             continue
-        dec = value_decimals(epci[c.id])
+        dec = _decimals(epci[c.id], c.unit)
         cls = quantile_classes(epci[c.id], 5, dec)
         colors = palette(cls.k, YLORRD5)
         if c.direction == "higher_is_better":
@@ -348,11 +355,15 @@ def build_payload(result: RunResult, epci_tolerance_m: float = EPCI_TOLERANCE_M,
     w, s, e, n = geoms.total_bounds
     n_sel = int(result.epci["selected"].fillna(False).astype(bool).sum())
     n_crit = sum(1 for c in result.criteria if c.available)
+    absent = [short_label(c.label) for c in result.criteria if not c.available]
+    absent_txt = (f" ({', '.join(absent)} : {MISSING}, poids réparti sur les autres)"
+                  if absent else "")
     when = _fmt_datetime(computed_at(result)) or "date inconnue"
     return {
         "title": f"Zones prioritaires « déserts médicaux » — {result.region_name}",
-        "subtitle": (f"{len(result.epci)} EPCI classés sur {n_crit} critères disponibles ; "
-                     f"les {n_sel} zones prioritaires sont entourées d'un trait noir épais."),
+        "subtitle": (f"{len(result.epci)} EPCI classés sur {n_crit} critères disponibles sur "
+                     f"{len(result.criteria)}{absent_txt} ; les {n_sel} zones prioritaires "
+                     "sont entourées d'un trait noir épais."),
         "explanation": (
             "Chaque EPCI reçoit, pour chaque critère du Pacte de lutte contre les déserts "
             "médicaux, un score normalisé de 0 (moins vulnérable) à 1 (plus vulnérable) ; le "
