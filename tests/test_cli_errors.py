@@ -214,3 +214,25 @@ def test_invalid_ald_file(data: Path) -> None:
     path.write_text("dep,part_ald\n9,21.5\n31,18.0\n", encoding="utf-8")
     assert_clean_error(*run("sources", "--data-dir", str(data)), str(path), "column 'dep'",
                        "'9'", "leading zero lost")
+
+
+def test_corrupt_geopackage(data: Path) -> None:
+    """A truncated GeoPackage: one line naming the file, no pyogrio traceback."""
+    path = data / "admin" / "epci_2025_fr.gpkg"
+    path.write_bytes(path.read_bytes()[:4096])
+    assert_clean_error(*run("sources", "--data-dir", str(data)), str(path),
+                       "not a readable GeoPackage")
+
+
+def test_folder_in_place_of_a_file(data: Path) -> None:
+    path = data / "health" / "insee_filosofi_2021_cc_COM.csv"
+    path.unlink()
+    path.mkdir()
+    assert_clean_error(*run("sources", "--data-dir", str(data)), str(path), "is a folder",
+                       "'filosofi'")
+
+
+def test_ald_file_not_utf8(data: Path) -> None:
+    path = data / "health" / "ald_departement.csv"
+    path.write_bytes("dep;part_ald;commentaire\n09;21,5;Ariège\n".encode("latin-1"))
+    assert_clean_error(*run("sources", "--data-dir", str(data)), str(path), "UTF-8")

@@ -10,6 +10,7 @@ import csv
 import logging
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -28,6 +29,11 @@ _MIN_LEN = {"commune": 5, "siren": 9, "finess": 9, "dep": 2, "reg": 2}
 def require_file(source: Source, data_dir: str | Path) -> Path:
     """Return the expected path of ``source``, or raise a helpful error when absent."""
     path = source.path(data_dir)
+    if path.is_dir():
+        raise DataFormatError(
+            f"{path}: is a folder, not a file, for source '{source.id}' ({source.title_en}); "
+            f"put the file itself there: {source.fix_hint(data_dir)}"
+        )
     if not path.is_file():
         raise DataFileNotFoundError(
             f"{path}: file not found for source '{source.id}' ({source.title_en}); "
@@ -177,6 +183,32 @@ def read_csv_checked(source: Source, data_dir: str | Path, path: Path | None = N
     return path, frame
 
 
+def _layer_info(path: Path, layer: str, source: Source) -> dict[str, Any]:
+    """Layer names and ``pyogrio.read_info`` of ``layer``; unreadable files raise one line."""
+    try:
+        layers = [str(name) for name, _ in pyogrio.list_layers(path)]
+    except Exception as exc:  # pyogrio raises DataSourceError and friends
+        raise DataFormatError(
+            f"{path}: not a readable GeoPackage ({exc}); download or rebuild the file"
+        ) from None
+    if layer not in layers:
+        raise DataFormatError(
+            f"{path}: layer '{layer}' not found (layers: {', '.join(layers)}); "
+            f"source '{source.id}' expects it"
+        )
+    try:
+        info: dict[str, Any] = pyogrio.read_info(path, layer=layer)
+    except Exception as exc:
+        raise DataFormatError(f"{path} layer '{layer}': cannot be read ({exc})") from None
+    return info
+
+
+def _expected_columns(source: Source, layer: str) -> list[str]:
+    if layer == source.layer[0]:
+        return list(source.columns)
+    return list(source.extra_columns.get(layer, {}))
+
+
 def read_layer_checked(source: Source, data_dir: str | Path, layer: str | None = None,
                        columns: Sequence[str] | None = None, where: str | None = None,
                        read_geometry: bool = True,
@@ -187,19 +219,9 @@ def read_layer_checked(source: Source, data_dir: str | Path, layer: str | None =
     """
     path = require_file(source, data_dir)
     layer = layer or source.layer[0]
-    try:
-        layers = [str(name) for name, _ in pyogrio.list_layers(path)]
-    except Exception as exc:  # pyogrio raises DataSourceError and friends
-        raise DataFormatError(f"{path}: not a readable GeoPackage ({exc})") from None
-    if layer not in layers:
-        raise DataFormatError(
-            f"{path}: layer '{layer}' not found (layers: {', '.join(layers)}); "
-            f"source '{source.id}' expects it"
-        )
-    info = pyogrio.read_info(path, layer=layer)
+    info = _layer_info(path, layer, source)
     fields = [str(f) for f in info["fields"]]
-    expected = list(source.columns) if layer == source.layer[0] else list(
-        source.extra_columns.get(layer, {}))
+    expected = _expected_columns(source, layer)
     check_columns(path, fields, expected, layer=layer)
     if read_geometry and not info.get("crs"):
         raise DataFormatError(
@@ -224,13 +246,9 @@ def count_layer(source: Source, data_dir: str | Path, layer: str | None = None) 
     """Feature count of a layer (after the same checks as reading, without reading rows)."""
     path = require_file(source, data_dir)
     layer = layer or source.layer[0]
-    layers = [str(name) for name, _ in pyogrio.list_layers(path)]
-    if layer not in layers:
-        raise DataFormatError(f"{path}: layer '{layer}' not found (layers: {', '.join(layers)})")
-    info = pyogrio.read_info(path, layer=layer)
-    expected = list(source.columns) if layer == source.layer[0] else list(
-        source.extra_columns.get(layer, {}))
-    check_columns(path, [str(f) for f in info["fields"]], expected, layer=layer)
+    info = _layer_info(path, layer, source)
+    fields = [str(f) for f in info["fields"]]
+    check_columns(path, fields, _expected_columns(source, layer), layer=layer)
     if info.get("geometry_type") and not info.get("crs"):
         raise DataFormatError(f"{path} layer '{layer}': geometry has no CRS; set it")
     return int(info["features"])

@@ -389,11 +389,16 @@ def read_ald(data_dir: str | Path, path: str | Path | None = None) -> pd.DataFra
                 f"{file}: ALD file not found; give an existing CSV (columns: dep, epci_siren or "
                 f"code_insee, and part_ald or beneficiaires_ald + population; see {src.url})"
             )
-    with open(file, encoding="utf-8-sig", newline="") as fh:
-        first = fh.readline()
-    sep = ";" if first.count(";") > first.count(",") else ","
-    df = pd.read_csv(file, sep=sep, dtype=str, encoding="utf-8-sig", keep_default_na=False,
-                     na_values=[""])
+    try:
+        with open(file, encoding="utf-8-sig", newline="") as fh:
+            first = fh.readline()
+        sep = ";" if first.count(";") > first.count(",") else ","
+        df = pd.read_csv(file, sep=sep, dtype=str, encoding="utf-8-sig", keep_default_na=False,
+                         na_values=[""])
+    except UnicodeDecodeError:
+        raise DataFormatError(f"{file}: not readable as UTF-8 text (save it as UTF-8)") from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise DataFormatError(f"{file}: cannot be parsed as CSV ({exc})") from None
     df.columns = [str(c).strip() for c in df.columns]
     keys = [c for c in df.columns if c in ALD_KEYS]
     if len(keys) != 1:
