@@ -62,10 +62,12 @@ def _facilities(d_region: str = "84") -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(frame, geometry=[g for _, g, *_ in rows.values()], crs=2154)
 
 
-def _territory() -> SimpleNamespace:
+def _territory(populations: tuple[int, int, int] = (400, 50, 70)) -> SimpleNamespace:
+    """Three communes, one EPCI each; by default their populations match the grid cells."""
     communes = gpd.GeoDataFrame(
         {"nom": ["Un", "Deux", "Trois"], "dep": ["31"] * 3, "reg": ["76", "76", "76"],
-         "epci_siren": ["111111111", "222222222", "333333333"], "population": [1000, 200, 70]},
+         "epci_siren": ["111111111", "222222222", "333333333"],
+         "population": list(populations)},
         geometry=[box(X0 - 500, Y0 - 500, X0 + 5000, Y0 + 10500),
                   box(X0 + 5000, Y0 + 6000, X0 + 10500, Y0 + 10500),
                   box(X0 + 5000, Y0 - 500, X0 + 10500, Y0 + 6000)],
@@ -74,7 +76,7 @@ def _territory() -> SimpleNamespace:
     points = gpd.GeoSeries([Point(X0 + 2 * KM, Y0 + 300), _pt(9, 10), _pt(10, 5)],
                            index=communes.index, crs=2154)
     epci = gpd.GeoDataFrame({"epci_nom": ["E1", "E2", "E3"], "dep": ["31"] * 3,
-                             "population": [1000, 200, 70]},
+                             "population": list(populations)},
                             geometry=list(communes.geometry),
                             index=pd.Index(["111111111", "222222222", "333333333"],
                                            name="epci_siren"), crs=2154)
@@ -119,12 +121,42 @@ def test_commune_times_known_answers() -> None:
     assert e.at["333333333", "weights_source"] == "communes"
     assert e.at["333333333", "t_mean_min"] == pytest.approx(5.0)
     assert e.at["333333333", "share_beyond"] == pytest.approx(1.0)
+    # E2: one cell (50 inh., 2 min from B)
+    assert e.at["222222222", "weights_source"] == "grille 1 km"
+    assert e.at["222222222", "t_mean_min"] == pytest.approx(2.0)
+    assert e.at["222222222", "pop_beyond"] == 0
     # the cell outside every commune is not counted
     assert "g_outside" not in res.cells.index
-    assert res.regional["population"] == pytest.approx(450.0)
-    assert res.regional["pop_beyond"] == pytest.approx(300.0)
+    assert res.cells["population"].sum() == pytest.approx(450.0)
+    # regional figures: grid cells of E1 and E2, the commune population of E3 (5 min)
+    assert res.regional["population"] == pytest.approx(450.0 + 70.0)
+    assert res.regional["pop_beyond"] == pytest.approx(300.0 + 70.0)
+    assert res.regional["weights_source"] == "grille 1 km et communes"
     assert res.longest_commune() == ("31003", pytest.approx(5.0))
     assert res.note == "réseau test"
+
+
+def test_partial_grid_coverage_falls_back_to_communes() -> None:
+    # E1's cells hold 400 of its 1,000 inhabitants (< 80 %): its communes weigh it
+    res = tt.compute_travel_times(_territory((1000, 50, 70)), _facilities(), _grid_graph(),
+                                  CONFIG, grid=_grid(), threshold_min=3.0)
+    e = res.epci
+    assert e.at["111111111", "weights_source"] == "communes"
+    t1 = res.communes.at["31001", "t_urgence_min"]
+    assert e.at["111111111", "t_mean_min"] == pytest.approx(t1)
+    assert e.at["111111111", "population_ponderee"] == 1000
+    assert e.at["222222222", "weights_source"] == "grille 1 km"
+    assert res.regional["population"] == pytest.approx(1000 + 50 + 70)
+    assert res.regional["pop_beyond"] == pytest.approx(70.0)  # E1 commune at 2.8 min
+    # a territory without region code (metropolitan France) uses the in_region flag
+    terr = _territory()
+    terr.region = "FR"
+    terr.communes["in_region"] = [True, True, False]
+    fr = tt.compute_travel_times(terr, _facilities(), _grid_graph(), CONFIG, grid=_grid(),
+                                 threshold_min=3.0)
+    assert fr.regional["population"] == pytest.approx(450.0)
+    assert fr.regional["pop_beyond"] == pytest.approx(300.0)
+    assert fr.regional["weights_source"] == "grille 1 km"
 
 
 def test_either_follows_config_choice() -> None:
@@ -288,9 +320,8 @@ def _run(runner: CliRunner, *args: str):
 @pytest.mark.integration
 def test_cli_run_and_scenario(cli_env: CliRunner, data_dir: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
+    # 480000017: Hôpital Lozère, site Vallée du Lot (Mende), SU + SMUR in SAE 2022
     r = _run(cli_env, "--data-dir", str(data_dir), "-o", str(out), "--close", "480000017")
-    if r.exit_code == 2 and "480000017" in r.output:
-        pytest.skip("FINESS of CH Mende differs in this data vintage")
     assert r.exit_code == 0, r.output
     assert "réseau routier numéroté (Travel Mapping)" in r.output
     assert "Commune la plus éloignée" in r.output and "Scénario" in r.output

@@ -19,10 +19,13 @@ Model
 * Origins: the commune population point (``Territory.points``) and the centre
   of every populated 1 km cell of the Census 2021 grid whose centre lies in a
   commune of the territory.
-* EPCI summaries weight cell times by the cell population ("grille 1 km"); an
-  EPCI without any grid cell falls back to its communes weighted by their
-  population ("communes"). ``pop_beyond`` is the population (of the weights)
-  beyond the threshold, ``share_beyond`` its share.
+* EPCI summaries weight cell times by the cell population ("grille 1 km") when
+  the populated cells of the EPCI hold at least ``GRID_MIN_COVERAGE`` (80 %) of
+  its commune population; otherwise (no cell, or a grid file covering only part
+  of the EPCI, e.g. beyond Occitanie + 50 km) they use its communes weighted by
+  their population ("communes"). ``pop_beyond`` is the population (of the
+  weights) beyond the threshold, ``share_beyond`` its share. The regional
+  figures add up the same weights over the region's communes.
 * Scenarios: ``close`` removes FINESS sites; ``add`` adds a site that counts as
   a full emergency service (SU and SMUR).
 * Raster: the time of each raster cell centre is computed like an origin's
@@ -79,6 +82,12 @@ URGENCE_LABELS: dict[str, str] = {
 
 WEIGHTS_GRID = "grille 1 km"
 WEIGHTS_COMMUNES = "communes"
+WEIGHTS_MIXED = "grille 1 km et communes"
+
+GRID_MIN_COVERAGE = 0.8
+"""Least share of an EPCI's commune population its populated grid cells must hold for the
+EPCI to be weighted by the grid (Occitanie: 0.85 to 1.04; an EPCI cut by the edge of the
+grid file holds far less)."""
 
 
 # --------------------------------------------------------------------------- network
@@ -544,7 +553,9 @@ def epci_times(
     -------
     DataFrame
         Index ``epci_siren``: ``t_mean_min`` (population-weighted), ``pop_beyond``,
-        ``share_beyond`` (0..1), ``weights_source`` ("grille 1 km" / "communes"),
+        ``share_beyond`` (0..1), ``weights_source`` ("grille 1 km" when the EPCI's
+        populated cells hold at least ``GRID_MIN_COVERAGE`` of its commune population,
+        else "communes"),
         ``population_ponderee`` (total weight), ``t_max_commune_min``,
         ``commune_max`` (code of the commune with the longest time).
     """
@@ -580,7 +591,10 @@ def epci_times(
                           "t": cells["t_urgence_min"]}),
             "population",
         ).reindex(epci_index)
-        use_grid = grid["population_ponderee"].fillna(0) > 0
+        grid_pop = grid["population_ponderee"].fillna(0.0)
+        # a grid file covering only part of the EPCI would bias its mean: communes then
+        use_grid = (grid_pop > 0) & (
+            grid_pop >= GRID_MIN_COVERAGE * by_commune["population_ponderee"].fillna(0.0))
     else:
         grid = by_commune
         use_grid = pd.Series(False, index=epci_index)
@@ -710,28 +724,49 @@ def compute_travel_times(
             grid is not None) else None
     epci_t = epci_times(territory.communes, com_t, cells, threshold,
                         epci_index=pd.Index(territory.epci.index, name="epci_siren"))
-    communes = territory.communes
-    in_region = communes["reg"].astype(str) == region if "reg" in communes.columns else (
-        pd.Series(True, index=communes.index))
-    if cells is not None and len(cells):
-        reg_codes = set(communes.index[in_region.to_numpy()])
-        sel = cells[cells["code_insee"].isin(reg_codes)]
-        pop = float(sel["population"].sum())
-        beyond = float(sel.loc[sel["t_urgence_min"] > threshold, "population"].sum())
-        source = WEIGHTS_GRID
-    else:
-        sel_c = communes[in_region.to_numpy()]
-        t = com_t["t_urgence_min"].reindex(sel_c.index)
-        pop = float(sel_c["population"].sum())
-        beyond = float(sel_c["population"][t > threshold].sum())
-        source = WEIGHTS_COMMUNES
-    regional = {"population": pop, "pop_beyond": beyond,
-                "share_beyond": beyond / pop if pop else math.nan, "weights_source": source}
+    regional = _regional_figures(territory.communes, com_t, cells, epci_t, region, threshold)
     return TravelTimes(
         communes=com_t, epci=epci_t, cells=cells, sites=sites,
         node_times={k: v.time_s for k, v in routed.items()}, graph=graph, region=region,
         either=either, threshold_min=threshold, note=graph.note, regional=regional,
     )
+
+
+def _regional_figures(
+    communes: pd.DataFrame,
+    commune_t: pd.DataFrame,
+    cells: pd.DataFrame | None,
+    epci_t: pd.DataFrame,
+    region: str,
+    threshold: float,
+) -> dict[str, Any]:
+    """Population beyond the threshold over the region's communes, with the EPCI weights.
+
+    Communes of an EPCI weighted by the grid count through their grid cells, the
+    others through their own population (the same weights as :func:`epci_times`).
+    The region's communes are ``communes["in_region"]`` when present (a territory
+    of metropolitan France, ``"FR"``, has no single region code), else those
+    whose ``reg`` is ``region``.
+    """
+    if "in_region" in communes.columns:
+        in_region = communes["in_region"].to_numpy(dtype=bool)
+    else:
+        in_region = (communes["reg"].astype(str) == region).to_numpy(dtype=bool)
+    com = communes.loc[in_region]
+    grid_epci = epci_t.index[epci_t["weights_source"] == WEIGHTS_GRID]
+    by_grid = com["epci_siren"].isin(grid_epci).to_numpy(dtype=bool)
+    t = commune_t["t_urgence_min"].reindex(com.index).to_numpy(dtype=np.float64)
+    pop_c = com["population"].to_numpy(dtype=np.float64)
+    pop = float(pop_c[~by_grid].sum())
+    beyond = float(pop_c[~by_grid & (t > threshold)].sum())
+    if cells is not None and by_grid.any():
+        sel = cells[cells["code_insee"].isin(com.index[by_grid])]
+        pop += float(sel["population"].sum())
+        beyond += float(sel.loc[sel["t_urgence_min"] > threshold, "population"].sum())
+    source = (WEIGHTS_GRID if by_grid.all() else WEIGHTS_COMMUNES if not by_grid.any()
+              else WEIGHTS_MIXED)
+    return {"population": pop, "pop_beyond": beyond,
+            "share_beyond": beyond / pop if pop else math.nan, "weights_source": source}
 
 
 def scenario_difference(base: TravelTimes, scenario: TravelTimes) -> pd.DataFrame:
