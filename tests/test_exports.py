@@ -483,6 +483,17 @@ def _snapshot(folder: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
 
 
+def test_write_all_reports_unwritable_folder(tmp_path: Path) -> None:
+    blocker = tmp_path / "a_file"
+    blocker.write_text("x", encoding="utf-8")
+    with pytest.raises(ExportError, match="cannot write"):
+        write_all(tiny_result(), blocker / "maps")
+    with pytest.raises(ExportError, match="not writable"):
+        tables_mod.ensure_output_dir(blocker / "maps")
+    assert tables_mod.ensure_output_dir(tmp_path / "new" / "dir").is_dir()
+    assert list((tmp_path / "new" / "dir").iterdir()) == []  # the probe file is gone
+
+
 def test_write_all_is_all_or_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     first = write_all(tiny_result(), tmp_path)
     assert set(first) == {"geopackage", "map", "csv_epci", "csv_communes", "csv_epci_fr",
@@ -554,6 +565,18 @@ def test_cli_map_finds_the_only_geopackage(tmp_path: Path) -> None:
 
 def test_cli_map_errors(tmp_path: Path) -> None:
     runner = CliRunner()
+    blocker = tmp_path / "a_file"
+    blocker.write_text("x", encoding="utf-8")
+    gpkg = write_geopackage(tiny_result(), tmp_path / "src" / "zoning_t.gpkg")
+    res = runner.invoke(main, ["map", "--from", str(gpkg), "-o",
+                               str(blocker / "maps")])
+    assert res.exit_code == 2 and "output folder not writable" in res.output
+    assert "Traceback" not in res.output
+    foreign = tmp_path / "src" / "foreign.gpkg"
+    with sqlite3.connect(foreign) as con:
+        con.execute("CREATE TABLE t (a INTEGER)")
+    res = runner.invoke(main, ["map", "--from", str(foreign), "-o", str(tmp_path)])
+    assert res.exit_code == 2 and "not a readable GeoPackage" in res.output
     res = runner.invoke(main, ["map", "-o", str(tmp_path)])
     assert res.exit_code == 2 and "--from" in res.output
     res = runner.invoke(main, ["map", "--from", str(tmp_path / "nope.gpkg"), "-o",

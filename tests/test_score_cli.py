@@ -79,7 +79,8 @@ def test_reference_comparison(data_dir: Path, scored: tuple[str, Path], tmp_path
     assert "2 EPCI) : 1 en commun, 27 sélectionnés par le modèle seulement, 1 dans" in so
 
 
-@pytest.mark.parametrize("what", ["weights", "strict", "reference", "ambiguous", "top"])
+@pytest.mark.parametrize("what", ["weights", "strict", "reference", "reference_empty",
+                                  "reference_latin1", "ambiguous", "top", "top0", "output"])
 def test_bad_input_exit_2(data_dir: Path, tmp_path: Path, what: str) -> None:
     dd = ["--data-dir", str(data_dir)]
     if what == "weights":
@@ -104,6 +105,25 @@ def test_bad_input_exit_2(data_dir: Path, tmp_path: Path, what: str) -> None:
         code, _, err = _run("score", *dd, "--no-travel", "--draws", "0", "--no-export",
                             "--reference", str(ref))
         assert code == 2 and "999999999" in err and str(ref) in err
+    elif what in ("reference_empty", "reference_latin1"):
+        ref = tmp_path / "ref.csv"
+        ref.write_bytes(b"" if what == "reference_empty" else "nom\nCC Causses Aigoual Cévennes\n"
+                        .encode("latin-1"))
+        code, _, err = _run("score", *dd, "--no-travel", "--draws", "0", "--no-export",
+                            "--reference", str(ref))
+        assert code == 2 and str(ref) in err
+        assert ("UTF-8" in err) if what == "reference_latin1" else ("reference CSV" in err)
+    elif what == "output":
+        blocker = tmp_path / "a_file"
+        blocker.write_text("x", encoding="utf-8")
+        code, out, err = _run("score", *dd, "--no-travel", "--draws", "0", "-o",
+                              str(blocker / "maps"))
+        assert code == 2 and "output folder not writable" in err and str(blocker) in err
+        assert out == ""  # checked before the computation: no table printed
+    elif what == "top0":
+        code, _, err = _run("score", *dd, "--top", "0", "--no-travel", "--draws", "0",
+                            "--no-export")
+        assert code == 2 and "--top 0" in err and "between 1 and 161" in err
     elif what == "ambiguous":
         code, _, err = _run("explain", "Lauragais", *dd, "--no-travel", "--draws", "0")
         assert code == 2 and "matches" in err

@@ -41,7 +41,7 @@ def map_command(ctx: click.Context, source: Path | None, output: Path, png: Path
     zoning map --from maps/zoning_76.gpkg -o maps/ --screenshot maps/zoning_76.png
     """
     from zoning import progress
-    from zoning.exports import read_geopackage, screenshot, write_map
+    from zoning.exports import ensure_output_dir, read_geopackage, screenshot, write_map
     from zoning.exports._common import slug
 
     try:
@@ -50,6 +50,7 @@ def map_command(ctx: click.Context, source: Path | None, output: Path, png: Path
         raise click.BadParameter(f"{size!r}: expected WIDTHxHEIGHT, e.g. 1400x900",
                                  param_hint="--size") from None
     gpkg = source if source is not None else _find_gpkg(output)
+    ensure_output_dir(output)
     with progress.step("Lecture du GeoPackage"):
         result = read_geopackage(gpkg)
     with progress.step("Écriture de la carte"):

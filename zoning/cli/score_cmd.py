@@ -113,6 +113,10 @@ def score(
         config = config.model_copy(update={"run": config.run.model_copy(
             update={"selection": "population_share", "population_share": population_share})})
     ddir = resolve_data_dir(data_dir)
+    if not no_export:
+        from zoning.exports import ensure_output_dir
+
+        ensure_output_dir(output)  # fail now, not after the computation
     res = pipeline.run(
         config, ddir, region=region, top=top, strict=strict, reference=reference,
         draws=draws, seed=seed, ald_path=ald_path, travel=not no_travel,

@@ -11,12 +11,12 @@ from pathlib import Path
 from zoning.exports._common import slug
 from zoning.exports.geopackage import geopackage_job, read_geopackage, write_geopackage
 from zoning.exports.screenshot import screenshot
-from zoning.exports.tables import run_jobs, table_jobs, write_tables
+from zoning.exports.tables import ensure_output_dir, run_jobs, table_jobs, write_tables
 from zoning.exports.webmap import map_job, write_map
 from zoning.results import RunResult
 
-__all__ = ["read_geopackage", "screenshot", "write_all", "write_geopackage", "write_map",
-           "write_tables"]
+__all__ = ["ensure_output_dir", "read_geopackage", "screenshot", "write_all",
+           "write_geopackage", "write_map", "write_tables"]
 
 
 def write_all(result: RunResult, out_dir: str | Path, french_csv: bool = True) -> dict[str, Path]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import warnings
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from dataclasses import asdict
@@ -402,7 +403,9 @@ def read_geopackage(path: str | Path) -> RunResult:
         raise ExportError(f"{path}: GeoPackage not found (run zoning score first, or give the "
                           "right file to --from)")
     try:
-        names = {row[0] for row in pyogrio.list_layers(path)}
+        with warnings.catch_warnings():  # GDAL warns about foreign SQLite files: we explain
+            warnings.simplefilter("ignore", RuntimeWarning)
+            names = {row[0] for row in pyogrio.list_layers(path)}
     except pyogrio.errors.DataSourceError as exc:
         raise ExportError(f"{path}: not a readable GeoPackage ({exc}); give the .gpkg written "
                           "by zoning score") from exc

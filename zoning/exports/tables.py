@@ -12,6 +12,7 @@ Files (``<stem>`` = ``zoning_<region>``):
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
@@ -25,6 +26,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from zoning.atomic import atomic_path
+from zoning.errors import ExportError, ZoningError
 from zoning.exports._common import (
     COMMUNE_LABELS,
     MISSING,
@@ -276,12 +278,49 @@ def run_jobs(jobs: list[Job]) -> list[Path]:
     """Write every file to a temporary path, then move them all in place.
 
     If any writer fails, no target is replaced and every temporary file is removed.
+
+    Raises
+    ------
+    ExportError
+        When a file cannot be written (folder not creatable or not writable, disk full).
     """
-    with ExitStack() as stack:
-        for target, write in jobs:
-            tmp = stack.enter_context(atomic_path(target))
-            write(tmp)
+    target = Path()
+    try:
+        with ExitStack() as stack:
+            for target, write in jobs:
+                tmp = stack.enter_context(atomic_path(target))
+                write(tmp)
+    except ZoningError:
+        raise
+    except OSError as exc:
+        raise ExportError(
+            f"{target}: cannot write ({exc.strerror or exc}); no output was replaced "
+            "(choose a writable output folder with --output)"
+        ) from exc
     return [target for target, _ in jobs]
+
+
+def ensure_output_dir(out_dir: str | Path) -> Path:
+    """Create ``out_dir`` if needed and check that files can be created in it.
+
+    Called before a long computation so that a bad ``--output`` fails at once.
+
+    Raises
+    ------
+    ExportError
+        When the folder cannot be created or is not writable.
+    """
+    out = Path(out_dir)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out):
+            pass
+    except OSError as exc:
+        raise ExportError(
+            f"{out}: output folder not writable ({exc.strerror or exc}); choose another "
+            "folder with --output"
+        ) from exc
+    return out
 
 
 def write_tables(result: RunResult, out_dir: str | Path, french_csv: bool = True) -> list[Path]:
