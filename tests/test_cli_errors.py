@@ -60,7 +60,7 @@ def test_tiny_data_dir_is_valid(data: Path) -> None:
     """Control: the unbroken fixture passes, so each failure below is due to its one defect."""
     code, out = run("sources", "--data-dir", str(data))
     assert code == 0, out
-    assert re.search(r"communes\s.*found\s+9$", out, re.M)
+    assert re.search(r"communes\s.*présent\s+9$", out, re.M)
 
 
 # --- configuration -------------------------------------------------------------------------

@@ -137,3 +137,21 @@ def test_config_is_frozen() -> None:
     cfg = load_config(DEFAULT_CONFIG)
     with pytest.raises(ValueError):
         cfg.run.priority_zones = 3  # type: ignore[misc]
+
+
+def test_check_config_command_lists_criteria_in_french() -> None:
+    from click.testing import CliRunner
+
+    from zoning.cli import main
+
+    cfg = load_config()
+    result = CliRunner().invoke(main, ["check-config", str(DEFAULT_CONFIG)])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0] == (f"{DEFAULT_CONFIG} : valide ({len(cfg.criteria)} critères, région "
+                        f"{cfg.run.region}, {cfg.run.priority_zones} zones prioritaires)")
+    assert len(lines) == 1 + len(cfg.criteria)
+    for line, c in zip(lines[1:], cfg.criteria, strict=True):
+        assert line.split()[:3] == [c.id, "poids", f"{c.weight:g}".replace(".", ",")]
+        assert ("plus haut = mieux" if c.direction == "higher_is_better"
+                else "plus haut = pire") in line and line.endswith(c.label)

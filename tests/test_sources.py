@@ -225,8 +225,11 @@ def test_sources_command_on_real_data(data_dir: Path) -> None:
                 "urgences": "696", "mairies": "34,827", "apl": "69,918", "apl_age": "69,918",
                 "filosofi": "34,909", "population_grid": "88,497", "roads": "44,979"}
     for sid, rows in expected.items():
-        assert re.search(rf"^{sid}\s.*\sfound\s+{rows}$", out, re.M), (sid, out)
-    assert re.search(r"^ald\s.*missing \(optional\)", out, re.M)
+        rows = rows.replace(",", "\u202f")
+        assert re.search(rf"^{sid}\s.*\sprésent\s+{rows}$", out, re.M), (sid, out)
+    assert re.search(r"^ald\s.*absent \(facultatif\)\s+–$", out, re.M)
+    assert re.search(r"^osm_andorra\s.*\sprésent\s+n\. d\.$", out, re.M)
+    assert out.splitlines()[1].split() == ["source", "millésime", "fichier", "état", "lignes"]
 
 
 @pytest.mark.integration

@@ -20,12 +20,19 @@ from zoning.sources import SOURCES, Source, get_source, source_rows
 DEFAULT_TIMEOUT_S = 15.0
 
 
+STATUS_FOUND = "présent"
+STATUS_MISSING = "absent"
+STATUS_OPTIONAL = "absent (facultatif)"
+STATUS_INVALID = "INVALIDE"
+
+
 def _fmt_rows(n: int | None) -> str:
+    """Row count with French digit grouping (narrow no-break space); "–" when unknown."""
     if n is None:
-        return "-"
+        return "–"
     if n < 0:
-        return "n/a"
-    return f"{n:,}"
+        return "n. d."
+    return f"{n:,}".replace(",", "\u202f")
 
 
 def check_sources(data_dir: Path) -> list[tuple[Source, str, int | None, str]]:
@@ -34,7 +41,8 @@ def check_sources(data_dir: Path) -> list[tuple[Source, str, int | None, str]]:
     Returns
     -------
     list of (source, status, rows, problem)
-        ``status`` is ``found``, ``missing``, ``missing (optional)`` or ``INVALID``;
+        ``status`` is ``présent``, ``absent``, ``absent (facultatif)`` or ``INVALIDE``
+        (French: shown in the table);
         ``problem`` is the error message (empty when found).
     """
     out: list[tuple[Source, str, int | None, str]] = []
@@ -42,13 +50,13 @@ def check_sources(data_dir: Path) -> list[tuple[Source, str, int | None, str]]:
         try:
             rows = source_rows(src.id, data_dir)
         except DataFileNotFoundError as exc:
-            status = "missing" if src.required else "missing (optional)"
+            status = STATUS_MISSING if src.required else STATUS_OPTIONAL
             out.append((src, status, None, str(exc)))
             continue
         except DataFormatError as exc:
-            out.append((src, "INVALID", None, str(exc)))
+            out.append((src, STATUS_INVALID, None, str(exc)))
             continue
-        out.append((src, "found", rows, ""))
+        out.append((src, STATUS_FOUND, rows, ""))
     return out
 
 
@@ -63,8 +71,8 @@ def sources(data_dir: Path | None) -> None:
     """
     root = resolve_data_dir(data_dir)
     results = check_sources(root)
-    click.echo(f"Data directory: {root}")
-    header = ("source", "vintage", "file", "status", "rows")
+    click.echo(f"Dossier de données : {root}")
+    header = ("source", "millésime", "fichier", "état", "lignes")
     rows = [
         (s.id, s.vintage, s.file + (f" [{','.join(s.layer)}]" if s.layer else ""), status,
          _fmt_rows(n))
@@ -81,12 +89,12 @@ def sources(data_dir: Path | None) -> None:
     click.echo("  ".join("-" * w for w in widths))
     for r in rows:
         click.echo(line(r))
-    invalid = [p for _, status, _, p in results if status == "INVALID"]
-    missing = [p for _, status, _, p in results if status == "missing"]
-    optional = [s.id for s, status, _, _ in results if status == "missing (optional)"]
+    invalid = [p for _, status, _, p in results if status == STATUS_INVALID]
+    missing = [p for _, status, _, p in results if status == STATUS_MISSING]
+    optional = [s.id for s, status, _, _ in results if status == STATUS_OPTIONAL]
     if optional:
-        click.echo(f"Optional sources absent: {', '.join(optional)} "
-                   "(ALD: the criterion is reported as missing).")
+        click.echo(f"Sources facultatives absentes : {', '.join(optional)} "
+                   "(ALD : le critère est signalé comme manquant).")
     if invalid:
         raise DataFormatError(" | ".join(invalid + missing))
     if missing:
@@ -199,10 +207,13 @@ def check_config(config_file: Path | None) -> None:
     normalisation, bad types); exit code 2 when the file is invalid.
     """
     cfg = load_config(config_file)
-    click.echo(f"{cfg.source_path}: valid ({len(cfg.criteria)} criteria, region "
-               f"{cfg.run.region}, {cfg.run.priority_zones} priority zones)")
+    click.echo(f"{cfg.source_path} : valide ({len(cfg.criteria)} critères, région "
+               f"{cfg.run.region}, {cfg.run.priority_zones} zones prioritaires)")
+    sens = {"higher_is_better": "plus haut = mieux", "higher_is_worse": "plus haut = pire"}
     for c in cfg.criteria:
-        click.echo(f"  {c.id:<11} weight {c.weight:<5g} {c.direction:<16} {c.label}")
+        weight = f"{c.weight:g}".replace(".", ",")
+        click.echo(f"  {c.id:<11} poids {weight:<5} {sens.get(c.direction, c.direction):<17} "
+                   f"{c.label}")
 
 
 @click.command()
