@@ -326,6 +326,7 @@ def test_line_layer_unknown_class(tmp_path: Path) -> None:
                               cache_dir=tmp_path)
     assert "routing.class_speeds_kmh" in str(exc.value)
     assert "'b'" not in str(exc.value).split("Known")[0]
+    assert "class(es) 'mystery' of column" in str(exc.value)  # not np.str_('mystery')
 
 
 def test_missing_empty_corrupt_pbf(tmp_path: Path) -> None:

@@ -502,7 +502,7 @@ def _build_line_layer(
     frame = frame.to_crs(crs)
     cls = frame[class_column].astype("string").fillna("<vide>").to_numpy(dtype=object)
     classes, codes = np.unique(cls.astype(str), return_inverse=True)
-    missing = [c for c in classes if c not in speeds]
+    missing = [str(c) for c in classes if c not in speeds]
     if missing:
         raise RoutingError(
             f"{path}: road class(es) {', '.join(map(repr, missing))} of column {class_column!r} "
