@@ -404,3 +404,16 @@ def test_cli_facility_without_coordinates(cli_env: CliRunner, data_dir: Path,
     assert r.exit_code == 2
     assert sae.at[occ, "finess_et"] in r.output and "outside" in r.output
     assert not out.exists()
+
+
+@pytest.mark.integration
+def test_cli_unwritable_output(cli_env: CliRunner, data_dir: Path, tmp_path: Path) -> None:
+    blocker = tmp_path / "a_file"
+    blocker.write_text("x", encoding="utf-8")
+    r = _run(cli_env, "--data-dir", str(data_dir), "-o", str(blocker / "out"))
+    assert r.exit_code == 2
+    assert r.output.startswith(f"Error: {blocker / 'out'}: output folder cannot be created")
+    assert len(r.output.strip().splitlines()) == 1
+    r = _run(cli_env, "--data-dir", str(data_dir), "-o", str(tmp_path / "o"), "--threshold", "0")
+    assert r.exit_code == 2 and "--threshold" in r.output
+    assert not (tmp_path / "o").exists()

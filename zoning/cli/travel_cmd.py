@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from zoning.atomic import atomic_path
 from zoning.cli.options import config_option, data_dir_option, output_option, region_option
 from zoning.config import load_config
 from zoning.datadir import resolve_data_dir
+from zoning.errors import ExportError
 
 COMMUNES_CSV = "temps_urgences_communes.csv"
 EPCI_CSV = "temps_urgences_epci.csv"
@@ -40,6 +42,16 @@ def _dec(x: float, signed: bool = False) -> str:
 
 def _pct(x: float) -> str:
     return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{_dec(100 * x)} %"
+
+
+def _check_output(output: Path) -> None:
+    """Fail before the computation when ``output`` cannot be created (nothing is created)."""
+    probe = output
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if not probe.is_dir() or not os.access(probe, os.W_OK | os.X_OK):
+        raise ExportError(f"{output}: output folder cannot be created or written ({probe} is "
+                          "not a writable folder); choose another folder with --output")
 
 
 def _write_csv(frame: pd.DataFrame, path: Path) -> None:
@@ -97,6 +109,31 @@ def _print_summary(travel: Any, territory: Any, title: str) -> None:
     )
 
 
+def _write_outputs(base: Any, scenario: Any, territory: Any, config: Any, output: Path,
+                   resolution: float, written: list[str]) -> None:
+    """Write the tables and rasters of the run (and scenario) atomically, file by file."""
+    from zoning import traveltimes as tt
+
+    mask = territory.communes.geometry
+    with progress.step("Écriture des fichiers"):
+        for travel, suffix in ((base, False), (scenario, True)):
+            if travel is None:
+                continue
+            name = (lambda n, s=suffix: _scenario_name(n) if s else n)  # noqa: E731
+            _write_csv(_commune_table(travel, territory), output / name(COMMUNES_CSV))
+            _write_csv(_epci_table(travel, territory), output / name(EPCI_CSV))
+            tt.write_time_raster(travel, output / name(RASTER_TIF), config,
+                                 resolution_m=resolution, mask=mask)
+            written += [name(COMMUNES_CSV), name(EPCI_CSV), name(RASTER_TIF)]
+        if scenario is not None:
+            diff = tt.scenario_difference(base, scenario)
+            diff = territory.epci[["epci_nom"]].join(diff, how="right")
+            diff["reseau_routier"] = base.note
+            _write_csv(diff, output / SCENARIO_DIFF_CSV)
+            written.append(SCENARIO_DIFF_CSV)
+
+
+
 @click.command("travel-times")
 @data_dir_option
 @config_option
@@ -105,7 +142,7 @@ def _print_summary(travel: Any, territory: Any, title: str) -> None:
               default=None,
               help="Facility set of the EPCI indicator (default: travel.facilities of the config). "
               "SU and SMUR times are always reported too.")
-@click.option("--threshold", type=float, default=None,
+@click.option("--threshold", type=click.FloatRange(min=0.0, min_open=True), default=None,
               help="Threshold in minutes (default: travel.threshold_min of the config, 30).")
 @click.option("--close", multiple=True, metavar="FINESS",
               help="Scenario: close this site (repeatable).")
@@ -144,6 +181,7 @@ def travel_times(ctx: click.Context, data_dir: Path | None, config_path: Path | 
     ddir = resolve_data_dir(data_dir)
     region = region or config.run.region
     added = [tt.parse_added_site(a) for a in add]  # fail before any long step
+    _check_output(output)
     with progress.step("Chargement du territoire"):
         territory = load_territory(ddir, region)
     facilities = read_facilities(ddir)
@@ -162,24 +200,12 @@ def travel_times(ctx: click.Context, data_dir: Path | None, config_path: Path | 
                                            either=either, threshold_min=threshold,
                                            close=close, add=added)
     # every computation succeeded: write the outputs
-    mask = territory.communes.geometry
-    written = []
-    with progress.step("Écriture des fichiers"):
-        for travel, suffix in ((base, False), (scenario, True)):
-            if travel is None:
-                continue
-            name = (lambda n, s=suffix: _scenario_name(n) if s else n)  # noqa: E731
-            _write_csv(_commune_table(travel, territory), output / name(COMMUNES_CSV))
-            _write_csv(_epci_table(travel, territory), output / name(EPCI_CSV))
-            tt.write_time_raster(travel, output / name(RASTER_TIF), config,
-                                 resolution_m=resolution, mask=mask)
-            written += [name(COMMUNES_CSV), name(EPCI_CSV), name(RASTER_TIF)]
-        if scenario is not None:
-            diff = tt.scenario_difference(base, scenario)
-            diff = territory.epci[["epci_nom"]].join(diff, how="right")
-            diff["reseau_routier"] = base.note
-            _write_csv(diff, output / SCENARIO_DIFF_CSV)
-            written.append(SCENARIO_DIFF_CSV)
+    written: list[str] = []
+    try:
+        _write_outputs(base, scenario, territory, config, output, resolution, written)
+    except OSError as exc:
+        raise ExportError(f"{output}: cannot write the outputs ({exc.strerror or exc}); "
+                          "choose another folder with --output") from None
 
     label = tt.URGENCE_LABELS[base.either]
     click.echo(f"Réseau : {base.note}")
