@@ -617,3 +617,13 @@ def test_raster_referenced_beside_geopackage(tmp_path: Path) -> None:
     back = read_geopackage(moved / "zoning_99.gpkg")
     assert back.raster_path == moved / "temps_urgences_99.tif"
     assert back.raster_path.is_file()
+
+
+def test_ranking_sentence_follows_the_method() -> None:
+    r = tiny_result()
+    assert "score composite décroissant" in common.ranking_sentence(r)
+    cumul = replace(r, params={**r.params, "method": "cumul",
+                               "config": {"run": {"cumul_quantile": 0.2}}})
+    text = common.ranking_sentence(cumul)
+    assert "nombre de fragilités" in text and "20\u00a0%" in text
+    assert text in webmap.build_payload(cumul)["explanation"]

@@ -568,8 +568,10 @@ def worst_communes(
 
 
 def nearest_emergency(result: RunResult, siren: str) -> dict[str, Any] | None:
-    """The SU/SMUR reached fastest from the EPCI's communes, its time, and the population-
-    weighted mean time (None when the run has no travel times)."""
+    """The SU/SMUR reached fastest from the EPCI's communes, its time, the population-
+    weighted mean time, and (``habituel``) the site that is nearest for the largest share of
+    the EPCI's population (a travel-time statement, not observed use); None when the run has
+    no travel times."""
     com = result.communes
     if "t_urgence_min" not in com.columns:
         return None

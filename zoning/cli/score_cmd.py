@@ -263,7 +263,8 @@ def explain(
             f"Urgence (SU/SMUR) la plus proche : {near['nom']} ({near['finess']}), "
             f"{_fmt(near['t_min'], '{:.1f}')} min depuis {near['commune']} ; "
             f"temps moyen pondéré par la population {near['t_moyen_min']:.0f} min ; "
-            f"service le plus utilisé par la population : {near['habituel']}."
+            f"site le plus proche pour la plus grande part de la population : "
+            f"{near['habituel']}."
         )
     for note in r.notes:
         if "indisponible" in note:

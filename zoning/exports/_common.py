@@ -353,6 +353,18 @@ def missing_criteria_notes(result: RunResult) -> list[str]:
     return notes
 
 
+def ranking_sentence(result: RunResult) -> str:
+    """French sentence saying how the EPCI were ordered (``composite`` or ``cumul`` method)."""
+    if result.params.get("method") == "cumul":
+        q = (result.params.get("config") or {}).get("run", {}).get("cumul_quantile")
+        share = f" (les {fmt_number(100 * float(q), 0)}\u00a0% les plus défavorables)" if q else ""
+        return ("Les EPCI sont classés par nombre de fragilités (critères où l'EPCI est parmi "
+                f"les plus défavorables{share}), le score composite départageant les ex aequo "
+                "(rang 1 = plus vulnérable) ; les premiers sont retenus comme zones prioritaires.")
+    return ("Les EPCI sont classés par score composite décroissant (rang 1 = plus vulnérable) ; "
+            "les premiers sont retenus comme zones prioritaires.")
+
+
 def computed_at(result: RunResult) -> str:
     """Date and time of computation as stored in ``params`` (ISO string), or ``""``."""
     return str(result.params.get("computed_at", ""))

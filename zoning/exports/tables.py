@@ -35,6 +35,7 @@ from zoning.exports._common import (
     epci_column_labels,
     epci_output_columns,
     missing_criteria_notes,
+    ranking_sentence,
     slug,
     sources_lines,
     value_decimals,
@@ -196,8 +197,7 @@ def _method_sheet(ws: Worksheet, result: RunResult) -> None:
         "Chaque critère est orienté (1 = plus vulnérable) puis normalisé entre 0 et 1.",
         "Le score composite est la moyenne pondérée des scores normalisés des critères "
         "disponibles (poids renormalisés quand un critère manque).",
-        "Les EPCI sont classés par score composite décroissant (rang 1 = plus vulnérable) ; "
-        "les premiers sont retenus comme zones prioritaires.",
+        ranking_sentence(result),
         "Probabilité de sélection : part des tirages de l'analyse de sensibilité (poids et "
         "normalisation tirés au hasard) où l'EPCI est retenu ; rangs 5e et 95e centiles sur "
         "ces tirages ; robustesse : « robuste », « limite » ou « hors zone ».",

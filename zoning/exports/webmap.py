@@ -48,6 +48,7 @@ from zoning.exports._common import (
     missing_criteria_notes,
     palette,
     quantile_classes,
+    ranking_sentence,
     short_label,
     site_categories,
     sources_lines,
@@ -367,10 +368,9 @@ def build_payload(result: RunResult, epci_tolerance_m: float = EPCI_TOLERANCE_M,
         "explanation": (
             "Chaque EPCI reçoit, pour chaque critère du Pacte de lutte contre les déserts "
             "médicaux, un score normalisé de 0 (moins vulnérable) à 1 (plus vulnérable) ; le "
-            "score composite est leur moyenne pondérée. Les EPCI sont classés par score "
-            "décroissant et les premiers sont retenus comme zones prioritaires. La probabilité "
-            "de sélection mesure la stabilité de ce choix quand les poids et la normalisation "
-            "varient."),
+            f"score composite est leur moyenne pondérée. {ranking_sentence(result)} La "
+            "probabilité de sélection mesure la stabilité de ce choix quand les poids et la "
+            "normalisation varient."),
         "computed_at": when,
         "sources": sources_lines(result),
         "notes": missing_criteria_notes(result),
