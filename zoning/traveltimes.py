@@ -316,7 +316,7 @@ def locate_facilities(
     xs = np.where(empty, np.nan, geoms.x.where(~empty)) if len(useful) else np.empty(0)
     ys = np.where(empty, np.nan, geoms.y.where(~empty)) if len(useful) else np.empty(0)
     snap = snap_points(graph, xs, ys, r.access_speed_kmh, r.access_circuity, r.max_snap_km,
-                       tree=tree, labels=[f"FINESS {f}" for f in useful.index])
+                       tree=tree, labels="FINESS " + useful.index.astype(str))
     must = np.zeros(len(useful), dtype=bool)
     if "ajoute" in useful.columns:
         must |= useful["ajoute"].fillna(False).to_numpy(dtype=bool)
@@ -423,9 +423,8 @@ def origin_times(
         each kind, ``access_km`` and ``far_from_network``.
     """
     r = config.routing
-    labels = [str(i) for i in points.index]
     snap = snap_points(graph, points.x.to_numpy(), points.y.to_numpy(), r.access_speed_kmh,
-                       r.access_circuity, r.max_snap_km, tree=tree, labels=labels,
+                       r.access_circuity, r.max_snap_km, tree=tree, labels=points.index,
                        k=r.snap_candidates)
     cols: dict[str, Any] = {}
     access_m = snap.distance_m

@@ -16,7 +16,6 @@ right way (e.g. a town hall next to a radial road, the hospital across town).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -88,7 +87,7 @@ def snap_points(
     access_circuity: float,
     max_snap_km: float,
     tree: cKDTree | None = None,
-    labels: Sequence[str] | None = None,
+    labels: npt.ArrayLike | None = None,
     k: int = 1,
 ) -> Snap:
     """Snap points given in the graph CRS to their nearest node.
@@ -104,7 +103,7 @@ def snap_points(
     tree
         A :func:`node_tree` of ``graph``, built when ``None``.
     labels
-        Point names used in error messages.
+        Point names used in error messages (one per point, e.g. a frame's index).
     k
         Number of candidate nodes kept per point (``routing.snap_candidates``).
 
@@ -122,7 +121,8 @@ def snap_points(
     bad = ~(np.isfinite(xs) & np.isfinite(ys))
     if bad.any():
         where = np.flatnonzero(bad)
-        names = [str(labels[i]) for i in where[:10]] if labels is not None else where[:10].tolist()
+        names = (np.asarray(labels, dtype=object)[where[:10]] if labels is not None
+                 else where[:10]).tolist()
         raise RoutingError(
             f"{int(bad.sum())} point(s) have missing or non-finite coordinates "
             f"({', '.join(map(str, names))}); fix their coordinates"
