@@ -60,6 +60,13 @@ def test_score_writes_ranked_table(scored: tuple[str, Path]) -> None:
         assert (out / "temps_urgences_76.tif").is_file()
     rank_col = next(c for c in ranked.columns if c.lower() in ("rang", "rank"))
     assert sorted(ranked[rank_col]) == list(range(1, 162))
+    # run parameters: the selected population is the sum over the selected rows of the table
+    from zoning.exports import read_geopackage
+
+    params = read_geopackage(out / "zoning_76.gpkg").params
+    sel = ranked["selected"].astype(str).str.lower() == "true"
+    assert params["n_selected"] == 28 == int(sel.sum())
+    assert params["population_selected"] == int(ranked.loc[sel, "population"].sum())
 
 
 def test_reference_comparison(data_dir: Path, scored: tuple[str, Path], tmp_path: Path) -> None:

@@ -321,7 +321,8 @@ def run(
     facilities = tin.facilities if tin is not None else _empty_facilities()
     metas = _criteria_meta(config, crits, table)
     notes = _notes(config, crits, table, tin, territory)
-    params = _params(config, data_dir, region, top, strict, table, crits, reference, comparison)
+    params = _params(config, data_dir, region, top, strict, table, crits, reference, comparison,
+                     territory.epci["population"])
     result = RunResult(
         region=region, region_name=str(getattr(territory, "region_name", region)),
         epci=gpd.GeoDataFrame(epci, geometry="geometry", crs=territory.epci.crs),
@@ -432,7 +433,7 @@ def _notes(
 def _params(
     config: Config, data_dir: Path, region: str, top: int | None, strict: bool,
     table: pd.DataFrame, crits: dict[str, CriterionResult], reference: Path | None,
-    comparison: Comparison | None,
+    comparison: Comparison | None, population: pd.Series,
 ) -> dict[str, Any]:
     params: dict[str, Any] = {
         "version": __version__,
@@ -455,8 +456,8 @@ def _params(
         },
         "n_epci": int(len(table)),
         "n_selected": int(table["selected"].sum()),
-        "population_selected": int(np.nansum(table.loc[table["selected"], "population"]))
-        if "population" in table.columns else None,
+        "population_selected": int(np.nansum(
+            population.reindex(table.index[table["selected"].to_numpy(dtype=bool)]))),
     }
     if comparison is not None:
         params["reference"] = {
