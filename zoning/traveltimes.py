@@ -375,6 +375,25 @@ def route_all(
     Each site joins the network at its ``routing.snap_candidates`` nearest
     nodes (access leg to each), the quickest one winning.
 
+    Parameters
+    ----------
+    graph
+        The road graph.
+    sites
+        :func:`locate_facilities` result (index ``finess``, ``nom``, ``su``,
+        ``smur``, ``su_pediatrique_seul``, points in the graph CRS).
+    either
+        ``travel.facilities``: ``su``, ``smur`` or ``su_or_smur`` (the ``urgence`` set).
+    config
+        ``[routing]`` access-leg model and ``snap_candidates``.
+    tree
+        A :func:`zoning.routing.node_tree` of ``graph`` (built when ``None``).
+
+    Returns
+    -------
+    dict of str to Routed
+        One entry per kind of :data:`KINDS`.
+
     Raises
     ------
     RoutingError

@@ -112,6 +112,20 @@ def _sha256(path: Path) -> str:
 def download_source(src: Source, data_dir: Path, timeout: float = DEFAULT_TIMEOUT_S) -> Path:
     """Download the official file of ``src`` into ``data_dir`` (checksum-verified).
 
+    Parameters
+    ----------
+    src
+        The catalogue entry.
+    data_dir
+        The data directory (the file goes to ``src.path(data_dir)``, written atomically).
+    timeout
+        Network timeout in seconds.
+
+    Returns
+    -------
+    Path
+        The file written.
+
     Raises
     ------
     DownloadError

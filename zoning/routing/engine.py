@@ -18,6 +18,18 @@ def collapse_parallel(
 
     A plain COO -> CSR conversion would *sum* parallel edges; routing needs the
     minimum. The result is sorted by row, then column.
+
+    Parameters
+    ----------
+    rows, cols
+        Edge ends (non-negative node indices), shape ``(m,)``.
+    weights
+        Edge weights, shape ``(m,)``.
+
+    Returns
+    -------
+    (rows, cols, weights)
+        One triple per distinct ``(row, col)`` pair, with the smallest weight.
     """
     rows = np.asarray(rows, dtype=np.int64)
     cols = np.asarray(cols, dtype=np.int64)
@@ -39,7 +51,21 @@ def build_csr(
     n: int, rows: npt.NDArray[np.int64], cols: npt.NDArray[np.int64],
     weights: npt.NDArray[np.float64],
 ) -> csr_matrix:
-    """CSR matrix built directly from deduplicated triples (explicit zeros are kept as edges)."""
+    """CSR matrix built directly from deduplicated triples (explicit zeros are kept as edges).
+
+    Parameters
+    ----------
+    n
+        Number of nodes (the matrix is ``n x n``).
+    rows, cols, weights
+        Edge triples; parallel edges are collapsed to their minimum
+        (:func:`collapse_parallel`).
+
+    Returns
+    -------
+    csr_matrix
+        Entry ``[row, col]`` = weight, sorted indices.
+    """
     r, c, w = collapse_parallel(
         np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64),
         np.asarray(weights, dtype=np.float64),

@@ -272,7 +272,22 @@ def file_sha256(path: str | os.PathLike[str]) -> str:
 
 
 def cache_key(builder: str, files: Sequence[Path], params: Mapping[str, Any]) -> str:
-    """Key of a built graph: builder name and version, input file hashes, parameters."""
+    """Key of a built graph: builder name and version, input file hashes, parameters.
+
+    Parameters
+    ----------
+    builder
+        Builder name (``lines`` or ``osm``).
+    files
+        Input files (their full-content SHA-256 enter the key).
+    params
+        Builder parameters (speed table, circuity, CRS...), JSON-serialisable.
+
+    Returns
+    -------
+    str
+        32 hexadecimal characters.
+    """
     payload = {
         "builder": builder,
         "version": BUILDER_VERSION,
