@@ -269,6 +269,19 @@ def test_occitanie_plausible(occitanie, data_dir: Path) -> None:
     # regional population from the grid ~ 6.0 M (Census 2021 in Occitanie: 5,997,468)
     assert 5.8e6 < res.regional["population"] < 6.1e6
     assert 0.02 < res.regional["share_beyond"] < 0.2
+    # ... and exactly the populated cells whose centre lies in a commune of the region
+    cells = res.cells
+    assert cells.index.is_unique and cells["code_insee"].isin(c.index).all()
+    in_reg = cells[cells["code_insee"].isin(terr.communes.index[terr.communes["in_region"]])]
+    assert res.regional["population"] == pytest.approx(in_reg["population"].sum())
+    assert res.regional["pop_beyond"] == pytest.approx(
+        in_reg.loc[in_reg["t_urgence_min"] > 30, "population"].sum())
+    assert res.regional["weights_source"] == "grille 1 km"
+    # EPCI weights are their cells; cells hold 85-105 % of the commune populations
+    per_epci = cells.groupby("epci_siren")["population"].sum().reindex(e.index)
+    pd.testing.assert_series_equal(e["population_ponderee"], per_epci, check_names=False)
+    assert (e["population_ponderee"] / terr.epci["population"]).between(0.85, 1.05).all()
+    assert (e["pop_beyond"] <= e["population_ponderee"]).all()
     assert res.note == "réseau routier numéroté (Travel Mapping), vitesses modélisées par classe"
 
 
