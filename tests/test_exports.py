@@ -45,6 +45,9 @@ def test_french_number_formatting() -> None:
     assert common.fmt_number(float("nan"), 2) == common.MISSING
     assert common.fmt_number(None) == common.MISSING
     assert common.fmt_percent(0.953) == "95\u00a0%"
+    # probabilities round down: 0.896 is below the 90 % of "robuste", 0.999 is not "always"
+    assert [common.fmt_probability(p) for p in (0.896, 0.9, 0.29, 0.999, 1.0, float("nan"))] == [
+        "89\u00a0%", "90\u00a0%", "29\u00a0%", "99\u00a0%", "100\u00a0%", common.MISSING]
     assert common.fmt_value(2.345, "consultations", 2) == "2,35 consultations"
     assert common.fmt_value(np.nan, "consultations", 2) == common.MISSING
 
@@ -461,7 +464,7 @@ def test_tables_xlsx(tmp_path: Path) -> None:
     ald_col = col["Part des patients en ALD (% de la population)"] + 1
     assert ws.cell(row=2, column=ald_col).value == common.MISSING
     prob = ws.cell(row=2, column=col["Probabilité de sélection"] + 1)
-    assert prob.number_format == "0%" and prob.value == pytest.approx(0.95)
+    assert prob.number_format == "0.0%" and prob.value == pytest.approx(0.95)
     pop = ws.cell(row=2, column=col["Population"] + 1)
     assert pop.number_format == "#,##0"
     # a name starting with "=" stays text

@@ -12,6 +12,7 @@ import pandas as pd
 from zoning.cli.options import config_option, data_dir_option, output_option, region_option
 from zoning.config import load_config
 from zoning.datadir import resolve_data_dir
+from zoning.exports._common import floor_percent
 
 SHORT_LABELS: dict[str, tuple[str, str]] = {
     # id -> (French column header, format)
@@ -58,7 +59,7 @@ def _table_text(table: pd.DataFrame, epci: pd.DataFrame, config: Any, travel_hea
     rows["Composite"] = [_fmt(v, "{:.3f}") for v in table["composite"]]
     rows["Sélection"] = ["oui" if s else "" for s in table["selected"]]
     rows["Probabilité"] = [
-        "–" if pd.isna(p) else f"{100 * p:.0f} %" for p in table["probability"]
+        "–" if pd.isna(p) else f"{floor_percent(p)} %" for p in table["probability"]
     ]
     rows["Robustesse"] = table["robustesse"].astype(str).tolist()
     frame = pd.DataFrame(rows)
@@ -211,7 +212,8 @@ def explain(
     a = ex.attrs
     click.echo(f"{row['epci_nom']} (SIREN {siren}, {row.get('epci_type', '')}, "
                f"département {row['dep']}, {_fmt_int(float(row['population']))} hab.)")
-    prob = "non évaluée" if math.isnan(a["probability"]) else f"{100 * a['probability']:.0f} %"
+    prob = ("non évaluée" if math.isnan(a["probability"])
+            else f"{floor_percent(a['probability'])} %")
     click.echo(
         f"Rang {a['rank']} sur {a['n']} ; score composite {_fmt(a['composite'], '{:.3f}')} ; "
         f"{'sélectionné' if a['selected'] else 'non sélectionné'} ; probabilité de sélection "

@@ -225,6 +225,22 @@ def fmt_percent(x: Any, decimals: int = 0) -> str:
     return fmt_number(float(x) * 100.0, decimals) + "\u00a0%"
 
 
+def floor_percent(p: float) -> int:
+    """A probability (0..1) as whole percent rounded *down*.
+
+    The label ``robuste`` needs a probability of at least the threshold (90 %): 0.896 must read
+    89 %, not 90 %, and 0.999 must not read 100 % (not selected in every draw).
+    """
+    return int(math.floor(100.0 * float(p) + 1e-9))
+
+
+def fmt_probability(x: Any) -> str:
+    """A selection probability as a French whole percentage rounded down, or MISSING."""
+    if x is None or pd.isna(x):
+        return MISSING
+    return f"{floor_percent(float(x))}\u00a0%"
+
+
 # --------------------------------------------------------------------------- classes
 
 

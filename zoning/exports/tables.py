@@ -110,7 +110,7 @@ def _number_format(col: str, values: pd.Series) -> str | None:
     if col in ("rank", "rank_p05", "rank_p95"):
         return "0"
     if col == "probability":
-        return "0%"
+        return "0.0%"  # whole percent would show 0.896 as 90 % beside "limite"
     if col == "composite" or col.endswith("_score"):
         return "0.00"
     if col.endswith("_min") or col == "access_km":

@@ -43,7 +43,7 @@ from zoning.exports._common import (
     computed_at,
     fixed_classes,
     fmt_number,
-    fmt_percent,
+    fmt_probability,
     fmt_value,
     missing_criteria_notes,
     palette,
@@ -207,7 +207,7 @@ def _epci_part(result: RunResult, tolerance_m: float) -> tuple[dict[str, Any], l
         epci["population"].map(lambda v: fmt_number(v, 0)),
         rank.map(lambda r: MISSING if pd.isna(r) else f"{int(r)} / {n}"),
         selected.map({True: "oui", False: "non"}),
-        epci["probability"].map(lambda p: fmt_percent(p, 0)),
+        epci["probability"].map(fmt_probability),
         epci["composite"].map(lambda v: fmt_number(v, 2)),
     ]
     for c in result.criteria:
