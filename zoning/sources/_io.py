@@ -42,11 +42,6 @@ def require_file(source: Source, data_dir: str | Path) -> Path:
     return path
 
 
-def _fail(path: Path, problems: Sequence[str]) -> None:
-    if problems:
-        raise DataFormatError(f"{path}: {len(problems)} problem(s): " + "; ".join(problems))
-
-
 def read_header(path: Path, sep: str, encoding: str) -> list[str]:
     """Read the header line of a CSV file, checking the separator."""
     try:
@@ -256,7 +251,8 @@ def count_layer(source: Source, data_dir: str | Path, layer: str | None = None) 
 
 def fail(path: Path, problems: Sequence[str]) -> None:
     """Raise one DataFormatError listing ``problems`` (no-op when empty)."""
-    _fail(path, problems)
+    if problems:
+        raise DataFormatError(f"{path}: {len(problems)} problem(s): " + "; ".join(problems))
 
 
 def as_int64(frame: pd.DataFrame, column: str, path: Path) -> list[str]:
