@@ -377,3 +377,18 @@ def test_travel_mapping_graph(data_dir: Path, tmp_path: Path) -> None:
     assert 300_000 < xmin < 500_000 and 850_000 < xmax < 950_000
     assert 6_000_000 < ymin < 6_150_000 and 6_450_000 < ymax < 6_550_000
     assert g.note == "réseau routier numéroté (Travel Mapping), vitesses modélisées par classe"
+
+
+def test_several_extracts_merge_on_osm_node_ids(tmp_path: Path) -> None:
+    """Two extracts sharing nodes (here the same one twice) join on OSM ids, not duplicate."""
+    one = graph_from_osm_pbf(HELSINKI, OSM_SPEEDS, crs="EPSG:32635", use_cache=False)
+    two = graph_from_osm_pbf([HELSINKI, HELSINKI], OSM_SPEEDS, crs="EPSG:32635",
+                             use_cache=False)
+    np.testing.assert_array_equal(two.node_ids, one.node_ids)
+    np.testing.assert_array_equal(two.x, one.x)
+    assert two.n_edges == 2 * one.n_edges  # every way twice: parallel edges
+    fac = np.array([0, one.n_nodes // 2, one.n_nodes - 1])
+    t1, f1 = nearest_facility(one, fac)
+    t2, f2 = nearest_facility(two, fac)
+    np.testing.assert_array_equal(t1, t2)
+    np.testing.assert_array_equal(f1, f2)
