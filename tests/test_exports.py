@@ -427,6 +427,11 @@ def test_tables_csv(tmp_path: Path) -> None:
     assert first["Part des patients en ALD (% de la population)"] == common.MISSING
     second = dict(zip(head, rows[2], strict=True))
     assert second["Score composite (0 à 1, 1 = plus vulnérable)"] == "0,6875"
+    # the French table names the missing criteria in French, not by id
+    assert first["Critères indisponibles (donnée manquante)"] == "Part des patients en ALD"
+    several = pd.DataFrame({"criteres_indisponibles": ["ald;urgences", "", "age_mg"]})
+    assert tables_mod._french_missing(several, r)["criteres_indisponibles"].tolist() == [
+        "Part des patients en ALD ; Éloignement des urgences", "", "Présence de jeunes médecins"]
 
     com = pd.read_csv(tmp_path / "zoning_99_communes_fr.csv", sep=";", decimal=",",
                       encoding="utf-8-sig", dtype=str)

@@ -12,6 +12,7 @@ Files (``<stem>`` = ``zoning_<region>``):
 
 from __future__ import annotations
 
+import re
 import tempfile
 from collections.abc import Callable
 from contextlib import ExitStack
@@ -36,6 +37,7 @@ from zoning.exports._common import (
     epci_output_columns,
     missing_criteria_notes,
     ranking_sentence,
+    short_label,
     slug,
     sources_lines,
     value_decimals,
@@ -70,6 +72,17 @@ def epci_table(result: RunResult) -> pd.DataFrame:
     joined = missing.to_numpy(dtype=bool) @ labels if ids else np.full(len(df), "", object)
     df["criteres_indisponibles"] = pd.Series(joined, index=df.index).astype(str).str.rstrip(";")
     return df.sort_values(["rank", "composite"], ascending=[True, False], na_position="last")
+
+
+def _french_missing(epci: pd.DataFrame, result: RunResult) -> pd.DataFrame:
+    """``criteres_indisponibles`` with French criterion labels (for the French CSV and XLSX)."""
+    if "criteres_indisponibles" not in epci.columns:
+        return epci
+    text = epci["criteres_indisponibles"].astype(str)
+    for c in result.criteria:  # a handful of criteria, each replacement vectorised
+        text = text.str.replace(rf"(?<![\w]){re.escape(c.id)}(?![\w])", short_label(c.label),
+                                regex=True)
+    return epci.assign(criteres_indisponibles=text.str.replace(";", " ; ", regex=False))
 
 
 def commune_table(result: RunResult) -> pd.DataFrame:
@@ -258,6 +271,7 @@ def table_jobs(result: RunResult, out_dir: str | Path, french_csv: bool = True) 
     out_dir = Path(out_dir)
     stem = slug(result)
     epci = epci_table(result)
+    epci_fr = _french_missing(epci, result)
     communes = commune_table(result)
     labels = {"epci_siren": "SIREN de l'EPCI", **epci_column_labels(result)}
     jobs: list[Job] = [
@@ -266,11 +280,11 @@ def table_jobs(result: RunResult, out_dir: str | Path, french_csv: bool = True) 
     ]
     if french_csv:
         jobs += [
-            (out_dir / f"{stem}_epci_fr.csv", lambda p: _write_csv_fr(epci, labels, p)),
+            (out_dir / f"{stem}_epci_fr.csv", lambda p: _write_csv_fr(epci_fr, labels, p)),
             (out_dir / f"{stem}_communes_fr.csv",
              lambda p: _write_csv_fr(communes, COMMUNE_LABELS, p)),
         ]
-    jobs.append((out_dir / f"{stem}.xlsx", lambda p: _write_xlsx(result, epci, communes, p)))
+    jobs.append((out_dir / f"{stem}.xlsx", lambda p: _write_xlsx(result, epci_fr, communes, p)))
     return jobs
 
 
