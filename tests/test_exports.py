@@ -242,6 +242,15 @@ def test_map_payload_content(tiny_html: str) -> None:
     # the header names the missing criterion, not only a count
     assert p["subtitle"].startswith("4 EPCI classés sur 4 critères disponibles sur 5 (Part des "
                                     "patients en ALD : donnée indisponible")
+    # a share in 0..1 ("part de l'APL") is shown in percent, with one decimal
+    share = r.epci.loc["200000003", "age_mg"]
+    assert row["Présence de jeunes médecins"] == \
+        common.fmt_number(100 * share, 1) + " % de l'APL"
+    age = p["epci_layers"][2]
+    assert age["name"] == "Présence de jeunes médecins (% de l'APL)"
+    top_class = age["legend"]["items"][len(age["colors"]) - 1]["label"]
+    upper = float(top_class.split(" – ")[1].replace("\u202f", "").replace(",", "."))
+    assert upper == pytest.approx(100 * r.epci["age_mg"].max(), abs=0.1)  # bounds in percent
     # percentages: one decimal at most
     assert re.fullmatch(r"\d+(,\d)?\s% de la population", row["Éloignement des urgences"])
 

@@ -80,7 +80,8 @@ def overlay_labels(dom: str) -> list[str]:
 def expected_layers(result: object) -> list[str]:
     names = [webmap.PRIORITY_LAYER]
     for c in result.criteria:  # type: ignore[attr-defined]
-        names.append(f"{c.label} ({c.unit})" if c.available else f"{c.label} — {common.MISSING}")
+        unit = common.display_scale(c)[1]
+        names.append(f"{c.label} ({unit})" if c.available else f"{c.label} — {common.MISSING}")
     return names + [webmap.COMMUNE_LAYER, webmap.SU_LAYER, webmap.SMUR_LAYER]
 
 

@@ -129,6 +129,18 @@ def short_label(label: str) -> str:
     return label
 
 
+def display_scale(c: CriterionMeta) -> tuple[float, str]:
+    """Factor and unit for showing a criterion to people (web map).
+
+    A share in 0..1 whose unit reads ``part de ...`` (e.g. the GP supply from older doctors,
+    ``part de l'APL``) is shown in percent (``88,1 % de l'APL``) rather than ``0,881``; other
+    criteria are shown as they are.
+    """
+    if c.unit.startswith("part "):
+        return 100.0, "% " + c.unit[len("part "):]
+    return 1.0, c.unit
+
+
 def criterion_score_label(c: CriterionMeta) -> str:
     """French column header of a criterion normalised score."""
     return f"Score normalisé : {c.label} (0 à 1, 1 = plus vulnérable)"

@@ -41,6 +41,7 @@ from zoning.exports._common import (
     check_result,
     class_labels,
     computed_at,
+    display_scale,
     fixed_classes,
     fmt_number,
     fmt_probability,
@@ -213,8 +214,10 @@ def _epci_part(result: RunResult, tolerance_m: float) -> tuple[dict[str, Any], l
     for c in result.criteria:
         labels.append(short_label(c.label))  # the value carries the unit
         if c.available:
-            dec = _decimals(epci[c.id], c.unit)
-            cols.append(epci[c.id].map(lambda v, u=c.unit, d=dec: fmt_value(v, u, d)))
+            factor, shown_unit = display_scale(c)
+            vals = pd.to_numeric(epci[c.id], errors="coerce") * factor
+            dec = _decimals(vals, shown_unit)
+            cols.append(vals.map(lambda v, u=shown_unit, d=dec: fmt_value(v, u, d)))
         else:
             cols.append(pd.Series(MISSING, index=epci.index))
     values = pd.concat(cols, axis=1).astype(str).to_numpy().tolist()
@@ -240,7 +243,8 @@ def _epci_part(result: RunResult, tolerance_m: float) -> tuple[dict[str, Any], l
                    "items": items},
     })
     for c in result.criteria:
-        unit = f" ({c.unit})" if c.unit else ""
+        factor, shown_unit = display_scale(c)
+        unit = f" ({shown_unit})" if shown_unit else ""
         if not c.available or epci[c.id].notna().sum() == 0:
             layers.append({
                 "name": f"{c.label} — {MISSING}", "priority": False, "visible": False,
@@ -249,8 +253,9 @@ def _epci_part(result: RunResult, tolerance_m: float) -> tuple[dict[str, Any], l
                            "note": c.note},
             })
             continue
-        dec = _decimals(epci[c.id], c.unit)
-        cls = quantile_classes(epci[c.id], 5, dec)
+        vals = pd.to_numeric(epci[c.id], errors="coerce") * factor
+        dec = _decimals(vals, shown_unit)
+        cls = quantile_classes(vals, 5, dec)
         colors = palette(cls.k, YLORRD5)
         if c.direction == "higher_is_better":
             colors = colors[::-1]  # low values are the unfavourable ones: darker
