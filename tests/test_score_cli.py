@@ -180,3 +180,10 @@ def test_population_share_selection(data_dir: Path) -> None:
     code, _, err = _run("score", "--data-dir", str(data_dir), "--no-export",
                         "--population-share", "0.053", "--top", "3")
     assert code == 2 and "exclusive" in err
+
+
+def test_long_names_are_marked_as_cut() -> None:
+    from zoning.cli.score_cmd import _clip
+
+    out = _clip(pd.Series(["x" * 50, "CC du Réquistanais", "y" * 42]), 42).tolist()
+    assert out == ["x" * 41 + "…", "CC du Réquistanais", "y" * 42]

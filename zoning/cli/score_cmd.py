@@ -37,11 +37,17 @@ def _fmt(x: Any, spec: str) -> str:
     return spec.format(float(x)).replace(",", " ").replace(".", ",")
 
 
+def _clip(names: pd.Series, width: int) -> pd.Series:
+    """Names cut to ``width`` characters, an ellipsis marking the cut ones."""
+    long = names.str.len() > width
+    return names.where(~long, names.str.slice(0, width - 1) + "…")
+
+
 def _table_text(table: pd.DataFrame, epci: pd.DataFrame, config: Any, travel_header: str,
                 missing: list[str]) -> str:
     rows: dict[str, list[str]] = {
         "Rang": table["rank"].astype(int).astype(str).tolist(),
-        "EPCI": epci.loc[table.index, "epci_nom"].astype(str).str.slice(0, 42).tolist(),
+        "EPCI": _clip(epci.loc[table.index, "epci_nom"].astype(str), 42).tolist(),
         "Dép.": epci.loc[table.index, "dep"].astype(str).tolist(),
         "Population": [_fmt_int(v) for v in epci.loc[table.index, "population"]],
     }
