@@ -225,6 +225,27 @@ def age_criterion(
 
     ``1 − Σ w·APL_≤age / Σ w·APL`` over the DREES communes of the EPCI, ``w`` =
     ``pop_standardisee_mg``. NaN when the EPCI has no accessible supply (Σ w·APL = 0).
+
+    Parameters
+    ----------
+    apl
+        :func:`zoning.sources.read_apl` frame with the age variants (index COG 2024).
+    territory
+        The territory.
+    age_limit
+        60, 62 or 65: the supply of GPs at or below this age counts as "young".
+    millesime
+        APL vintage (for the metadata).
+
+    Returns
+    -------
+    CriterionResult
+        Values in 0..1 (share of the accessible supply from older GPs).
+
+    Raises
+    ------
+    DataFormatError
+        When the APL frame lacks the variant for ``age_limit``.
     """
     col = AGE_COLUMNS.get(int(age_limit))
     if col is None or col not in apl.columns:

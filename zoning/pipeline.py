@@ -92,6 +92,20 @@ def compute_travel(territory: Any, config: Config, data_dir: Path) -> TravelInpu
 
     Uses :mod:`zoning.traveltimes`. EPCI outside the road network extent get NaN (criterion 4
     missing for them, reported in the notes), never an invented time.
+
+    Parameters
+    ----------
+    territory
+        :class:`zoning.territory.Territory`.
+    config
+        Validated configuration (routing and travel sections).
+    data_dir
+        Data directory.
+
+    Returns
+    -------
+    TravelInputs or None
+        None when :mod:`zoning.traveltimes` is not available.
     """
     try:
         traveltimes = importlib.import_module("zoning.traveltimes")
@@ -129,6 +143,19 @@ def restrict_to_network_extent(
     beyond the network's edge could otherwise be missed. An EPCI keeps its values only when all
     its communes are kept; otherwise its row is NaN (criterion 4 missing for it) and
     ``coverage`` says which share of its population has a time.
+
+    Parameters
+    ----------
+    commune_t
+        :func:`zoning.traveltimes.commune_times` frame (index ``code_insee``).
+    epci_t
+        :func:`zoning.traveltimes.epci_times` frame (index ``epci_siren``).
+    territory
+        The territory (population points and communes).
+    graph
+        The road graph routed on (node coordinates ``x``, ``y`` in EPSG:2154).
+    sites
+        The facilities routed to (index ``finess``, EPSG:2154).
 
     Returns
     -------
@@ -480,6 +507,13 @@ def write_raster(run_: Run, out_dir: Path) -> Path | None:
     (otherwise raster cells there would carry times the network cannot support); sets
     ``run_.result.raster_path``.
 
+    Parameters
+    ----------
+    run_
+        The run (its travel times and territory).
+    out_dir
+        Output folder.
+
     Returns
     -------
     Path or None
@@ -503,6 +537,13 @@ def write_outputs(result: RunResult, out_dir: Path) -> list[Path]:
 
     Calls ``zoning.exports.write_all(result, out_dir)`` when the exports package provides it;
     otherwise writes the ranked table as CSV (:func:`write_scores_csv`).
+
+    Parameters
+    ----------
+    result
+        The run to write.
+    out_dir
+        Output folder (created if needed).
 
     Returns
     -------
@@ -558,7 +599,26 @@ def resolve_epci(result: RunResult, query: str) -> str:
 def worst_communes(
     result: RunResult, siren: str, column: str, n: int = 3, ascending: bool = True
 ) -> pd.DataFrame:
-    """The ``n`` communes of the EPCI with the lowest (``ascending``) or highest ``column``."""
+    """The ``n`` communes of the EPCI with the lowest (``ascending``) or highest ``column``.
+
+    Parameters
+    ----------
+    result
+        The run.
+    siren
+        EPCI SIREN.
+    column
+        Column of ``result.communes`` (e.g. ``apl_mg``, ``t_urgence_min``).
+    n
+        Number of communes.
+    ascending
+        Lowest values first (else highest); ties go to the most populated commune.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``nom``, ``column``, ``population`` (empty when the column is absent).
+    """
     com = result.communes
     if column not in com.columns:
         return pd.DataFrame(columns=["nom", column, "population"])

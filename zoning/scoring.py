@@ -602,7 +602,22 @@ def sensitivity(
 def robustness_labels(
     selected: pd.Series, probability: pd.Series, threshold: float
 ) -> pd.Series:
-    """Label each EPCI ``robuste`` / ``limite`` / ``hors zone`` (see the module docstring)."""
+    """Label each EPCI ``robuste`` / ``limite`` / ``hors zone`` (see the module docstring).
+
+    Parameters
+    ----------
+    selected
+        Selected by the main run.
+    probability
+        Selection probability over the draws (NaN: no sensitivity analysis).
+    threshold
+        ``sensitivity.robust_threshold``.
+
+    Returns
+    -------
+    pandas.Series
+        Same index, ``robustesse`` labels (``non évaluée`` where the probability is NaN).
+    """
     sel = selected.to_numpy(dtype=bool)
     p = probability.to_numpy(dtype="float64")
     lab = np.where(

@@ -399,6 +399,7 @@ def computed_at(result: RunResult) -> str:
 
 
 def version(result: RunResult) -> str:
+    """The zoning version recorded in the run parameters (else the installed one)."""
     from zoning import __version__
 
     return str(result.params.get("version", __version__))
