@@ -236,3 +236,10 @@ def test_ald_file_not_utf8(data: Path) -> None:
     path = data / "health" / "ald_departement.csv"
     path.write_bytes("dep;part_ald;commentaire\n09;21,5;Ariège\n".encode("latin-1"))
     assert_clean_error(*run("sources", "--data-dir", str(data)), str(path), "UTF-8")
+
+
+def test_sources_data_dir_absent(tmp_path: Path) -> None:
+    line = assert_clean_error(*run("sources", "--data-dir", str(tmp_path / "nowhere")),
+                              str(tmp_path / "nowhere"), "data directory not found",
+                              "zoning fetch")
+    assert len(line) < 300  # one short line, not every missing file

@@ -70,6 +70,11 @@ def sources(data_dir: Path | None) -> None:
     file is invalid; the message names every file, column and fix.
     """
     root = resolve_data_dir(data_dir)
+    if not root.is_dir():
+        raise DataFileNotFoundError(
+            f"{root}: data directory not found; give an existing folder with --data-dir or "
+            "ZONING_DATA_DIR, or create it and run `zoning fetch`"
+        )
     results = check_sources(root)
     click.echo(f"Dossier de données : {root}")
     header = ("source", "millésime", "fichier", "état", "lignes")
