@@ -162,10 +162,10 @@ def _empty(territory: Territory) -> pd.Series:
 # --------------------------------------------------------------------------- 1 and 2: APL
 
 
-def _apl_rows(apl: pd.DataFrame, territory: Territory) -> pd.DataFrame:
-    """APL rows with their current commune and EPCI (rows outside the territory dropped)."""
-    cur = commune_of_cog2024(apl.index, territory)
-    rows = apl.copy()
+def _rows_in_territory(frame: pd.DataFrame, territory: Territory) -> pd.DataFrame:
+    """COG-2024-keyed rows with their current commune and EPCI (rows outside dropped)."""
+    cur = commune_of_cog2024(frame.index, territory)
+    rows = frame.copy()
     rows["code_insee"] = cur.to_numpy()
     rows = rows[rows["code_insee"].notna()]
     rows["epci_siren"] = territory.communes.loc[rows["code_insee"], "epci_siren"].to_numpy()
@@ -188,7 +188,7 @@ def apl_criterion(apl: pd.DataFrame, territory: Territory, millesime: int) -> Cr
     -------
     CriterionResult
     """
-    rows = _apl_rows(apl, territory)
+    rows = _rows_in_territory(apl, territory)
     rows = rows[rows["apl_mg"].notna()]
     w = rows["pop_standardisee_mg"].astype("float64")
     num = (w * rows["apl_mg"]).groupby(rows["epci_siren"]).sum()
@@ -254,7 +254,7 @@ def age_criterion(
             f"missing; available columns: {', '.join(map(str, apl.columns))} (use apl.age_limit "
             "60, 62 or 65 with the DREES age-variant file in health/)"
         )
-    rows = _apl_rows(apl, territory)
+    rows = _rows_in_territory(apl, territory)
     rows = rows[rows["apl_mg"].notna() & rows[col].notna()]
     w = rows["pop_standardisee_mg"].astype("float64")
     tot = (w * rows["apl_mg"]).groupby(rows["epci_siren"]).sum()
@@ -489,10 +489,7 @@ def niveau_vie_criterion(
     -------
     CriterionResult
     """
-    cur = commune_of_cog2024(filosofi.index, territory)
-    rows = filosofi.assign(code_insee=cur.to_numpy())
-    rows = rows[rows["code_insee"].notna()]
-    rows["epci_siren"] = territory.communes.loc[rows["code_insee"], "epci_siren"].to_numpy()
+    rows = _rows_in_territory(filosofi, territory)
     published = rows["med_niveau_vie"].notna() & ~rows["secret"].astype(bool)
     vals = weighted_median(rows["med_niveau_vie"].where(published), rows["nb_personnes"],
                            rows["epci_siren"]).reindex(territory.epci.index)
