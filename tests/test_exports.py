@@ -490,6 +490,7 @@ def test_tables_xlsx(tmp_path: Path) -> None:
     assert "apl" in flat and "Part des patients en ALD" in flat
     assert any(common.MISSING in v for v in flat)
     assert any("millésime 2023" in v for v in flat)
+    assert ["Date du calcul", "25/11/2026 à 21:00"] in meth  # French date, not ISO text
     assert wb["Communes"].max_row == len(r.communes) + 1
 
 

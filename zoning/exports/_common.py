@@ -7,6 +7,7 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -391,6 +392,23 @@ def ranking_sentence(result: RunResult) -> str:
                 "(rang 1 = plus vulnérable) ; les premiers sont retenus comme zones prioritaires.")
     return ("Les EPCI sont classés par score composite décroissant (rang 1 = plus vulnérable) ; "
             "les premiers sont retenus comme zones prioritaires.")
+
+
+def fmt_datetime(text: str) -> str:
+    """``25/11/2026 à 21:55`` in Paris time when the ISO text carries a time zone."""
+    try:
+        dt = datetime.fromisoformat(text)
+    except ValueError:
+        return text
+    if dt.tzinfo is not None:
+        try:
+            from zoneinfo import ZoneInfo
+
+            dt = dt.astimezone(ZoneInfo("Europe/Paris"))
+        except (ImportError, KeyError, OSError):
+            return dt.strftime("%d/%m/%Y à %H:%M %Z")
+        return dt.strftime("%d/%m/%Y à %H:%M (heure de Paris)")
+    return dt.strftime("%d/%m/%Y à %H:%M")
 
 
 def computed_at(result: RunResult) -> str:

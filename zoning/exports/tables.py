@@ -35,6 +35,7 @@ from zoning.exports._common import (
     computed_at,
     epci_column_labels,
     epci_output_columns,
+    fmt_datetime,
     missing_criteria_notes,
     ranking_sentence,
     short_label,
@@ -199,7 +200,7 @@ def _method_sheet(ws: Worksheet, result: RunResult) -> None:
     ws["A1"].font = Font(bold=True, size=14)
     n_sel = int(result.epci["selected"].fillna(False).astype(bool).sum())
     ws.append(["Région", f"{result.region_name} ({result.region})"])
-    ws.append(["Date du calcul", computed_at(result)])
+    ws.append(["Date du calcul", fmt_datetime(computed_at(result))])
     ws.append(["Version de zoning", version(result)])
     ws.append(["Configuration", str(result.params.get("config_path", ""))])
     ws.append(["EPCI classés / zones prioritaires", f"{len(result.epci)} / {n_sel}"])

@@ -18,7 +18,6 @@ import html
 import json
 import re
 from collections.abc import Callable
-from datetime import datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -43,6 +42,7 @@ from zoning.exports._common import (
     computed_at,
     display_scale,
     fixed_classes,
+    fmt_datetime,
     fmt_number,
     fmt_probability,
     fmt_value,
@@ -173,23 +173,6 @@ def _decimals(values: pd.Series, unit: str) -> int:
 
 def _items(colors: list[str], labels: list[str]) -> list[dict[str, str]]:
     return [{"color": c, "label": lab} for c, lab in zip(colors, labels, strict=True)]
-
-
-def _fmt_datetime(text: str) -> str:
-    """``25/11/2026 à 21:55`` in Paris time when the ISO text carries a time zone."""
-    try:
-        dt = datetime.fromisoformat(text)
-    except ValueError:
-        return text
-    if dt.tzinfo is not None:
-        try:
-            from zoneinfo import ZoneInfo
-
-            dt = dt.astimezone(ZoneInfo("Europe/Paris"))
-        except (ImportError, KeyError, OSError):
-            return dt.strftime("%d/%m/%Y à %H:%M %Z")
-        return dt.strftime("%d/%m/%Y à %H:%M (heure de Paris)")
-    return dt.strftime("%d/%m/%Y à %H:%M")
 
 
 def _epci_part(result: RunResult, tolerance_m: float) -> tuple[dict[str, Any], list[dict[str, Any]],
@@ -364,7 +347,7 @@ def build_payload(result: RunResult, epci_tolerance_m: float = EPCI_TOLERANCE_M,
     absent = [short_label(c.label) for c in result.criteria if not c.available]
     absent_txt = (f" ({', '.join(absent)} : {MISSING}, poids réparti sur les autres)"
                   if absent else "")
-    when = _fmt_datetime(computed_at(result)) or "date inconnue"
+    when = fmt_datetime(computed_at(result)) or "date inconnue"
     return {
         "title": f"Zones prioritaires « déserts médicaux » — {result.region_name}",
         "subtitle": (f"{len(result.epci)} EPCI classés sur {n_crit} critères disponibles sur "
