@@ -232,6 +232,9 @@ def test_map_payload_content(tiny_html: str) -> None:
     assert apl["colors"][apl["codes"][low]] == common.YLORRD5[-1]
     # travel-time layer, sites, texts
     assert p["communes"]["codes_class"] == [0, 1, 0, 0, 3, 4, 2, -1]
+    # each commune points to its EPCI (named in its tooltip)
+    names = [epci["names"][k] for k in p["communes"]["epci"]]
+    assert names == r.epci.loc[r.communes["epci_siren"], "epci_nom"].tolist()
     assert p["sites"]["su"] == [1, 1, 0] and p["sites"]["smur"] == [1, 0, 1]
     assert any("millésime 2023" in s for s in p["sources"])
     assert any("ALD" in n and common.MISSING in n for n in p["notes"])

@@ -275,6 +275,7 @@ def _communes_part(result: RunResult, tolerance_m: float,
     else:
         near = [-1] * len(com)
     dep = com["dep"].astype(str) if "dep" in com.columns else com.index.to_series().str[:2]
+    epci_pos = pd.Series(np.arange(len(result.epci)), index=result.epci.index.astype(str))
     return {
         "name": COMMUNE_LAYER,
         "geom": encode_geometries(geoms),
@@ -286,6 +287,8 @@ def _communes_part(result: RunResult, tolerance_m: float,
         "tsu": _nullable(col("t_su_min"), 1),
         "tsmur": _nullable(col("t_smur_min"), 1),
         "near": near,
+        # position of the commune's EPCI in the EPCI arrays (-1: not a scored EPCI)
+        "epci": com["epci_siren"].astype(str).map(epci_pos).fillna(-1).astype("int64").tolist(),
         "codes_class": cls.codes.tolist(),
         "colors": colors,
         "labels": {"t": "Temps au SU ou SMUR le plus proche", "su": "Temps au SU le plus proche",

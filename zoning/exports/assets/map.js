@@ -115,6 +115,7 @@ function zoningMap(map, D) {
         l.bindTooltip(function () {
           var j = f.properties.j, rows = [];
           rows.push(["Code INSEE", C.code[j]]);
+          if (C.epci[j] >= 0) { rows.push(["EPCI", D.epci.names[C.epci[j]]]); }
           rows.push(["Population", fmt(C.pop[j], 0)]);
           rows.push([C.labels.t, C.t[j] === null ? D.missing : fmt(C.t[j], 0) + " min"]);
           rows.push([C.labels.su, C.tsu[j] === null ? D.missing : fmt(C.tsu[j], 0) + " min"]);
@@ -220,7 +221,9 @@ function zoningMap(map, D) {
   /* ---------------- title and "about" panel */
   var title = el("header", "zoning-header");
   title.appendChild(el("h1", null, D.title));
-  title.appendChild(el("p", null, D.subtitle));
+  var sub = el("p", null, D.subtitle);
+  sub.title = D.subtitle;  /* cut with an ellipsis on narrow screens: full text on hover */
+  title.appendChild(sub);
   document.body.insertBefore(title, document.body.firstChild);
   map.getContainer().classList.add("zoning-map");
   map.invalidateSize();
