@@ -199,6 +199,12 @@ def test_facilities_outside_extent_or_without_coordinates() -> None:
     fac.loc["A0000000A", "geometry"] = Point()
     with pytest.raises(RoutingError, match="A0000000A"):
         tt.compute_travel_times(terr, fac, graph, CONFIG)
+    # CRS never mixed silently: facilities or origin points in another CRS than the graph
+    with pytest.raises(RoutingError, match="facilities must be in EPSG:2154"):
+        tt.compute_travel_times(terr, _facilities().to_crs(4326), graph, CONFIG)
+    terr.points = terr.points.to_crs(4326)
+    with pytest.raises(RoutingError, match="origin points must be in EPSG:2154"):
+        tt.compute_travel_times(terr, _facilities(), graph, CONFIG)
 
 
 def test_raster_matches_origin_times(tmp_path: Path) -> None:

@@ -309,8 +309,7 @@ def locate_facilities(
         (facilities["su"].astype(bool) & ~facilities["su_pediatrique_seul"].astype(bool))
         | facilities["smur"].astype(bool)
     ]
-    if useful.crs is None or useful.crs.to_epsg() != int(graph.crs.split(":")[-1]):
-        raise RoutingError(f"facilities must be in {graph.crs} like the graph")
+    _check_crs(useful.crs, graph, "facilities")
     geoms = useful.geometry
     empty = geoms.isna() | geoms.is_empty
     xs = np.where(empty, np.nan, geoms.x.where(~empty)) if len(useful) else np.empty(0)
@@ -344,6 +343,15 @@ def locate_facilities(
     if len(out) == 0:
         raise RoutingError(f"no SU/SMUR site lies within {r.max_snap_km} km of {graph.source}")
     return gpd.GeoDataFrame(out, geometry="geometry", crs=useful.crs)
+
+
+def _check_crs(crs: Any, graph: RoadGraph, what: str) -> None:
+    """Raise when ``crs`` (of points to snap) is not the graph's: never mix CRS silently."""
+    from pyproj import CRS
+
+    if crs is None or CRS.from_user_input(crs) != CRS.from_user_input(graph.crs):
+        raise RoutingError(f"{what} must be in {graph.crs} like the road graph (got "
+                           f"{getattr(crs, 'srs', crs)}); reproject them first")
 
 
 @dataclass(frozen=True)
@@ -442,6 +450,7 @@ def origin_times(
         each kind, ``access_km`` and ``far_from_network``.
     """
     r = config.routing
+    _check_crs(points.crs, graph, "origin points")
     snap = snap_points(graph, points.x.to_numpy(), points.y.to_numpy(), r.access_speed_kmh,
                        r.access_circuity, r.max_snap_km, tree=tree, labels=points.index,
                        k=r.snap_candidates)
@@ -875,7 +884,7 @@ def write_time_raster(
     with atomic_path(target) as tmp:
         with rasterio.open(
             tmp, "w", driver="GTiff", width=width, height=height, count=len(KINDS),
-            dtype="float32", crs="EPSG:2154", transform=transform, nodata=-1.0,
+            dtype="float32", crs=graph.crs, transform=transform, nodata=-1.0,
             compress="deflate",
         ) as dst:
             for i, (kind, band) in enumerate(zip(KINDS, bands, strict=True), start=1):
