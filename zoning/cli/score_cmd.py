@@ -232,8 +232,9 @@ def explain(
         spec = SHORT_LABELS.get(str(cid), ("", "{:.2f}"))[1]
         val = _fmt(e["valeur"], spec)
         unit = "% de l'offre" if spec == "pct" else e["unite"]
-        if not e["disponible"]:
-            lines.append({"Critère": e["critere"], "Valeur": "donnée indisponible",
+        if not e["disponible"] or pd.isna(e["valeur"]):
+            what = "donnée indisponible" + ("" if not e["disponible"] else " pour cet EPCI")
+            lines.append({"Critère": e["critere"], "Valeur": what,
                           "Percentile": "", "Contribution": "", "Couverture": ""})
             continue
         lines.append({
