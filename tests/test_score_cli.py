@@ -182,6 +182,16 @@ def test_population_share_selection(data_dir: Path) -> None:
     assert code == 2 and "exclusive" in err
 
 
+def test_explain_without_sensitivity(data_dir: Path) -> None:
+    code, out, err = _run("explain", TOULOUSE, "--data-dir", str(data_dir), "--draws", "0",
+                          "--no-travel")
+    assert code == 0, err
+    second = out.splitlines()[1]
+    assert "probabilité de sélection non évaluée ; robustesse non évaluée." in second
+    assert "nan" not in out
+    assert "Éloignement des urgences" in out and "donnée indisponible" in out
+
+
 def test_long_names_are_marked_as_cut() -> None:
     from zoning.cli.score_cmd import _clip
 

@@ -220,11 +220,12 @@ def explain(
                f"département {row['dep']}, {_fmt_int(float(row['population']))} hab.)")
     prob = ("non évaluée" if math.isnan(a["probability"])
             else f"{floor_percent(a['probability'])} %")
+    interval = ("" if pd.isna(a["rank_p05"]) else
+                f" ; rang entre {int(a['rank_p05'])} et {int(a['rank_p95'])} (5e–95e centile)")
     click.echo(
         f"Rang {a['rank']} sur {a['n']} ; score composite {_fmt(a['composite'], '{:.3f}')} ; "
         f"{'sélectionné' if a['selected'] else 'non sélectionné'} ; probabilité de sélection "
-        f"{prob} ; rang entre {a['rank_p05']} et {a['rank_p95']} (5e–95e centile) ; "
-        f"{a['robustesse']}."
+        f"{prob}{interval} ; robustesse {a['robustesse']}."
     )
     click.echo("")
     lines = []
