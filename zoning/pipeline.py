@@ -556,7 +556,8 @@ def write_outputs(result: RunResult, out_dir: Path) -> list[Path]:
     except ImportError:
         write_all = None
     if write_all is not None:
-        written = write_all(result, Path(out_dir))
+        with progress.step("Écriture des résultats (GeoPackage, carte, tableaux)"):
+            written = write_all(result, Path(out_dir))
         paths = written.values() if isinstance(written, dict) else (written or [])
         return [Path(p) for p in paths]
     return [write_scores_csv(result, Path(out_dir))]
