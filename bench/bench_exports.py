@@ -19,7 +19,6 @@ Usage: ``ZONING_DATA_DIR=../shared/data python bench/bench_exports.py [--repeat 
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -33,18 +32,11 @@ from zoning.results import RunResult
 
 
 def load_result(data_dir: Path) -> tuple[RunResult, str]:
-    try:
-        from zoning import pipeline
-        from zoning.config import load_config
+    from zoning import pipeline
+    from zoning.config import load_config
 
-        run = pipeline.run(load_config(), data_dir, region="76")
-        return run.result, "real pipeline run (region 76)"
-    except Exception as exc:  # the bench falls back and says why
-        sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-        from test_exports_fixtures import occitanie_placeholder_result
-
-        return (occitanie_placeholder_result(data_dir),
-                f"REAL geometries, PLACEHOLDER scores (pipeline failed: {exc})")
+    run = pipeline.run(load_config(), data_dir, region="76")
+    return run.result, "real pipeline run (region 76)"
 
 
 def best_of(repeat: int, fn: Callable[[], Path | list[Path]]) -> tuple[float, Path | list[Path]]:

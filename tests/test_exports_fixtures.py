@@ -1,15 +1,10 @@
 """Run results for the export tests (no test functions here).
 
-``tiny_result()`` builds a small synthetic run IN CODE (a few squares, fake SIRENs).
-``occitanie_placeholder_result(data_dir)`` uses the REAL Occitanie EPCI, commune and
-emergency-site geometries from the data directory with PLACEHOLDER scores and travel
-times computed here from real attributes (population density, straight-line distance):
-it exercises the exports at real size; it is not a scoring result.
+``tiny_result()`` builds a small run IN CODE (a few squares, fake SIRENs) for unit tests.
+The exports at real size run on the real pipeline (tests/test_exports_integration.py).
 """
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -108,62 +103,4 @@ def tiny_result(evil_name: bool = True) -> RunResult:
         notes=["Réseau routier : couche de test (pas de calcul réel)."],
         params={"computed_at": "2026-11-25T21:00:00", "version": "0.1.0",
                 "vintages": {"Découpage EPCI": "2025"}, "config": {"path": "config/criteria.toml"}},
-    )
-
-
-def occitanie_placeholder_result(data_dir: Path) -> RunResult:
-    """REAL Occitanie geometries (161 EPCI, their communes, SU/SMUR sites), PLACEHOLDER scores.
-
-    The criteria values are stand-ins derived from real attributes (density, straight-line
-    distance to the nearest site at 60 km/h): only the sizes and structure matter here.
-    """
-    epci = gpd.read_file(data_dir / "admin" / "epci_2025_fr.gpkg",
-                         where="reg_majoritaire_pop = '76'").to_crs(2154)
-    epci = epci.set_index("epci_siren")
-    epci["dep"] = epci["deps"].astype(str).str.split(";").str[0]
-    in_list = ",".join(f"'{s}'" for s in epci.index)
-    com = gpd.read_file(data_dir / "admin" / "communes_cog2025_fr.gpkg", layer="communes_cog2025",
-                        where=f"epci_siren IN ({in_list})").to_crs(2154).set_index("code_insee")
-    sites = pd.read_csv(data_dir / "health" / "sae2022_urgences_smur_sites_geoloc.csv",
-                        dtype={"finess_et": str, "code_commune": str, "dep": str})
-    sites = sites[sites["occitanie"] == 1]
-    fac = gpd.GeoDataFrame(
-        {"nom": sites["raison_sociale"].to_numpy(),
-         "su": (sites["su_generale"] == 1).to_numpy(),
-         "smur": (sites["smur"] == 1).to_numpy(),
-         "su_pediatrique_seul": ((sites["su_pediatrique"] == 1)
-                                 & (sites["su_generale"] != 1)).to_numpy(),
-         "smur_antenne": (sites["smur_antenne"] == 1).to_numpy()},
-        geometry=gpd.points_from_xy(sites["lon"], sites["lat"]), crs=4326,
-        index=pd.Index(sites["finess_et"].to_numpy(), name="finess")).to_crs(2154)
-    fac["type_libelle"] = np.where(fac["su"] & fac["smur"], "SU et SMUR",
-                                   np.where(fac["su"], "SU", "SMUR"))
-    # placeholder travel time: straight line to the nearest site at 60 km/h
-    near = gpd.sjoin_nearest(gpd.GeoDataFrame(geometry=com.representative_point(), crs=2154),
-                             fac[["geometry"]], distance_col="d")
-    near = near[~near.index.duplicated()]
-    com["t_urgence_min"] = near["d"] / 1000.0 / 60.0 * 60.0
-    com["t_su_min"] = com["t_urgence_min"] * 1.1
-    com["t_smur_min"] = com["t_urgence_min"]
-    com["finess_urgence"] = near["finess"]
-    density = epci["population"] / (epci.area / 1e6)
-    t_epci = com.groupby("epci_siren")["t_urgence_min"].mean().reindex(epci.index)
-    rng = np.random.default_rng(76)
-    raw = {
-        "apl": (1.5 + np.log1p(density.to_numpy()) / 3 + rng.normal(0, 0.3, len(epci))).round(2),
-        "age_mg": rng.uniform(0.1, 0.7, len(epci)).round(3),
-        "ald": np.full(len(epci), np.nan),
-        "urgences": (t_epci.to_numpy() > 20) * rng.uniform(5, 80, len(epci)),
-        "niveau_vie": (19_000 + 800 * np.log1p(density.to_numpy())).round(0),
-    }
-    epci = gpd.GeoDataFrame(_scores(epci, raw, top=28), geometry="geometry", crs=2154)
-    return RunResult(
-        region="76", region_name="Occitanie", epci=epci,
-        communes=com[["nom", "dep", "epci_siren", "population", "t_urgence_min", "t_su_min",
-                      "t_smur_min", "finess_urgence", "geometry"]],
-        facilities=fac, criteria=list(CRITERIA),
-        notes=["VALEURS FICTIVES (test d'intégration des exports) : géométries réelles, scores "
-               "et temps de trajet de substitution."],
-        params={"computed_at": "2026-11-25T21:00:00", "version": "0.1.0",
-                "vintages": {"EPCI": "2025 (DGCL epcicom2026)"}},
     )

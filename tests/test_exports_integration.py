@@ -1,7 +1,6 @@
-"""Exports at real size: REAL Occitanie geometries (161 EPCI, their communes, SU/SMUR sites)
-with PLACEHOLDER scores and travel times (see test_exports_fixtures). These tests check
-sizes, counts, CRS, styles and drawing, not the scoring (the end-to-end run is tested with
-``zoning score``).
+"""Exports at real size, on the real Occitanie run (161 EPCI, their communes, SU/SMUR sites,
+real scores and travel times from ``zoning.pipeline.run``). These tests check sizes, counts,
+CRS, styles and drawing; the scoring itself is tested in test_scoring / test_criteria.
 """
 
 from __future__ import annotations
@@ -14,8 +13,9 @@ import pyogrio
 import pytest
 import shapely
 from test_exports_browser import expected_layers, overlay_labels, priority_pixels
-from test_exports_fixtures import occitanie_placeholder_result
 
+from zoning import pipeline
+from zoning.config import load_config
 from zoning.exports import read_geopackage, screenshot, webmap, write_all
 from zoning.exports.screenshot import dump_dom, read_png
 from zoning.results import RunResult
@@ -27,7 +27,7 @@ MAX_MAP_BYTES = 8 * 1024 * 1024
 
 @pytest.fixture(scope="module")
 def occitanie(data_dir: Path) -> RunResult:
-    return occitanie_placeholder_result(data_dir)
+    return pipeline.run(load_config(), data_dir, region="76", draws=100).result
 
 
 @pytest.fixture(scope="module")
