@@ -648,3 +648,21 @@ def test_ranking_sentence_follows_the_method() -> None:
     text = common.ranking_sentence(cumul)
     assert "nombre de fragilités" in text and "20\u00a0%" in text
     assert text in webmap.build_payload(cumul)["explanation"]
+
+
+def test_extra_jobs_share_the_all_or_nothing_step(tmp_path: Path) -> None:
+    """The travel-time GeoTIFF is written with the other outputs: if it fails, none lands."""
+
+    def broken_raster(path: Path) -> None:
+        path.write_bytes(b"II*\x00 half a tiff")
+        raise OSError("raster writer failed (simulated)")
+
+    target = tmp_path / "temps_urgences_99.tif"
+    with pytest.raises(OSError, match="simulated"):
+        write_all(tiny_result(), tmp_path, extra_jobs=[(target, broken_raster)])
+    assert list(tmp_path.iterdir()) == []
+
+    written = write_all(tiny_result(), tmp_path,
+                        extra_jobs=[(target, lambda p: p.write_bytes(b"tiff"))])
+    assert written["raster"] == target and target.read_bytes() == b"tiff"
+    assert written["geopackage"].is_file() and written["xlsx"].is_file()

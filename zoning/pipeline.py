@@ -1,8 +1,8 @@
 """One scoring run: territory → travel times → criteria → scoring → :class:`RunResult` → exports.
 
 The CLI (``zoning score``, ``zoning explain``) and library users call :func:`run`; outputs are
-written by :func:`write_outputs` (``zoning.exports.write_all`` when available, else the CSV
-table written here).
+written by :func:`write_outputs` (``zoning.exports.write_all`` plus the travel-time GeoTIFF,
+all or nothing).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as _dt
 import importlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,7 +20,6 @@ import numpy as np
 import pandas as pd
 
 from zoning import __version__, progress
-from zoning.atomic import atomic_path
 from zoning.config import Config
 from zoning.criteria import CriterionResult, compute_criteria
 from zoning.errors import DataFileNotFoundError, DataFormatError, TerritoryError
@@ -29,7 +28,6 @@ from zoning.scoring import Comparison, compare, find_epci, score
 
 log = logging.getLogger(__name__)
 
-SCORES_CSV = "scores_epci.csv"
 """File written by the fallback CSV writer (when ``zoning.exports.write_all`` is absent)."""
 
 
@@ -500,12 +498,12 @@ def _params(
 # --------------------------------------------------------------------------- outputs
 
 
-def write_raster(run_: Run, out_dir: Path) -> Path | None:
-    """Write the travel-time GeoTIFF of the run (minutes to SU, SMUR, either; EPSG:2154).
+def raster_job(run_: Run, out_dir: Path) -> tuple[Path, Callable[[Path], None]] | None:
+    """The travel-time GeoTIFF of the run as an export job (minutes to SU, SMUR, either).
 
-    Written only when every commune of the territory lies inside the road network's extent
-    (otherwise raster cells there would carry times the network cannot support); sets
-    ``run_.result.raster_path``.
+    Only when every commune of the territory lies inside the road network's extent
+    (otherwise raster cells there would carry times the network cannot support). Sets
+    ``run_.result.raster_path`` so that the GeoPackage records it.
 
     Parameters
     ----------
@@ -516,31 +514,35 @@ def write_raster(run_: Run, out_dir: Path) -> Path | None:
 
     Returns
     -------
-    Path or None
-        The file written, or None when skipped.
+    tuple of (Path, callable) or None
+        The target and a writer taking a temporary path; None when skipped.
     """
     tin: TravelInputs | None = run_.extra.get("travel")
     if tin is None or tin.raw is None or tin.n_outside:
         return None
     tt = importlib.import_module("zoning.traveltimes")
     territory = run_.extra["territory"]
+    config = run_.extra["config"]
+    raw = tin.raw
     target = Path(out_dir) / f"temps_urgences_{run_.result.region}.tif"
-    with progress.step("Raster des temps d'accès (GeoTIFF)"):
-        path = tt.write_time_raster(tin.raw, target, run_.extra["config"],
-                                    mask=territory.communes)
-    run_.result.raster_path = Path(path)
-    return Path(path)
+    run_.result.raster_path = target
+
+    def write(tmp: Path) -> None:
+        tt.write_time_raster(raw, tmp, config, mask=territory.communes)
+
+    return target, write
 
 
-def write_outputs(result: RunResult, out_dir: Path) -> list[Path]:
-    """Write the run's outputs to ``out_dir``.
+def write_outputs(run_: Run, out_dir: Path) -> list[Path]:
+    """Write every output of the run to ``out_dir``, all or nothing.
 
-    Calls ``zoning.exports.write_all(result, out_dir)`` when the exports package provides it;
-    otherwise writes the ranked table as CSV (:func:`write_scores_csv`).
+    GeoPackage, HTML map, CSV and XLSX tables (``zoning.exports.write_all``) and the
+    travel-time GeoTIFF: each is written to a temporary file first and the targets are
+    replaced only once all of them were written.
 
     Parameters
     ----------
-    result
+    run_
         The run to write.
     out_dir
         Output folder (created if needed).
@@ -550,46 +552,13 @@ def write_outputs(result: RunResult, out_dir: Path) -> list[Path]:
     list of Path
         Files written.
     """
-    try:
-        from zoning import exports
-        write_all = getattr(exports, "write_all", None)
-    except ImportError:
-        write_all = None
-    if write_all is not None:
-        with progress.step("Écriture des résultats (GeoPackage, carte, tableaux)"):
-            written = write_all(result, Path(out_dir))
-        paths = written.values() if isinstance(written, dict) else (written or [])
-        return [Path(p) for p in paths]
-    return [write_scores_csv(result, Path(out_dir))]
+    from zoning.exports import write_all
 
-
-def scores_frame(result: RunResult) -> pd.DataFrame:
-    """Ranked table with French headers (one row per EPCI), as written to CSV."""
-    e = pd.DataFrame(result.epci.drop(columns="geometry"))
-    cols: dict[str, str] = {"rank": "rang"}
-    cols.update({"epci_nom": "epci", "epci_type": "type", "dep": "departement",
-                 "population": "population"})
-    for m in result.criteria:
-        cols[m.id] = m.id
-        cols[f"{m.id}_score"] = f"{m.id}_score"
-    cols.update({"composite": "score_composite", "n_fragilites": "nb_fragilites",
-                 "selected": "selection", "probability": "probabilite_selection",
-                 "rank_p05": "rang_p05", "rank_p95": "rang_p95", "robustesse": "robustesse"})
-    out = e[[c for c in cols if c in e.columns]].rename(columns=cols)
-    out.index.name = "epci_siren"
-    return out.sort_values("rang")
-
-
-def write_scores_csv(result: RunResult, out_dir: Path) -> Path:
-    """Fallback writer: the ranked table as UTF-8 CSV, notes as ``#`` lines at the end."""
-    target = Path(out_dir) / SCORES_CSV
-    frame = scores_frame(result)
-    with atomic_path(target) as tmp:
-        frame.to_csv(tmp, encoding="utf-8")
-        with open(tmp, "a", encoding="utf-8") as fh:
-            for note in result.notes:
-                fh.write(f"# {note}\n")
-    return target
+    raster = raster_job(run_, Path(out_dir))
+    with progress.step("Écriture des résultats (GeoPackage, carte, tableaux, GeoTIFF)"):
+        written = write_all(run_.result, Path(out_dir),
+                            extra_jobs=[raster] if raster is not None else [])
+    return list(written.values())
 
 
 def resolve_epci(result: RunResult, query: str) -> str:
@@ -656,6 +625,6 @@ def nearest_emergency(result: RunResult, siren: str) -> dict[str, Any] | None:
 
 __all__: Sequence[str] = (
     "Run", "TravelInputs", "compute_travel", "read_reference", "run", "write_outputs",
-    "write_raster", "restrict_to_network_extent",
-    "write_scores_csv", "scores_frame", "resolve_epci", "worst_communes", "nearest_emergency",
+    "raster_job", "restrict_to_network_extent", "resolve_epci", "worst_communes",
+    "nearest_emergency",
 )

@@ -157,8 +157,7 @@ def score(
     if res.comparison is not None:
         _print_comparison(res.comparison, r.epci)
     if not no_export:
-        pipeline.write_raster(res, output)
-        written = pipeline.write_outputs(r, output)
+        written = pipeline.write_outputs(res, output)
         for p in written:
             click.echo(f"écrit : {p}")
 

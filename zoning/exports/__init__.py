@@ -6,12 +6,13 @@ writes atomically: a failed export leaves the previous files intact and no parti
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from zoning.exports._common import slug
 from zoning.exports.geopackage import geopackage_job, read_geopackage, write_geopackage
 from zoning.exports.screenshot import screenshot
-from zoning.exports.tables import ensure_output_dir, run_jobs, table_jobs, write_tables
+from zoning.exports.tables import Job, ensure_output_dir, run_jobs, table_jobs, write_tables
 from zoning.exports.webmap import map_job, write_map
 from zoning.results import RunResult
 
@@ -19,7 +20,10 @@ __all__ = ["ensure_output_dir", "read_geopackage", "screenshot", "write_all",
            "write_geopackage", "write_map", "write_tables"]
 
 
-def write_all(result: RunResult, out_dir: str | Path, french_csv: bool = True) -> dict[str, Path]:
+def write_all(
+    result: RunResult, out_dir: str | Path, french_csv: bool = True,
+    extra_jobs: Sequence[Job] = (),
+) -> dict[str, Path]:
     """Write every output of a run into ``out_dir``, all or nothing.
 
     Every file is first written to a temporary file beside its target; the targets are
@@ -34,6 +38,9 @@ def write_all(result: RunResult, out_dir: str | Path, french_csv: bool = True) -
         Output folder (created if needed), e.g. ``maps/``.
     french_csv
         Also write the ``;``-separated, decimal-comma CSV variants.
+    extra_jobs
+        More ``(target, writer)`` pairs written in the same all-or-nothing step (the
+        travel-time GeoTIFF); ``writer`` receives the temporary path to write.
 
     Returns
     -------
@@ -46,13 +53,15 @@ def write_all(result: RunResult, out_dir: str | Path, french_csv: bool = True) -
     jobs = [geopackage_job(result, out_dir / f"{stem}.gpkg"),
             map_job(result, out_dir / f"{stem}.html")]
     jobs += table_jobs(result, out_dir, french_csv)
-    run_jobs(jobs)
+    run_jobs(jobs + list(extra_jobs))
     out: dict[str, Path] = {}
     for target, _ in jobs:
         name = target.name[len(stem):].lstrip("_")
         key = {".gpkg": "geopackage", ".html": "map", ".xlsx": "xlsx"}.get(
             name, "csv_" + name.removesuffix(".csv"))
         out[key] = target
-    if result.raster_path is not None:
+    for target, _ in extra_jobs:
+        out["raster" if target.suffix == ".tif" else target.name] = target
+    if "raster" not in out and result.raster_path is not None:
         out["raster"] = Path(result.raster_path)
     return out
