@@ -11,7 +11,7 @@ import click
 
 from zoning import progress
 from zoning.atomic import atomic_path
-from zoning.cli.options import data_dir_option, region_option
+from zoning.cli.options import config_option, data_dir_option, region_option
 from zoning.config import load_config
 from zoning.datadir import resolve_data_dir
 from zoning.errors import DataFileNotFoundError, DataFormatError, DownloadError, ZoningError
@@ -237,8 +237,9 @@ def check_config(config_file: Path | None) -> None:
 
 @click.command()
 @data_dir_option
+@config_option
 @region_option
-def territory(data_dir: Path | None, region: str | None) -> None:
+def territory(data_dir: Path | None, config_path: Path | None, region: str | None) -> None:
     """Show how a region resolves to EPCI and communes.
 
     Each EPCI belongs to the region holding most of its population; the
@@ -247,7 +248,7 @@ def territory(data_dir: Path | None, region: str | None) -> None:
     from zoning.territory import load_territory
 
     root = resolve_data_dir(data_dir)
-    terr = load_territory(root, region or "76")
+    terr = load_territory(root, region or load_config(config_path).run.region)
     click.echo(terr.summary())
     by_type = terr.epci["epci_type"].value_counts().sort_index()
     click.echo("EPCI par type : " + ", ".join(f"{k} {v}" for k, v in by_type.items()))
