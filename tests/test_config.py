@@ -155,3 +155,14 @@ def test_check_config_command_lists_criteria_in_french() -> None:
         assert line.split()[:3] == [c.id, "poids", f"{c.weight:g}".replace(".", ",")]
         assert ("plus haut = mieux" if c.direction == "higher_is_better"
                 else "plus haut = pire") in line and line.endswith(c.label)
+
+
+def test_priority_zones_by_region() -> None:
+    cfg = parse_config(_raw())
+    assert cfg.run.zones_for("76") == 28 and cfg.run.zones_for("FR") == 151
+    assert cfg.run.zones_for("11") == cfg.run.priority_zones
+    raw = _raw()
+    raw["run"]["priority_zones_by_region"] = {"76": 0, "FR": "many"}
+    problems = _problems(raw)
+    assert any(p.startswith("run.priority_zones_by_region.76") for p in problems)
+    assert any(p.startswith("run.priority_zones_by_region.FR") for p in problems)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -29,13 +29,20 @@ class _Strict(BaseModel):
 
 
 class RunConfig(_Strict):
+    """``[run]``: region, selection rule, method, seed."""
+
     region: str = "76"
     priority_zones: int = Field(28, ge=1)
+    priority_zones_by_region: dict[str, Annotated[int, Field(ge=1)]] = Field(default_factory=dict)
     selection: Literal["top", "population_share"] = "top"
     population_share: float = Field(0.053, gt=0, le=1)
     method: Literal["composite", "cumul"] = "composite"
     cumul_quantile: float = Field(0.2, gt=0, lt=1)
     seed: int = 2025
+
+    def zones_for(self, region: str) -> int:
+        """Number of priority zones for ``region`` (``priority_zones_by_region`` wins)."""
+        return self.priority_zones_by_region.get(str(region), self.priority_zones)
 
 
 class AplConfig(_Strict):

@@ -316,6 +316,8 @@ def run(
     from zoning.territory import load_territory
 
     region = str(region or config.run.region)
+    if top is None and config.run.selection == "top":
+        top = config.run.zones_for(region)
     data_dir = Path(data_dir)
     with progress.step("Territoire (EPCI, communes)"):
         territory = load_territory(data_dir, region=region)

@@ -77,7 +77,8 @@ def _table_text(table: pd.DataFrame, epci: pd.DataFrame, config: Any, travel_hea
 @config_option
 @region_option
 @click.option("--top", type=int, default=None,
-              help="Number of priority zones (default: run.priority_zones of the config, 28).")
+              help="Number of priority zones (default: run.priority_zones_by_region of the config "
+              "for the region, else run.priority_zones: 28 for Occitanie, 151 for FR).")
 @click.option("--population-share", type=click.FloatRange(0, 1, min_open=True), default=None,
               help="Select the worst EPCI up to this share of the population (e.g. 0.053) "
               "instead of a fixed number.")
