@@ -25,6 +25,7 @@ import pandas as pd
 import shapely
 
 from zoning.errors import TerritoryError
+from zoning.fmt import fr_number
 from zoning.sources import read_commune_table, read_communes, read_epci, read_mairies
 
 log = logging.getLogger(__name__)
@@ -117,9 +118,7 @@ class Territory:
 
     def summary(self) -> str:
         """One French line describing the territory."""
-        def n(x: int) -> str:
-            return f"{x:,}".replace(",", "\u202f")
-
+        n = fr_number
         return (
             f"{self.region_name} ({self.region}) : {len(self.epci)} EPCI, "
             f"{n(len(self.communes))} communes, {n(self.population)} habitants "

@@ -13,28 +13,27 @@ from zoning.cli.options import config_option, data_dir_option, output_option, re
 from zoning.config import load_config
 from zoning.datadir import resolve_data_dir
 from zoning.exports._common import floor_percent
+from zoning.fmt import fr_number, fr_percent
 
-SHORT_LABELS: dict[str, tuple[str, str]] = {
-    # id -> (French column header, format)
-    "apl": ("APL", "{:.2f}"),
+SHORT_LABELS: dict[str, tuple[str, int | str]] = {
+    # id -> (French column header, decimals or "pct" for a 0..1 share shown in percent)
+    "apl": ("APL", 2),
     "age_mg": ("Offre > âge (%)", "pct"),
-    "ald": ("ALD (%)", "{:.1f}"),
-    "urgences": ("Urgences", "{:.1f}"),
-    "niveau_vie": ("Niveau de vie (€)", "{:,.0f}"),
+    "ald": ("ALD (%)", 1),
+    "urgences": ("Urgences", 1),
+    "niveau_vie": ("Niveau de vie (€)", 0),
 }
 
 
 def _fmt_int(x: float) -> str:
-    return f"{int(round(x)):,}".replace(",", " ")
+    return fr_number(x, sep=" ")
 
 
-def _fmt(x: Any, spec: str) -> str:
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return "–"
+def _fmt(x: Any, spec: int | str) -> str:
+    """French number (plain-space grouping, decimal comma); ``spec`` = decimals or "pct"."""
     if spec == "pct":
-        return f"{100 * float(x):.1f}".replace(".", ",")
-    # French number format: space as thousands separator, decimal comma
-    return spec.format(float(x)).replace(",", " ").replace(".", ",")
+        return fr_percent(x, 1, symbol="")
+    return fr_number(x, int(spec), sep=" ")
 
 
 def _clip(names: pd.Series, width: int) -> pd.Series:
@@ -52,7 +51,7 @@ def _table_text(table: pd.DataFrame, epci: pd.DataFrame, config: Any, travel_hea
         "Population": [_fmt_int(v) for v in epci.loc[table.index, "population"]],
     }
     for c in config.criteria:
-        head, spec = SHORT_LABELS.get(c.id, (c.id, "{:.2f}"))
+        head, spec = SHORT_LABELS.get(c.id, (c.id, 2))
         if c.id == "urgences":
             head = travel_header
         elif c.id == "age_mg":
@@ -62,7 +61,7 @@ def _table_text(table: pd.DataFrame, epci: pd.DataFrame, config: Any, travel_hea
             rows[head] = ["n.d."] * len(table)
         else:
             rows[head] = [_fmt(v, spec) for v in table[c.id]]
-    rows["Composite"] = [_fmt(v, "{:.3f}") for v in table["composite"]]
+    rows["Composite"] = [_fmt(v, 3) for v in table["composite"]]
     rows["Sélection"] = ["oui" if s else "" for s in table["selected"]]
     rows["Probabilité"] = [
         "–" if pd.isna(p) else f"{floor_percent(p)} %" for p in table["probability"]
@@ -223,14 +222,14 @@ def explain(
     interval = ("" if pd.isna(a["rank_p05"]) else
                 f" ; rang entre {int(a['rank_p05'])} et {int(a['rank_p95'])} (5e–95e centile)")
     click.echo(
-        f"Rang {a['rank']} sur {a['n']} ; score composite {_fmt(a['composite'], '{:.3f}')} ; "
+        f"Rang {a['rank']} sur {a['n']} ; score composite {_fmt(a['composite'], 3)} ; "
         f"{'sélectionné' if a['selected'] else 'non sélectionné'} ; probabilité de sélection "
         f"{prob}{interval} ; robustesse {a['robustesse']}."
     )
     click.echo("")
     lines = []
     for cid, e in ex.iterrows():
-        spec = SHORT_LABELS.get(str(cid), ("", "{:.2f}"))[1]
+        spec = SHORT_LABELS.get(str(cid), ("", 2))[1]
         val = _fmt(e["valeur"], spec)
         unit = "% de l'offre" if spec == "pct" else e["unite"]
         if not e["disponible"] or pd.isna(e["valeur"]):
@@ -241,8 +240,8 @@ def explain(
         lines.append({
             "Critère": e["critere"],
             "Valeur": f"{val} {unit}",
-            "Percentile": _fmt(e["percentile"], "{:.0f}"),
-            "Contribution": f"{_fmt(e['contribution'], '{:.3f}')} "
+            "Percentile": _fmt(e["percentile"], 0),
+            "Contribution": f"{_fmt(e['contribution'], 3)} "
                             f"(poids {_fmt(e['poids'], 'pct')} %)",
             "Couverture": _fmt(e["couverture"], "pct") + " %",
         })
@@ -253,7 +252,7 @@ def explain(
     worst_apl = pipeline.worst_communes(r, siren, "apl_mg", ascending=True)
     if not worst_apl.empty:
         click.echo("Communes à l'APL la plus faible : " + "; ".join(
-            f"{n} ({_fmt(v, '{:.2f}')})"
+            f"{n} ({_fmt(v, 2)})"
             for n, v in zip(worst_apl["nom"], worst_apl["apl_mg"], strict=True)))
     worst_t = pipeline.worst_communes(r, siren, "t_urgence_min", ascending=False)
     if not worst_t.empty:
@@ -263,7 +262,7 @@ def explain(
     worst_nv = pipeline.worst_communes(r, siren, "med_niveau_vie", ascending=True)
     if not worst_nv.empty:
         click.echo("Communes au niveau de vie médian le plus bas : " + "; ".join(
-            f"{n} ({_fmt(v, '{:,.0f}')} €)"
+            f"{n} ({_fmt(v, 0)} €)"
             for n, v in zip(worst_nv["nom"], worst_nv["med_niveau_vie"], strict=True)))
     near = pipeline.nearest_emergency(r, siren)
     if near is None:
@@ -271,7 +270,7 @@ def explain(
     else:
         click.echo(
             f"Urgence (SU/SMUR) la plus proche : {near['nom']} ({near['finess']}), "
-            f"{_fmt(near['t_min'], '{:.1f}')} min depuis {near['commune']} ; "
+            f"{_fmt(near['t_min'], 1)} min depuis {near['commune']} ; "
             f"temps moyen pondéré par la population {near['t_moyen_min']:.0f} min ; "
             f"site le plus proche pour la plus grande part de la population : "
             f"{near['habituel']}."

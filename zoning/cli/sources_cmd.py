@@ -15,6 +15,7 @@ from zoning.cli.options import config_option, data_dir_option, region_option
 from zoning.config import load_config
 from zoning.datadir import resolve_data_dir
 from zoning.errors import DataFileNotFoundError, DataFormatError, DownloadError, ZoningError
+from zoning.fmt import fr_number
 from zoning.sources import SOURCES, Source, get_source, source_rows
 
 DEFAULT_TIMEOUT_S = 15.0
@@ -32,7 +33,7 @@ def _fmt_rows(n: int | None) -> str:
         return "–"
     if n < 0:
         return "n. d."
-    return f"{n:,}".replace(",", "\u202f")
+    return fr_number(n)
 
 
 def check_sources(data_dir: Path) -> list[tuple[Source, str, int | None, str]]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import os
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ from zoning.cli.options import config_option, data_dir_option, output_option, re
 from zoning.config import load_config
 from zoning.datadir import resolve_data_dir
 from zoning.errors import ExportError
+from zoning.fmt import fr_number, fr_percent
 
 COMMUNES_CSV = "temps_urgences_communes.csv"
 EPCI_CSV = "temps_urgences_epci.csv"
@@ -29,19 +29,16 @@ def _scenario_name(name: str) -> str:
 
 
 def _fmt_int(x: float) -> str:
-    return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else (
-        f"{int(round(x)):,}".replace(",", " "))
+    return fr_number(x, sep=" ")
 
 
 def _dec(x: float, signed: bool = False) -> str:
     """One decimal, French decimal comma; "–" when missing."""
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return "–"
-    return (f"{x:+.1f}" if signed else f"{x:.1f}").replace(".", ",")
+    return fr_number(x, 1, signed=signed)
 
 
 def _pct(x: float) -> str:
-    return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{_dec(100 * x)} %"
+    return fr_percent(x, 1, sep=" ", symbol=" %")
 
 
 def _check_output(output: Path) -> None:

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from zoning.errors import ExportError
+from zoning.fmt import fr_number
 from zoning.results import CriterionMeta, RunResult
 
 MISSING = "donnée indisponible"
@@ -203,10 +204,7 @@ def slug(result: RunResult) -> str:
 
 def fmt_number(x: Any, decimals: int = 0) -> str:
     """French formatting: thin no-break thousands separator, decimal comma; NaN -> MISSING."""
-    if x is None or (isinstance(x, float) and math.isnan(x)) or pd.isna(x):
-        return MISSING
-    s = f"{float(x):,.{decimals}f}"
-    return s.replace(",", "\u202f").replace(".", ",")
+    return fr_number(x, decimals, missing=MISSING)
 
 
 def value_decimals(values: pd.Series | np.ndarray) -> int:

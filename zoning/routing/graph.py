@@ -45,6 +45,7 @@ from scipy.sparse.csgraph import connected_components
 
 from zoning.atomic import atomic_path
 from zoning.errors import DataFileNotFoundError, DataFormatError, RoutingError
+from zoning.fmt import fr_number
 
 log = logging.getLogger(__name__)
 
@@ -138,10 +139,7 @@ class RoadGraph:
     def summary(self) -> str:
         """One line describing the graph, in French (shown by the CLI)."""
         km = float(self.length_m.sum()) / 1000.0
-
-        def n(x: float) -> str:
-            return f"{x:,.0f}".replace(",", "\u202f")
-
+        n = fr_number
         return (
             f"{self.source} : {n(self.n_nodes)} nœuds, {n(self.n_edges)} arcs orientés "
             f"({n(km)} km d'arcs orientés) ; écartés hors de la plus grande composante "
