@@ -94,6 +94,14 @@ def test_site_categories() -> None:
                         "su_pediatrique_seul": [False, False, False, False, True, False]})
     assert common.site_categories(fac).tolist() == [
         "SU et SMUR", "SU", "SMUR", "Antenne SMUR", "SU pédiatrique", "Autre (SAMU)"]
+    # a paediatric-only SMUR is never shown as a general SMUR (SAE: SMUR=1, PED=1, GEN=0)
+    ped = pd.DataFrame({"su": [False, True, False], "smur": [True, True, True],
+                        "smur_antenne": [False] * 3,
+                        "su_pediatrique_seul": [False, False, True],
+                        "smur_pediatrique_seul": [True, True, True]})
+    assert common.site_categories(ped).tolist() == [
+        "SMUR pédiatrique seul", "SU", "SU pédiatrique"]
+    assert set(common.site_categories(ped)) <= set(common.SITE_CATEGORIES)
 
 
 def test_check_result_lists_every_problem() -> None:

@@ -27,7 +27,9 @@ from zoning.sources import (
     read_filosofi,
     read_mairies,
     read_population_grid,
+    read_smur_types,
 )
+from zoning.sources.readers import NOTE_SMUR_UNKNOWN
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -147,6 +149,44 @@ def test_read_facilities_flags_and_labels(tiny: Path) -> None:
     assert chu.geometry.x == pytest.approx(x) and chu.geometry.y == pytest.approx(y)
 
 
+SMURSAMU_TEXT = (
+    "BOR;AN;FI;RS;SMUR;GEN;SAIS;PED;ANT;SAMU\n"
+    "SMURSAMU;2022;310000001;CHU TEST;1;1;0;1;0;1\n"  # general + paediatric lines
+    "SMURSAMU;2022;090000003;ANTENNE;1;0;0;0;1;0\n"  # antenna: neither GEN nor PED
+    "SMURSAMU;2022;970000004;CH OUTRE-MER PÉDIATRIE;1;0;0;1;0;0\n"  # paediatric only
+    "SMURSAMU;2022;750000005;SAMU SEUL;0;;;;;1\n"  # not a SMUR, not in the site file
+)
+
+
+def test_read_facilities_paediatric_only_smur(tmp_path: Path) -> None:
+    root = make_data_dir(tmp_path)
+    # optional raw table absent: no paediatric-only SMUR, and the note says why
+    f = read_facilities(root)
+    assert not f["smur_pediatrique_seul"].any()
+    assert f.attrs["note_smur"] == NOTE_SMUR_UNKNOWN and "SMURSAMU" in NOTE_SMUR_UNKNOWN
+    assert read_smur_types(root) is None
+    raw = root / "health" / "drees_sae_2022"
+    raw.mkdir()
+    (raw / "SMURSAMU_2022r.csv").write_text(SMURSAMU_TEXT, encoding="latin-1")
+    kinds = read_smur_types(root)
+    assert kinds is not None and kinds.index.name == "finess"
+    assert kinds["smur_pediatrique_seul"].to_dict() == {
+        "310000001": False, "090000003": False, "970000004": True, "750000005": False}
+    f = read_facilities(root)
+    assert f.attrs["note_smur"] == ""
+    assert f.loc[f["smur_pediatrique_seul"]].index.tolist() == ["970000004"]
+    dom = f.loc["970000004"]
+    assert dom["smur"]  # a SMUR still leaves from the site, ...
+    assert dom["type_libelle"] == "Service d'urgences (SU) + SMUR pédiatrique seul"
+    assert f.loc["090000003", "type_libelle"] == "Antenne SMUR"  # antennas stay general
+    assert f.loc["310000001", "type_libelle"].endswith("+ SMUR")
+    # FINESS read as numbers (leading zero lost) is refused, naming the column
+    (raw / "SMURSAMU_2022r.csv").write_text(SMURSAMU_TEXT.replace(";090000003;", ";90000003;"),
+                                            encoding="latin-1")
+    with pytest.raises(DataFormatError, match="column 'FI'"):
+        read_facilities(root)
+
+
 def test_read_population_grid_cell_centres(tiny: Path) -> None:
     g = read_population_grid(tiny)
     assert g.index.name == "grd_id" and g.crs.to_epsg() == 2154
@@ -223,7 +263,8 @@ def test_sources_command_on_real_data(data_dir: Path) -> None:
     out = result.output
     expected = {"communes": "34,875", "communes_epci": "34,875", "epci": "1,255",
                 "urgences": "696", "mairies": "34,827", "apl": "69,918", "apl_age": "69,918",
-                "filosofi": "34,909", "population_grid": "88,497", "roads": "44,979"}
+                "filosofi": "34,909", "population_grid": "88,497", "roads": "44,979",
+                "smursamu": "461"}
     for sid, rows in expected.items():
         rows = rows.replace(",", "\u202f")
         assert re.search(rf"^{sid}\s.*\sprésent\s+{rows}$", out, re.M), (sid, out)
@@ -244,6 +285,16 @@ def test_real_facilities_occitanie(data_dir: Path) -> None:
     assert occ.loc[occ["su_pediatrique_seul"], "nom"].str.contains("ENFANTS").all()
     assert int(occ["su_pediatrique_seul"].sum()) == 1
     assert int(occ["smur"].sum()) == 42 and int(occ["smur_antenne"].sum()) == 9
+    # ... of which 41 general: the SMUR of Toulouse Hôpital des Enfants is paediatric only
+    # (raw SAE SMURSAMU: SMUR=1, PED=1, GEN=0, ANT=0)
+    assert occ.index[occ["smur_pediatrique_seul"]].tolist() == ["310016977"]
+    assert int((occ["smur"] & ~occ["smur_pediatrique_seul"]).sum()) == 41
+    # France: 9 paediatric-only SMUR, e.g. Nice Archet and Antoine Béclère
+    ped = f.index[f["smur_pediatrique_seul"]]
+    assert len(ped) == 9 and {"310016977", "060789195", "920100021"} <= set(ped)
+    assert f.loc[ped, "smur"].all() and not f.loc[ped, "smur_antenne"].any()
+    assert f.attrs["note_smur"] == ""
+    assert f.at["310016977", "type_libelle"] == "SU pédiatrique seul + SMUR pédiatrique seul"
     # every site is inside metropolitan France or an overseas département's bounding area
     bounds = f.loc[f["reg"] == "76"].total_bounds
     assert 450_000 < bounds[0] and bounds[2] < 860_000 and 6_140_000 < bounds[1]

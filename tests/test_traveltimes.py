@@ -20,6 +20,7 @@ from zoning.cli import main
 from zoning.config import load_config
 from zoning.errors import RoutingError
 from zoning.routing import assemble_graph
+from zoning.sources.readers import NOTE_SMUR_UNKNOWN
 
 CONFIG = load_config()
 X0, Y0 = 600_000.0, 6_300_000.0
@@ -134,6 +135,36 @@ def test_commune_times_known_answers() -> None:
     assert res.regional["weights_source"] == "grille 1 km et communes"
     assert res.longest_commune() == ("31003", pytest.approx(5.0))
     assert res.note == "réseau test"
+
+
+def test_paediatric_only_smur_is_not_a_smur() -> None:
+    # E, a paediatric-only SMUR, sits on commune 2's point: B (1 km) stays its nearest SMUR
+    extra = gpd.GeoDataFrame(
+        {"nom": ["Enfants E"], "su": [False], "su_pediatrique_seul": [True], "smur": [True],
+         "reg": ["76"], "smur_pediatrique_seul": [True]},
+        geometry=[_pt(9, 10)], index=pd.Index(["E0000000E"], name="finess"), crs=2154)
+    fac = gpd.GeoDataFrame(pd.concat([_facilities().assign(smur_pediatrique_seul=False), extra]),
+                           geometry="geometry", crs=2154)
+    res = tt.compute_travel_times(_territory(), fac, _grid_graph(), CONFIG, grid=None)
+    c = res.communes
+    assert c.at["31002", "finess_smur"] == "B0000000B"
+    assert c.at["31002", "t_smur_min"] == pytest.approx(1.0)
+    assert c.at["31002", "finess_urgence"] == "B0000000B"
+    assert not c[["finess_smur", "finess_urgence", "finess_su"]].isin(["E0000000E"]).any().any()
+    # the site is kept (maps show it as "SMUR pédiatrique seul") but is in no facility set
+    assert "E0000000E" in res.sites.index
+    masks = tt.kind_masks(res.sites, "su_or_smur")
+    pos = res.sites.index.get_loc("E0000000E")
+    assert not (masks["su"][pos] or masks["smur"][pos] or masks["urgence"][pos])
+    # counted as a general SMUR (old behaviour) it would win: 0 min road time
+    fac.loc["E0000000E", "smur_pediatrique_seul"] = False
+    old = tt.compute_travel_times(_territory(), fac, _grid_graph(), CONFIG, grid=None)
+    assert old.communes.at["31002", "finess_smur"] == "E0000000E"
+    assert res.note == "réseau test"
+    # raw SMURSAMU table absent: the note of every output says so
+    fac.attrs["note_smur"] = NOTE_SMUR_UNKNOWN
+    res = tt.compute_travel_times(_territory(), fac, _grid_graph(), CONFIG, grid=None)
+    assert res.note == f"réseau test ; {NOTE_SMUR_UNKNOWN}"
 
 
 def test_partial_grid_coverage_falls_back_to_communes() -> None:
@@ -321,6 +352,32 @@ def test_occitanie_closing_mende(occitanie, data_dir: Path) -> None:
     diff = tt.scenario_difference(res, scen)
     assert (diff["delta_t_mean_min"] >= -1e-9).all()
     assert terr.communes.at["48095", "epci_siren"] in diff.index[:5]
+
+
+@pytest.mark.integration
+def test_occitanie_paediatric_only_smur_not_routed_to(occitanie, data_dir: Path) -> None:
+    from zoning.sources import read_facilities
+
+    terr, res = occitanie
+    fac = read_facilities(data_dir)
+    ped = set(fac.index[fac["smur_pediatrique_seul"]])
+    assert "310016977" in ped  # Toulouse Hôpital des Enfants
+    for kind in ("smur", "urgence"):
+        assert not res.communes[f"finess_{kind}"].isin(ped).any(), kind
+        assert not res.cells[f"finess_{kind}"].isin(ped).any(), kind
+    # counted as a general SMUR (before), Hôpital des Enfants was the nearest SMUR of 236
+    # communes (41 for "SU or SMUR"); they now route to another SMUR (Purpan for most), a
+    # little farther, never nearer
+    old_fac = fac.copy()
+    old_fac["smur_pediatrique_seul"] = False
+    old = tt.compute_travel_times(terr, old_fac, res.graph, CONFIG, grid=None)
+    moved = old.communes.index[old.communes["finess_smur"] == "310016977"]
+    assert len(moved) == 236
+    assert (res.communes.loc[moved, "finess_smur"] == "310783048").sum() == 231  # Purpan
+    delta = res.communes["t_smur_min"] - old.communes["t_smur_min"]
+    assert (delta >= -1e-9).all() and (delta.loc[moved] > 0).all()
+    assert (delta.drop(moved).abs() < 1e-9).all()
+    assert (old.communes["finess_urgence"] == "310016977").sum() == 41
 
 
 # --------------------------------------------------------------------------- CLI

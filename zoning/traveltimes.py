@@ -4,7 +4,8 @@ Model
 -----
 * Facility types: ``su`` = general emergency department (a paediatric-only SU is
   *not* a general SU); ``smur`` = every SMUR departure site, antennas and
-  seasonal ones included; ``urgence`` = the set chosen by ``travel.facilities``
+  seasonal ones included, except paediatric-only SMUR (``smur_pediatrique_seul``,
+  children only, like a paediatric-only SU); ``urgence`` = the set chosen by ``travel.facilities``
   (``su``, ``smur`` or ``su_or_smur``, the default).
 * Every site of the facility file lying within ``routing.max_snap_km`` of the
   road graph is used, whatever its region, so that communes near a regional
@@ -240,6 +241,7 @@ def apply_scenario(
                 "su": True,
                 "su_pediatrique_seul": False,
                 "smur": True,
+                "smur_pediatrique_seul": False,
                 "type_libelle": "Site ajouté (scénario, SU + SMUR)",
                 "ajoute": True,
             },
@@ -248,25 +250,35 @@ def apply_scenario(
             index=idx,
         )
         out = pd.concat([out, new])
-        for col, fill in (("su", False), ("smur", False), ("su_pediatrique_seul", False)):
+        for col, fill in (("su", False), ("smur", False), ("su_pediatrique_seul", False),
+                          ("smur_pediatrique_seul", False)):
             out[col] = out[col].fillna(fill).astype(bool)
     return gpd.GeoDataFrame(out, geometry="geometry", crs=facilities.crs)
+
+
+def _flag(facilities: pd.DataFrame, column: str) -> npt.NDArray[np.bool_]:
+    """Boolean column as an array; an absent column (frame built by hand) is all False."""
+    if column not in facilities.columns:
+        return np.zeros(len(facilities), dtype=bool)
+    return facilities[column].fillna(False).to_numpy(dtype=bool)
 
 
 def kind_masks(facilities: pd.DataFrame, either: str) -> dict[str, npt.NDArray[np.bool_]]:
     """Boolean masks of the ``su``, ``smur`` and ``urgence`` facility sets.
 
+    Paediatric-only services (``su_pediatrique_seul``, ``smur_pediatrique_seul``)
+    belong to no set: they do not serve the general population.
+
     Parameters
     ----------
     facilities
-        Frame with boolean ``su``, ``smur`` and ``su_pediatrique_seul``.
+        Frame with boolean ``su``, ``smur``, ``su_pediatrique_seul`` and
+        ``smur_pediatrique_seul`` (the last two are False when absent).
     either
         ``travel.facilities``: ``su``, ``smur`` or ``su_or_smur``.
     """
-    su = facilities["su"].to_numpy(dtype=bool) & ~facilities["su_pediatrique_seul"].to_numpy(
-        dtype=bool
-    )
-    smur = facilities["smur"].to_numpy(dtype=bool)
+    su = _flag(facilities, "su") & ~_flag(facilities, "su_pediatrique_seul")
+    smur = _flag(facilities, "smur") & ~_flag(facilities, "smur_pediatrique_seul")
     urgence = {"su": su, "smur": smur, "su_or_smur": su | smur}[either]
     return {"su": su, "smur": smur, "urgence": urgence}
 
@@ -295,8 +307,10 @@ def locate_facilities(
     Returns
     -------
     GeoDataFrame
-        The sites within ``max_snap_km`` of the graph, that are SU or SMUR,
-        with ``node`` (int), ``access_km`` and ``access_s``.
+        The sites within ``max_snap_km`` of the graph, that are general SU or
+        SMUR, with ``node`` (int), ``access_km`` and ``access_s``. Paediatric-only
+        SMUR sites are kept (the maps show them as such) but belong to no facility
+        set (:func:`kind_masks`).
 
     Raises
     ------
@@ -666,7 +680,8 @@ class TravelTimes:
     threshold_min
         Threshold of ``share_beyond``.
     note
-        French note every output must show (road network used).
+        French note every output must show (road network used; when the raw SAE
+        SMURSAMU table is absent, that paediatric-only SMUR were not identified).
     regional
         Regional figures: ``population``, ``pop_beyond``, ``share_beyond``,
         ``weights_source``.
@@ -755,8 +770,20 @@ def compute_travel_times(
     return TravelTimes(
         communes=com_t, epci=epci_t, cells=cells, sites=sites,
         node_times={k: v.time_s for k, v in routed.items()}, graph=graph, region=region,
-        either=either, threshold_min=threshold, note=graph.note, regional=regional,
+        either=either, threshold_min=threshold, note=travel_note(graph, facilities),
+        regional=regional,
     )
+
+
+def travel_note(graph: RoadGraph, facilities: pd.DataFrame) -> str:
+    """French note of the outputs: road network used, plus the facility-file caveat.
+
+    The caveat (``facilities.attrs["note_smur"]``, set by
+    :func:`zoning.sources.read_facilities`) says when paediatric-only SMUR could not
+    be told from general ones (raw SAE SMURSAMU table absent).
+    """
+    extra = str(facilities.attrs.get("note_smur", "") or "")
+    return f"{graph.note} ; {extra}" if extra and graph.note else (graph.note or extra)
 
 
 def _regional_figures(

@@ -99,8 +99,11 @@ def sources(data_dir: Path | None) -> None:
     missing = [p for _, status, _, p in results if status == STATUS_MISSING]
     optional = [s.id for s, status, _, _ in results if status == STATUS_OPTIONAL]
     if optional:
-        click.echo(f"Sources facultatives absentes : {', '.join(optional)} "
-                   "(ALD : le critère est signalé comme manquant).")
+        why = {"ald": "ALD : le critère est signalé comme manquant",
+               "smursamu": "SMURSAMU : les SMUR pédiatriques seuls ne sont pas identifiés"}
+        reasons = "; ".join(why[i] for i in optional if i in why)
+        click.echo(f"Sources facultatives absentes : {', '.join(optional)}"
+                   + (f" ({reasons})." if reasons else "."))
     if invalid:
         raise DataFormatError(" | ".join(invalid + missing))
     if missing:

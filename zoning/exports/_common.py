@@ -99,6 +99,7 @@ FACILITY_LABELS: dict[str, str] = {
     "samu": "SAMU",
     "su_saisonnier": "SU saisonnier",
     "smur_pediatrique": "SMUR pédiatrique",
+    "smur_pediatrique_seul": "SMUR pédiatrique seul",
     "coord_source": "Source des coordonnées",
     "ajoute": "Site ajouté (scénario)",
     "access_km": "Distance d'accès au réseau routier (km)",
@@ -108,7 +109,8 @@ FACILITY_LABELS: dict[str, str] = {
 }
 
 SITE_CATEGORIES = (
-    "SU et SMUR", "SU", "SU pédiatrique", "SMUR", "Antenne SMUR", "Autre (SAMU)",
+    "SU et SMUR", "SU", "SU pédiatrique", "SMUR", "Antenne SMUR", "SMUR pédiatrique seul",
+    "Autre (SAMU)",
 )
 
 
@@ -334,16 +336,22 @@ def palette(k: int, base: Sequence[str] = YLORRD5) -> list[str]:
 
 
 def site_categories(facilities: pd.DataFrame) -> pd.Series:
-    """One display category per site (``SU et SMUR``, ``SU``, ``SMUR``...), vectorised."""
+    """One display category per site (``SU et SMUR``, ``SU``, ``SMUR``...), vectorised.
+
+    ``SMUR`` means a general SMUR: a paediatric-only SMUR (``smur_pediatrique_seul``)
+    is ``SMUR pédiatrique seul`` (or ``SU`` / ``SU pédiatrique`` when the site has one).
+    """
     def flag(col: str) -> np.ndarray:
         if col not in facilities.columns:
             return np.zeros(len(facilities), dtype=bool)
         return facilities[col].fillna(False).astype(bool).to_numpy()
 
     su, smur, ped, ant = flag("su"), flag("smur"), flag("su_pediatrique_seul"), flag("smur_antenne")
+    smur_ped = smur & flag("smur_pediatrique_seul")
+    gen = smur & ~smur_ped  # general SMUR (a paediatric-only SMUR does not count)
     cat = np.select(
-        [su & smur, su, ped, smur & ant, smur],
-        ["SU et SMUR", "SU", "SU pédiatrique", "Antenne SMUR", "SMUR"],
+        [su & gen, su, ped, gen & ant, gen, smur_ped],
+        ["SU et SMUR", "SU", "SU pédiatrique", "Antenne SMUR", "SMUR", "SMUR pédiatrique seul"],
         default="Autre (SAMU)",
     )
     return pd.Series(cat, index=facilities.index, name="categorie")

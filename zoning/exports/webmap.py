@@ -323,7 +323,8 @@ def _sites_part(result: RunResult) -> dict[str, Any]:
         "legend_su": {"title": "Sites d'urgences", "items": [
             {"kind": "su", "label": "Service d'urgences (SU, adulte ou pédiatrique)"}]},
         "legend_smur": {"title": "SMUR", "items": [
-            {"kind": "smur", "label": "SMUR ou antenne SMUR"}]},
+            {"kind": "smur", "label": "SMUR, antenne SMUR ou SMUR pédiatrique seul "
+                                     "(voir le type au survol)"}]},
     }
 
 

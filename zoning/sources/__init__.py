@@ -20,6 +20,7 @@ from zoning.sources.readers import (
     read_filosofi,
     read_mairies,
     read_population_grid,
+    read_smur_types,
     source_rows,
 )
 
@@ -39,5 +40,6 @@ __all__ = [
     "read_filosofi",
     "read_mairies",
     "read_population_grid",
+    "read_smur_types",
     "source_rows",
 ]

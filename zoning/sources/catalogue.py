@@ -347,6 +347,33 @@ SOURCES: tuple[Source, ...] = (
         ),
     ),
     Source(
+        id="smursamu",
+        title_fr="SMUR et SAMU par site, SAE 2022 (table brute SMURSAMU)",
+        title_en="SMUR and SAMU per site, SAE 2022 (raw SMURSAMU table)",
+        publisher="DREES",
+        vintage="SAE 2022 (bases statistiques)",
+        licence=_LO,
+        url="https://data.drees.solidarites-sante.gouv.fr/explore/dataset/708_bases-statistiques-sae/information/",
+        file="health/drees_sae_2022/SMURSAMU_2022r.csv",
+        sep=";",
+        encoding="latin-1",
+        columns={
+            "FI": "finess",
+            "SMUR": "bool",
+            "GEN": "bool",
+            "PED": "bool",
+            "ANT": "bool",
+        },
+        key="FI",
+        required=False,
+        how_to=(
+            "table SMURSAMU of the SAE 2022 'bases statistiques' (file SMURSAMU_2022r.csv), "
+            "unchanged (latin-1, ';'); it tells general (GEN), paediatric (PED) and antenna (ANT) "
+            "SMUR apart. Without it, paediatric-only SMUR cannot be identified and every SMUR "
+            "counts as a general one (the travel-time note says so)"
+        ),
+    ),
+    Source(
         id="population_grid",
         title_fr="Grille de population 1 km, recensement 2021 (Occitanie + 50 km)",
         title_en="Eurostat Census 2021 1 km population grid (Occitanie + 50 km)",

@@ -220,9 +220,11 @@ def _facility_labels(df: pd.DataFrame) -> pd.Series:
     su_part = su_part.where(~(df["su"] & df["su_pediatrique"]),
                             "Service d'urgences (SU) adulte et pédiatrique")
     smur_part = pd.Series(
-        np.select([(df["smur"] & df["smur_antenne"]).to_numpy(),
+        np.select([(df["smur"] & df["smur_pediatrique_seul"]).to_numpy(),
+                   (df["smur"] & df["smur_antenne"]).to_numpy(),
                    (df["smur"] & df["smur_saisonnier"]).to_numpy(), df["smur"].to_numpy()],
-                  ["antenne SMUR", "SMUR saisonnier", "SMUR"], default=""),
+                  ["SMUR pédiatrique seul", "antenne SMUR", "SMUR saisonnier", "SMUR"],
+                  default=""),
         index=df.index, dtype=object)
     both = (su_part != "") & (smur_part != "")
     label = (su_part + smur_part).where(~both, su_part + " + " + smur_part)
@@ -233,6 +235,46 @@ def _facility_labels(df: pd.DataFrame) -> pd.Series:
 
 
 _FINESS_DOM = {"A": "971", "B": "972", "C": "973", "D": "974", "E": "975", "F": "976"}
+
+NOTE_SMUR_UNKNOWN = (
+    "SMUR pédiatriques seuls non identifiés (table SAE SMURSAMU absente) : "
+    "tous les SMUR comptent comme généraux"
+)
+"""French note when the raw SMURSAMU table is absent (``read_facilities(...).attrs``)."""
+
+
+def read_smur_types(data_dir: str | Path) -> pd.DataFrame | None:
+    """Read the raw SAE 2022 SMURSAMU table: kind of SMUR per FINESS site.
+
+    Returns
+    -------
+    DataFrame or None
+        Index ``finess``; booleans ``smur, smur_generale, smur_pediatrique,
+        smur_antenne`` (SAE columns ``SMUR, GEN, PED, ANT``) and
+        ``smur_pediatrique_seul`` = a SMUR with a paediatric line only (``SMUR`` and
+        ``PED``, neither ``GEN`` nor ``ANT``: antennas have neither ``GEN`` nor ``PED``
+        and stay general SMUR). ``None`` when the (optional) file is absent.
+    """
+    src = CATALOGUE["smursamu"]
+    if not src.path(data_dir).is_file():
+        return None
+    path, df = _io.read_csv_checked(src, data_dir)
+    problems = _io.check_codes(path, df, _codes_kinds(src))
+    problems += _io.check_unique(path, df, "FI")
+    problems += _io.to_bool(path, df, ["SMUR", "GEN", "PED", "ANT"])
+    _io.fail(path, problems)
+    out = pd.DataFrame(
+        {
+            "smur": df["SMUR"].to_numpy(),
+            "smur_generale": df["GEN"].to_numpy(),
+            "smur_pediatrique": df["PED"].to_numpy(),
+            "smur_antenne": df["ANT"].to_numpy(),
+        },
+        index=pd.Index(df["FI"].to_numpy(dtype=object), name="finess"),
+    )
+    out["smur_pediatrique_seul"] = (out["smur"] & out["smur_pediatrique"]
+                                    & ~out["smur_generale"] & ~out["smur_antenne"])
+    return out
 
 
 def read_facilities(data_dir: str | Path) -> gpd.GeoDataFrame:
@@ -246,16 +288,23 @@ def read_facilities(data_dir: str | Path) -> gpd.GeoDataFrame:
       paediatric SU and no general SU (children only);
     - ``smur``: a SMUR leaves from the site; ``smur_antenne``: it is an antenna;
       ``smur_saisonnier``: seasonal (or the SU authorisation is seasonal: ``su_saisonnier``);
+    - ``smur_pediatrique_seul``: the SMUR of the site is paediatric only (raw SAE
+      SMURSAMU table, source ``smursamu``: ``SMUR=1, PED=1, GEN=0, ANT=0``; False for
+      sites not in it). It is not an emergency service for the general population,
+      like ``su_pediatrique_seul``. When the optional raw table is absent the column
+      is all False and ``attrs["note_smur"]`` says so in French (``""`` otherwise);
     - ``type_libelle``: French label, e.g. "Service d'urgences (SU) + SMUR",
-      "SU pédiatrique seul", "Antenne SMUR", "SAMU seul (ni SU ni SMUR)".
+      "SU pédiatrique seul", "Antenne SMUR", "SMUR pédiatrique seul",
+      "SAMU seul (ni SU ni SMUR)".
 
     Returns
     -------
     GeoDataFrame
         Index ``finess``; ``nom, code_commune, commune, dep, reg, su, su_pediatrique,
-        su_pediatrique_seul, smur, smur_antenne, smur_saisonnier, type_libelle,
-        passages_su`` (float, 2022 attendances general + paediatric), plus ``samu``,
-        ``su_saisonnier``, ``smur_pediatrique``, ``coord_source``; points in EPSG:2154.
+        su_pediatrique_seul, smur, smur_antenne, smur_saisonnier, smur_pediatrique_seul,
+        type_libelle, passages_su`` (float, 2022 attendances general + paediatric), plus
+        ``samu``, ``su_saisonnier``, ``smur_pediatrique``, ``coord_source``; points in
+        EPSG:2154. ``attrs["note_smur"]``: see ``smur_pediatrique_seul``.
     """
     src = CATALOGUE["urgences"]
     path, df = _io.read_csv_checked(src, data_dir)
@@ -280,6 +329,13 @@ def read_facilities(data_dir: str | Path) -> gpd.GeoDataFrame:
                             "range (expected WGS84 degrees)")
     _io.fail(path, problems)
     su = df["su_generale"] | (df["autorisation_su"] & ~df["su_pediatrique"])
+    kinds = read_smur_types(data_dir)
+    if kinds is None:
+        log.warning("%s: %s", CATALOGUE["smursamu"].path(data_dir), NOTE_SMUR_UNKNOWN)
+        ped_only = np.zeros(len(df), dtype=bool)
+    else:
+        ped_only = (kinds["smur_pediatrique_seul"].reindex(df["finess_et"].to_numpy())
+                    .fillna(False).to_numpy(dtype=bool))
     out = pd.DataFrame(
         {
             "nom": df["raison_sociale"],
@@ -293,6 +349,7 @@ def read_facilities(data_dir: str | Path) -> gpd.GeoDataFrame:
             "smur": df["smur"],
             "smur_antenne": df["smur"] & df["smur_antenne"],
             "smur_saisonnier": df["smur"] & df["smur_saisonnier"],
+            "smur_pediatrique_seul": df["smur"].to_numpy(dtype=bool) & ped_only,
             "samu": df["samu"],
             "su_saisonnier": df["autorisation_su_saisonniere"],
             "smur_pediatrique": df["smur_pediatrique"],
@@ -305,9 +362,12 @@ def read_facilities(data_dir: str | Path) -> gpd.GeoDataFrame:
     geom = gpd.points_from_xy(df["lon"], df["lat"], crs=4326)
     gdf = gpd.GeoDataFrame(out, geometry=gpd.GeoSeries(geom, index=out.index).to_crs(2154))
     cols = ["nom", "code_commune", "commune", "dep", "reg", "su", "su_pediatrique",
-            "su_pediatrique_seul", "smur", "smur_antenne", "smur_saisonnier", "type_libelle",
-            "passages_su", "samu", "su_saisonnier", "smur_pediatrique", "coord_source", "geometry"]
-    return gdf[cols]
+            "su_pediatrique_seul", "smur", "smur_antenne", "smur_saisonnier",
+            "smur_pediatrique_seul", "type_libelle", "passages_su", "samu", "su_saisonnier",
+            "smur_pediatrique", "coord_source", "geometry"]
+    gdf = gdf[cols]
+    gdf.attrs["note_smur"] = NOTE_SMUR_UNKNOWN if kinds is None else ""
+    return gdf
 
 
 def read_population_grid(data_dir: str | Path) -> gpd.GeoDataFrame:
@@ -459,6 +519,7 @@ def source_rows(source_id: str, data_dir: str | Path) -> int:
         "apl_age": lambda: _apl_rows(data_dir, "apl_age"),
         "filosofi": lambda: len(read_filosofi(data_dir)),
         "urgences": lambda: len(read_facilities(data_dir)),
+        "smursamu": lambda: _smursamu_rows(data_dir),
         "population_grid": lambda: len(read_population_grid(data_dir)),
         "roads": lambda: _roads_rows(data_dir),
         "ald": lambda: _ald_rows(data_dir),
@@ -483,6 +544,12 @@ def _roads_rows(data_dir: str | Path) -> int:
     n = _io.count_layer(src, data_dir, "edges")
     _io.count_layer(src, data_dir, "nodes")
     return n
+
+
+def _smursamu_rows(data_dir: str | Path) -> int:
+    _io.require_file(CATALOGUE["smursamu"], data_dir)
+    frame = read_smur_types(data_dir)
+    return 0 if frame is None else len(frame)
 
 
 def _ald_rows(data_dir: str | Path) -> int:

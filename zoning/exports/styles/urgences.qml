@@ -9,6 +9,7 @@
       <category symbol="3" value="SMUR" label="SMUR" render="true" type="string"/>
       <category symbol="4" value="Antenne SMUR" label="Antenne SMUR" render="true" type="string"/>
       <category symbol="5" value="Autre (SAMU)" label="Autre (SAMU)" render="true" type="string"/>
+      <category symbol="6" value="SMUR pédiatrique seul" label="SMUR pédiatrique seul" render="true" type="string"/>
     </categories>
     <symbols>
       <symbol type="marker" name="0" alpha="1" clip_to_extent="1" force_rhr="0" is_animated="0" frame_rate="10">
@@ -198,6 +199,38 @@
           <prop k="outline_width_unit" v="MM"/>
           <prop k="scale_method" v="diameter"/>
           <prop k="size" v="2.2"/>
+          <prop k="size_unit" v="MM"/>
+          <prop k="vertical_anchor_point" v="1"/>
+          <prop k="horizontal_anchor_point" v="1"/>
+        </layer>
+      </symbol>
+      <symbol type="marker" name="6" alpha="1" clip_to_extent="1" force_rhr="0" is_animated="0" frame_rate="10">
+        <layer class="SimpleMarker" enabled="1" locked="0" pass="0" id="">
+          <Option type="Map">
+            <Option name="angle" type="QString" value="0"/>
+            <Option name="color" type="QString" value="255,255,255,255"/>
+            <Option name="joinstyle" type="QString" value="miter"/>
+            <Option name="name" type="QString" value="diamond"/>
+            <Option name="outline_color" type="QString" value="118,42,131,255"/>
+            <Option name="outline_style" type="QString" value="solid"/>
+            <Option name="outline_width" type="QString" value="0.5"/>
+            <Option name="outline_width_unit" type="QString" value="MM"/>
+            <Option name="scale_method" type="QString" value="diameter"/>
+            <Option name="size" type="QString" value="3.0"/>
+            <Option name="size_unit" type="QString" value="MM"/>
+            <Option name="vertical_anchor_point" type="QString" value="1"/>
+            <Option name="horizontal_anchor_point" type="QString" value="1"/>
+          </Option>
+          <prop k="angle" v="0"/>
+          <prop k="color" v="255,255,255,255"/>
+          <prop k="joinstyle" v="miter"/>
+          <prop k="name" v="diamond"/>
+          <prop k="outline_color" v="118,42,131,255"/>
+          <prop k="outline_style" v="solid"/>
+          <prop k="outline_width" v="0.5"/>
+          <prop k="outline_width_unit" v="MM"/>
+          <prop k="scale_method" v="diameter"/>
+          <prop k="size" v="3.0"/>
           <prop k="size_unit" v="MM"/>
           <prop k="vertical_anchor_point" v="1"/>
           <prop k="horizontal_anchor_point" v="1"/>
