@@ -674,3 +674,11 @@ def test_extra_jobs_share_the_all_or_nothing_step(tmp_path: Path) -> None:
                         extra_jobs=[(target, lambda p: p.write_bytes(b"tiff"))])
     assert written["raster"] == target and target.read_bytes() == b"tiff"
     assert written["geopackage"].is_file() and written["xlsx"].is_file()
+
+
+def test_map_credits_name_the_road_network_of_the_run() -> None:
+    r = tiny_result()
+    assert "réseau routier" not in webmap.build_payload(r)["attribution"]
+    tm = replace(r, notes=[*r.notes, "Temps de trajet : réseau routier numéroté (Travel Mapping)"])
+    credit = webmap.build_payload(tm)["attribution"]
+    assert "réseau routier Travel Mapping" in credit and "OpenStreetMap" not in credit

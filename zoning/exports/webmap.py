@@ -328,6 +328,14 @@ def _sites_part(result: RunResult) -> dict[str, Any]:
     }
 
 
+def _attribution(result: RunResult) -> str:
+    """Data credits; the road network is named from the run's notes (never assumed)."""
+    notes = " ".join(result.notes)
+    roads = [name for name in ("Travel Mapping", "OpenStreetMap") if name in notes]
+    road_txt = f", réseau routier {' et '.join(roads)}" if roads else ""
+    return f"Données : DREES, INSEE, IGN, DGCL, Eurostat{road_txt} ; calcul zoning"
+
+
 def build_payload(result: RunResult, epci_tolerance_m: float = EPCI_TOLERANCE_M,
                   commune_tolerance_m: float = COMMUNE_TOLERANCE_M) -> dict[str, Any]:
     """Everything the page script needs, as JSON-ready Python objects.
@@ -368,7 +376,7 @@ def build_payload(result: RunResult, epci_tolerance_m: float = EPCI_TOLERANCE_M,
         "notes": missing_criteria_notes(result),
         "footer": (f"zoning {version(result)} — géométries simplifiées pour le web (frontières "
                    "communes conservées) ; fond de carte OpenStreetMap facultatif (en ligne)."),
-        "attribution": "Données : DREES, INSEE, IGN, DGCL, OpenStreetMap ; calcul zoning",
+        "attribution": _attribution(result),
         "missing": MISSING,
         "missing_color": MISSING_COLOR,
         "bounds": [[float(s), float(w)], [float(n), float(e)]],
