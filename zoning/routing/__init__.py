@@ -1,6 +1,7 @@
 """Road graphs (OSM PBF, line layers), on-disk cache, snapping, multi-source Dijkstra."""
 
-from zoning.routing.engine import build_csr, collapse_parallel, nearest_facility, reversed_csr
+from zoning.routing.csr import build_csr, collapse_parallel
+from zoning.routing.engine import nearest_facility
 from zoning.routing.graph import (
     DEFAULT_CRS,
     TRAVEL_MAPPING_NOTE,
@@ -32,7 +33,6 @@ __all__ = [
     "nearest_facility",
     "node_tree",
     "parse_maxspeed",
-    "reversed_csr",
     "save_graph",
     "snap_points",
 ]

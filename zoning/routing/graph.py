@@ -43,9 +43,11 @@ import numpy.typing as npt
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components
 
+from zoning import settings
 from zoning.atomic import atomic_path
 from zoning.errors import DataFileNotFoundError, DataFormatError, RoutingError
 from zoning.fmt import fr_number
+from zoning.routing.csr import build_csr
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +56,6 @@ BUILDER_VERSION = 1
 
 DEFAULT_CRS = "EPSG:2154"
 
-CACHE_ENV_VAR = "ZONING_CACHE_DIR"
 
 TRAVEL_MAPPING_NOTE = "réseau routier numéroté (Travel Mapping), vitesses modélisées par classe"
 """Note every output based on the Travel Mapping graph must show."""
@@ -132,8 +133,6 @@ class RoadGraph:
         (sorting the edges dominates: ~0.5 s for 2 million edges) and reused by
         every :func:`zoning.routing.nearest_facility` call.
         """
-        from zoning.routing.engine import build_csr
-
         return build_csr(self.n_nodes, self.v, self.u, self.time_s)
 
     def summary(self) -> str:
@@ -250,9 +249,8 @@ def assemble_graph(
 
 
 def default_cache_dir() -> Path:
-    """``$ZONING_CACHE_DIR``, else ``~/.cache/zoning``."""
-    env = os.environ.get(CACHE_ENV_VAR)
-    return Path(env).expanduser() if env else Path.home() / ".cache" / "zoning"
+    """``$ZONING_CACHE_DIR``, else ``~/.cache/zoning`` (see :mod:`zoning.settings`)."""
+    return settings.cache_dir()
 
 
 def file_sha256(path: str | os.PathLike[str]) -> str:
