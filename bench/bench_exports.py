@@ -26,9 +26,9 @@ from pathlib import Path
 
 import folium
 
-from zoning.datadir import resolve_data_dir
 from zoning.exports import write_geopackage, write_map, write_tables
 from zoning.results import RunResult
+from zoning.settings import resolve_data_dir
 
 
 def load_result(data_dir: Path) -> tuple[RunResult, str]:

@@ -32,8 +32,8 @@ from pathlib import Path
 import numpy as np
 
 from zoning.config import load_config
-from zoning.datadir import resolve_data_dir
 from zoning.routing import RoadGraph, assemble_graph, nearest_facility
+from zoning.settings import resolve_data_dir
 
 ROADS = "roads/travelmapping_roads_occitanie_buf50km.gpkg"
 

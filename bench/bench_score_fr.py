@@ -26,7 +26,7 @@ import time
 import numpy as np
 import pandas as pd
 
-from zoning.datadir import resolve_data_dir
+from zoning.settings import resolve_data_dir
 
 TARGET_S = 300.0
 TARGET_MB = 4096.0

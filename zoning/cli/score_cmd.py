@@ -11,9 +11,9 @@ import pandas as pd
 
 from zoning.cli.options import config_option, data_dir_option, output_option, region_option
 from zoning.config import load_config
-from zoning.datadir import resolve_data_dir
 from zoning.exports._common import floor_percent
 from zoning.fmt import fr_number, fr_percent
+from zoning.settings import resolve_data_dir
 
 SHORT_LABELS: dict[str, tuple[str, int | str]] = {
     # id -> (French column header, decimals or "pct" for a 0..1 share shown in percent)

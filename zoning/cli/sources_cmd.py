@@ -13,9 +13,9 @@ from zoning import progress
 from zoning.atomic import atomic_path
 from zoning.cli.options import config_option, data_dir_option, region_option
 from zoning.config import load_config
-from zoning.datadir import resolve_data_dir
 from zoning.errors import DataFileNotFoundError, DataFormatError, DownloadError, ZoningError
 from zoning.fmt import fr_number
+from zoning.settings import resolve_data_dir
 from zoning.sources import SOURCES, Source, get_source, source_rows
 
 DEFAULT_TIMEOUT_S = 15.0

@@ -13,9 +13,9 @@ from zoning import progress
 from zoning.atomic import atomic_path
 from zoning.cli.options import config_option, data_dir_option, output_option, region_option
 from zoning.config import load_config
-from zoning.datadir import resolve_data_dir
 from zoning.errors import ExportError
 from zoning.fmt import fr_number, fr_percent
+from zoning.settings import resolve_data_dir
 
 COMMUNES_CSV = "temps_urgences_communes.csv"
 EPCI_CSV = "temps_urgences_epci.csv"

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from zoning import settings
 from zoning.atomic import atomic_path
 from zoning.errors import ExportError
 
@@ -28,7 +29,7 @@ def find_chromium() -> str:
     ExportError
         When no browser is found (install the Debian package ``chromium``).
     """
-    env = os.environ.get("ZONING_CHROMIUM")
+    env = settings.chromium_override()
     if env:
         if shutil.which(env):
             return str(shutil.which(env))
