@@ -39,3 +39,21 @@ def data_dir() -> Path:
             pytest.fail(msg)
         pytest.skip(msg)
     return found
+
+
+@pytest.fixture(scope="session")
+def tiny_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny hand-made data directory of ``tests/_tiny_data.py`` (read-only: never modify)."""
+    from _tiny_data import make_data_dir
+
+    return make_data_dir(tmp_path_factory.mktemp("tiny"))
+
+
+@pytest.fixture
+def tiny_data_copy(tiny_data_dir: Path, tmp_path: Path) -> Path:
+    """A fresh copy of the tiny data directory that a test may break."""
+    import shutil
+
+    target = tmp_path / "data"
+    shutil.copytree(tiny_data_dir, target)
+    return target

@@ -8,7 +8,6 @@ file), configuration problems with ``zoning check-config FILE``, regions with
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -16,7 +15,6 @@ import pytest
 from _tiny_data import (
     apl_frames,
     commune_frame,
-    make_data_dir,
     write_communes_gpkg,
     write_epci_gpkg,
 )
@@ -28,17 +26,10 @@ from zoning.config import DEFAULT_CONFIG
 APL = Path("health") / "drees_apl_mg_2022_2023_communes.csv"
 
 
-@pytest.fixture(scope="module")
-def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return make_data_dir(tmp_path_factory.mktemp("tiny"))
-
-
 @pytest.fixture
-def data(pristine: Path, tmp_path: Path) -> Path:
+def data(tiny_data_copy: Path) -> Path:
     """A fresh copy of the tiny data directory that a test may break."""
-    target = tmp_path / "data"
-    shutil.copytree(pristine, target)
-    return target
+    return tiny_data_copy
 
 
 def run(*args: str) -> tuple[int, str]:

@@ -34,9 +34,9 @@ from zoning.sources.readers import NOTE_SMUR_UNKNOWN
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return make_data_dir(tmp_path_factory.mktemp("tiny"))
+@pytest.fixture
+def tiny(tiny_data_dir: Path) -> Path:
+    return tiny_data_dir
 
 
 # --- catalogue -----------------------------------------------------------------------------

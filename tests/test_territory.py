@@ -15,7 +15,6 @@ from _tiny_data import (
     TERRITORY_76_COMMUNES,
     TERRITORY_76_EPCI,
     TERRITORY_76_POPULATION,
-    make_data_dir,
 )
 
 from zoning.errors import TerritoryError
@@ -28,9 +27,9 @@ APL_MEANS = {c: "pop_standardisee_mg" for c in
              ("apl_mg", "apl_mg_moins_65ans", "apl_mg_62ans_et_moins", "apl_mg_60ans_et_moins")}
 
 
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return make_data_dir(tmp_path_factory.mktemp("tiny"))
+@pytest.fixture
+def tiny(tiny_data_dir: Path) -> Path:
+    return tiny_data_dir
 
 
 # --- tiny ----------------------------------------------------------------------------------

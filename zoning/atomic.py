@@ -46,17 +46,3 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
         for leftover in (tmp, *sidecars):
             with contextlib.suppress(FileNotFoundError):
                 leftover.unlink()
-
-
-def write_text_atomic(target: str | os.PathLike[str], text: str, encoding: str = "utf-8") -> Path:
-    """Write ``text`` to ``target`` atomically and return the target path."""
-    with atomic_path(target) as tmp:
-        tmp.write_text(text, encoding=encoding)
-    return Path(target)
-
-
-def write_bytes_atomic(target: str | os.PathLike[str], data: bytes) -> Path:
-    """Write ``data`` to ``target`` atomically and return the target path."""
-    with atomic_path(target) as tmp:
-        tmp.write_bytes(data)
-    return Path(target)

@@ -31,7 +31,6 @@ Aggregation rules
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -135,12 +134,6 @@ def commune_of_cog2024(codes: pd.Index | pd.Series, territory: Territory) -> pd.
     cur = cur.where(cur.notna(), arr)
     cur = cur.where(cur.isin(territory.communes.index))
     return cur
-
-
-def _epci_population(territory: Territory) -> pd.Series:
-    return territory.communes.groupby("epci_siren")["population"].sum().reindex(
-        territory.epci.index, fill_value=0
-    ).astype("float64")
 
 
 def _coverage_from_communes(covered: pd.Series, territory: Territory) -> pd.Series:
@@ -617,8 +610,3 @@ def compute_criteria(
         "niveau_vie": niveau_vie_criterion(filo, territory, filo_epci),
     }
     return {c.id: out[c.id] for c in config.criteria if c.id in out}
-
-
-def criteria_frame(results: Mapping[str, CriterionResult]) -> pd.DataFrame:
-    """Raw values of every criterion, one column per id (index ``epci_siren``)."""
-    return pd.DataFrame({k: r.values for k, r in results.items()})

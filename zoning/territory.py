@@ -111,11 +111,6 @@ class Territory:
         """Inhabitants of the region's own communes."""
         return int(self.region_communes["population"].sum())
 
-    @property
-    def departements(self) -> list[str]:
-        """Départements of the region's communes, sorted."""
-        return sorted(self.region_communes["dep"].unique().tolist())
-
     def summary(self) -> str:
         """One French line describing the territory."""
         n = fr_number

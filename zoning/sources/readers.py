@@ -9,7 +9,6 @@ naming the file and the column.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 from pathlib import Path
 
 import geopandas as gpd
@@ -557,9 +556,3 @@ def _ald_rows(data_dir: str | Path) -> int:
     _io.require_file(src, data_dir)
     frame = read_ald(data_dir)
     return 0 if frame is None else len(frame)
-
-
-def available_millesimes(data_dir: str | Path) -> Sequence[int]:
-    """Millésimes present in the APL file."""
-    path, df = _io.read_csv_checked(CATALOGUE["apl"], data_dir, usecols=["millesime"])
-    return sorted(pd.to_numeric(df["millesime"], errors="coerce").dropna().astype(int).unique())
