@@ -19,6 +19,7 @@ from zoning import traveltimes as tt
 from zoning.cli import main
 from zoning.config import load_config
 from zoning.errors import RoutingError
+from zoning.exports import write_time_raster
 from zoning.routing import assemble_graph
 from zoning.sources.readers import NOTE_SMUR_UNKNOWN
 
@@ -241,8 +242,8 @@ def test_facilities_outside_extent_or_without_coordinates() -> None:
 def test_raster_matches_origin_times(tmp_path: Path) -> None:
     terr = _territory()
     res = tt.compute_travel_times(terr, _facilities(), _grid_graph(), CONFIG)
-    path = tt.write_time_raster(res, tmp_path / "t.tif", CONFIG, resolution_m=500.0,
-                                mask=terr.communes.geometry.iloc[:2])
+    path = write_time_raster(res, tmp_path / "t.tif", CONFIG, resolution_m=500.0,
+                             mask=terr.communes.geometry.iloc[:2])
     assert sorted(os.listdir(tmp_path)) == ["t.tif"]
     with rasterio.open(path) as src:
         assert src.crs.to_epsg() == 2154 and src.res == (500.0, 500.0) and src.count == 3

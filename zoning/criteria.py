@@ -43,6 +43,7 @@ from zoning.errors import DataFormatError
 if TYPE_CHECKING:
     from zoning.config import Config
     from zoning.territory import Territory
+    from zoning.traveltimes import TravelTimes
 
 AGE_COLUMNS: dict[int, str] = {
     60: "apl_mg_60ans_et_moins",
@@ -565,10 +566,9 @@ def compute_criteria(
     territory: Territory,
     config: Config,
     data_dir: Path,
-    travel: pd.DataFrame | None = None,
+    travel: TravelTimes | None = None,
     *,
     ald_path: Path | None = None,
-    travel_note: str = "",
     filosofi_epci_path: Path | None = None,
 ) -> dict[str, CriterionResult]:
     """Compute the five criteria for the territory's EPCI.
@@ -582,11 +582,10 @@ def compute_criteria(
     data_dir
         Data directory.
     travel
-        :func:`zoning.traveltimes.epci_times` result; None makes criterion 4 unavailable.
+        :func:`zoning.traveltimes.run_travel_times` result (EPCI summaries and the French note
+        on the road network); None makes criterion 4 unavailable.
     ald_path
         User ALD CSV (commune, EPCI or département level); default: the catalogue file if present.
-    travel_note
-        French note about the road network used.
     filosofi_epci_path
         EPCI-level Filosofi file (:func:`read_filosofi_epci`): its medians replace the
         approximation from commune medians.
@@ -606,7 +605,8 @@ def compute_criteria(
         "apl": apl_criterion(apl, territory, config.apl.millesime),
         "age_mg": age_criterion(apl, territory, config.apl.age_limit, config.apl.millesime),
         "ald": ald_criterion(ald, territory),
-        "urgences": urgences_criterion(travel, territory, config, note=travel_note),
+        "urgences": urgences_criterion(None if travel is None else travel.epci, territory,
+                                       config, note="" if travel is None else travel.note),
         "niveau_vie": niveau_vie_criterion(filo, territory, filo_epci),
     }
     return {c.id: out[c.id] for c in config.criteria if c.id in out}

@@ -8,7 +8,6 @@ all or nothing).
 from __future__ import annotations
 
 import datetime as _dt
-import importlib
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -23,41 +22,12 @@ from zoning import __version__, progress
 from zoning.config import Config
 from zoning.criteria import CriterionResult, compute_criteria
 from zoning.errors import DataFileNotFoundError, DataFormatError, TerritoryError
+from zoning.fmt import fr_percent
 from zoning.results import CriterionMeta, RunResult
 from zoning.scoring import Comparison, compare, find_epci, score
+from zoning.traveltimes import TravelTimes, run_travel_times
 
 log = logging.getLogger(__name__)
-
-"""File written by the fallback CSV writer (when ``zoning.exports.write_all`` is absent)."""
-
-
-@dataclass
-class TravelInputs:
-    """Travel times for a run.
-
-    Attributes
-    ----------
-    communes
-        :func:`zoning.traveltimes.commune_times` (index ``code_insee``).
-    epci
-        :func:`zoning.traveltimes.epci_times` (index ``epci_siren``).
-    facilities
-        SU / SMUR sites routed to (index ``finess``, EPSG:2154).
-    note
-        French note: road network and speeds used.
-    raw
-        The :class:`zoning.traveltimes.TravelTimes` bundle (for the GeoTIFF), when computed.
-    n_outside
-        Number of EPCI with communes outside the road network's extent (times blanked).
-    """
-
-    communes: pd.DataFrame
-    epci: pd.DataFrame
-    facilities: gpd.GeoDataFrame
-    note: str = ""
-    raw: Any = None
-    n_outside: int = 0
-
 
 @dataclass
 class Run:
@@ -80,116 +50,6 @@ class Run:
     criteria: dict[str, CriterionResult]
     comparison: Comparison | None = None
     extra: dict[str, Any] = field(default_factory=dict)
-
-
-# --------------------------------------------------------------------------- travel hook
-
-
-def compute_travel(territory: Any, config: Config, data_dir: Path) -> TravelInputs | None:
-    """Travel times to the nearest SU / SMUR for the territory, or None when not computable.
-
-    Uses :mod:`zoning.traveltimes`. EPCI outside the road network extent get NaN (criterion 4
-    missing for them, reported in the notes), never an invented time.
-
-    Parameters
-    ----------
-    territory
-        :class:`zoning.territory.Territory`.
-    config
-        Validated configuration (routing and travel sections).
-    data_dir
-        Data directory.
-
-    Returns
-    -------
-    TravelInputs or None
-        None when :mod:`zoning.traveltimes` is not available.
-    """
-    try:
-        traveltimes = importlib.import_module("zoning.traveltimes")
-    except ImportError:  # routing not installed in this checkout
-        log.warning("zoning.traveltimes is not available: criterion 4 reported missing")
-        return None
-    runner = getattr(traveltimes, "run_travel_times", None)
-    if runner is None:
-        log.warning("zoning.traveltimes.run_travel_times is missing: criterion 4 reported missing")
-        return None
-    out = runner(territory, config, data_dir)
-    communes, epci, n_out = restrict_to_network_extent(
-        out.communes, out.epci, territory, out.graph, out.facilities
-    )
-    note = str(getattr(out, "note", ""))
-    if n_out:
-        note += (
-            f" ; {n_out} EPCI ont des communes hors de l'emprise du réseau routier disponible : "
-            "leur temps d'accès aux urgences n'est pas calculé (valeur manquante, jamais "
-            "extrapolée)"
-        )
-    return TravelInputs(communes=communes, epci=epci, facilities=out.facilities, note=note,
-                        raw=out, n_outside=n_out)
-
-
-def restrict_to_network_extent(
-    commune_t: pd.DataFrame, epci_t: pd.DataFrame, territory: Any, graph: Any,
-    sites: gpd.GeoDataFrame,
-) -> tuple[pd.DataFrame, pd.DataFrame, int]:
-    """Blank the travel times that the road network cannot support.
-
-    A commune's time is kept only when its point is within ``routing.max_snap_km`` of the graph
-    (``far_from_network`` False), lies inside the convex hull of the graph nodes, and is farther
-    from the hull boundary than from the facility it reached (straight line): a nearer facility
-    beyond the network's edge could otherwise be missed. An EPCI keeps its values only when all
-    its communes are kept; otherwise its row is NaN (criterion 4 missing for it) and
-    ``coverage`` says which share of its population has a time.
-
-    Parameters
-    ----------
-    commune_t
-        :func:`zoning.traveltimes.commune_times` frame (index ``code_insee``).
-    epci_t
-        :func:`zoning.traveltimes.epci_times` frame (index ``epci_siren``).
-    territory
-        The territory (population points and communes).
-    graph
-        The road graph routed on (node coordinates ``x``, ``y`` in EPSG:2154).
-    sites
-        The facilities routed to (index ``finess``, EPSG:2154).
-
-    Returns
-    -------
-    tuple
-        Masked commune times, masked EPCI times (with ``coverage``), number of EPCI blanked.
-    """
-    import shapely
-
-    com_t = commune_t.copy()
-    pts = territory.points.reindex(com_t.index)
-    hull = shapely.convex_hull(shapely.multipoints(np.column_stack([graph.x, graph.y])))
-    geoms = pts.to_numpy()
-    inside = shapely.contains(hull, geoms)
-    to_edge = shapely.distance(hull.boundary, geoms)
-    fac = sites.geometry.reindex(com_t["finess_urgence"].astype(str).to_numpy()).to_numpy()
-    to_fac = shapely.distance(geoms, fac)
-    far = com_t["far_from_network"].fillna(True).to_numpy(dtype=bool)
-    ok = ~far & inside & np.isfinite(to_fac) & (to_edge >= to_fac)
-    time_cols = [c for c in com_t.columns if c.startswith("t_") and c.endswith("_min")]
-    other = [c for c in com_t.columns if c.startswith(("finess_", "nom_"))]
-    com_t.loc[~ok, time_cols] = np.nan
-    com_t.loc[~ok, other] = None
-    com_t["hors_emprise_reseau"] = ~ok
-    com = territory.communes
-    pop = com["population"].astype("float64").reindex(com_t.index).fillna(0.0)
-    ok_s = pd.Series(ok, index=com_t.index)
-    epci_of = com["epci_siren"].reindex(com_t.index)
-    cov = (pop.where(ok_s, 0.0).groupby(epci_of).sum()
-           / pop.groupby(epci_of).sum().where(lambda x: x > 0))
-    all_ok = (~ok_s).groupby(epci_of).sum() == 0
-    et = epci_t.copy()
-    et["coverage"] = cov.reindex(et.index).fillna(0.0)
-    bad = ~all_ok.reindex(et.index).fillna(False).astype(bool)
-    num_cols = [c for c in et.columns if c not in ("coverage", "weights_source", "commune_max")]
-    et.loc[bad, num_cols] = np.nan
-    return com_t, et, int(bad.sum())
 
 
 # --------------------------------------------------------------------------- reference
@@ -279,7 +139,7 @@ def run(
     draws: int | None = None,
     seed: int | None = None,
     ald_path: Path | None = None,
-    travel: TravelInputs | None | bool = True,
+    travel: TravelTimes | None | bool = True,
     filosofi_epci_path: Path | None = None,
 ) -> Run:
     """Run the whole scoring for a region.
@@ -305,8 +165,9 @@ def run(
     filosofi_epci_path
         EPCI-level Filosofi file (replaces the approximation from commune medians).
     travel
-        ``True``: compute travel times; ``False``/``None``: skip (criterion 4 missing);
-        or precomputed :class:`TravelInputs`.
+        ``True``: compute travel times (:func:`zoning.traveltimes.run_travel_times`);
+        ``False``/``None``: skip (criterion 4 missing); or a precomputed
+        :class:`zoning.traveltimes.TravelTimes`.
 
     Returns
     -------
@@ -321,20 +182,17 @@ def run(
     data_dir = Path(data_dir)
     with progress.step("Territoire (EPCI, communes)"):
         territory = load_territory(data_dir, region=region)
-    tin: TravelInputs | None
+    tin: TravelTimes | None
     if travel is True:
         with progress.step("Temps de trajet vers les urgences (SU / SMUR)"):
-            tin = compute_travel(territory, config, data_dir)
-    elif isinstance(travel, TravelInputs):
+            tin = run_travel_times(territory, config, data_dir)
+    elif isinstance(travel, TravelTimes):
         tin = travel
     else:
         tin = None
     with progress.step("Critères"):
-        crits = compute_criteria(
-            territory, config, data_dir, None if tin is None else tin.epci,
-            ald_path=ald_path, travel_note="" if tin is None else tin.note,
-            filosofi_epci_path=filosofi_epci_path,
-        )
+        crits = compute_criteria(territory, config, data_dir, tin, ald_path=ald_path,
+                                 filosofi_epci_path=filosofi_epci_path)
     names = territory.epci["epci_nom"].astype(str)
     ref_sirens = read_reference(reference, names) if reference is not None else None
     with progress.step("Score, classement et analyse de sensibilité"):
@@ -345,7 +203,7 @@ def run(
     epci = territory.epci.join(table, how="left")
     epci = epci.sort_values("rank")
     communes = _communes_frame(territory, crits, tin)
-    facilities = tin.facilities if tin is not None else _empty_facilities()
+    facilities = tin.sites if tin is not None else _empty_facilities()
     metas = _criteria_meta(config, crits, table)
     notes = _notes(config, crits, table, tin, territory)
     params = _params(config, data_dir, region, top, strict, table, crits, reference, comparison,
@@ -367,7 +225,7 @@ def _empty_facilities() -> gpd.GeoDataFrame:
 
 
 def _communes_frame(
-    territory: Any, crits: dict[str, CriterionResult], tin: TravelInputs | None
+    territory: Any, crits: dict[str, CriterionResult], tin: TravelTimes | None
 ) -> gpd.GeoDataFrame:
     com = territory.communes[["nom", "dep", "epci_siren", "population", "geometry"]].copy()
     apl = crits.get("apl")
@@ -402,12 +260,12 @@ def _criteria_meta(
 
 
 def _pct(x: float) -> str:
-    return f"{100 * x:.1f}".replace(".", ",") + " %"
+    return fr_percent(x, 1, sep=" ", symbol=" %")
 
 
 def _notes(
     config: Config, crits: dict[str, CriterionResult], table: pd.DataFrame,
-    tin: TravelInputs | None, territory: Any,
+    tin: TravelTimes | None, territory: Any,
 ) -> list[str]:
     notes: list[str] = []
     used: dict[str, float] = table.attrs.get("weights", {})
@@ -519,18 +377,18 @@ def raster_job(run_: Run, out_dir: Path) -> tuple[Path, Callable[[Path], None]] 
     tuple of (Path, callable) or None
         The target and a writer taking a temporary path; None when skipped.
     """
-    tin: TravelInputs | None = run_.extra.get("travel")
-    if tin is None or tin.raw is None or tin.n_outside:
+    tin: TravelTimes | None = run_.extra.get("travel")
+    if tin is None or tin.n_outside:
         return None
-    tt = importlib.import_module("zoning.traveltimes")
     territory = run_.extra["territory"]
     config = run_.extra["config"]
-    raw = tin.raw
     target = Path(out_dir) / f"temps_urgences_{run_.result.region}.tif"
     run_.result.raster_path = target
 
     def write(tmp: Path) -> None:
-        tt.write_time_raster(raw, tmp, config, mask=territory.communes)
+        from zoning.exports import write_time_raster
+
+        write_time_raster(tin, tmp, config, mask=territory.communes)
 
     return target, write
 
@@ -626,7 +484,6 @@ def nearest_emergency(result: RunResult, siren: str) -> dict[str, Any] | None:
 
 
 __all__: Sequence[str] = (
-    "Run", "TravelInputs", "compute_travel", "read_reference", "run", "write_outputs",
-    "raster_job", "restrict_to_network_extent", "resolve_epci", "worst_communes",
-    "nearest_emergency",
+    "Run", "read_reference", "run", "write_outputs", "raster_job", "resolve_epci",
+    "worst_communes", "nearest_emergency",
 )

@@ -13,7 +13,7 @@ Model
   than that from the graph is an error (the network does not cover it).
 * Times run from the origin to the facility: access leg origin -> network node
   (straight distance x ``access_circuity`` at ``access_speed_kmh``), road time
-  (one multi-source Dijkstra per facility type on the reversed graph, see
+  (one multi-source Dijkstra for SU, one for SMUR, on the reversed graph, see
   :func:`zoning.routing.nearest_facility`), access leg node -> facility. Origins
   and facilities may join the network at any of their ``snap_candidates``
   nearest nodes, the quickest overall (see :mod:`zoning.routing.snap`).
@@ -29,8 +29,10 @@ Model
   figures add up the same weights over the region's communes.
 * Scenarios: ``close`` removes FINESS sites; ``add`` adds a site that counts as
   a full emergency service (SU and SMUR).
-* Raster: the time of each raster cell centre is computed like an origin's
-  (nearest node + access leg), so it agrees with the commune and cell tables.
+* Where the network stops, times stop: :func:`restrict_to_network` blanks the communes
+  the network cannot support (and their EPCI), never extrapolating.
+* The "either" set (``su_or_smur``) is not routed a third time: its time is exactly
+  ``min(SU, SMUR)`` per node (one multi-source Dijkstra per set).
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ import logging
 import math
 import os
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -49,7 +51,6 @@ import numpy.typing as npt
 import pandas as pd
 
 from zoning import progress
-from zoning.atomic import atomic_path
 from zoning.config import Config
 from zoning.errors import DataFileNotFoundError, RoutingError
 from zoning.routing import (
@@ -60,6 +61,7 @@ from zoning.routing import (
     node_tree,
     snap_points,
 )
+from zoning.sources import emergency_services
 
 if TYPE_CHECKING:
     from scipy.spatial import cKDTree
@@ -256,18 +258,11 @@ def apply_scenario(
     return gpd.GeoDataFrame(out, geometry="geometry", crs=facilities.crs)
 
 
-def _flag(facilities: pd.DataFrame, column: str) -> npt.NDArray[np.bool_]:
-    """Boolean column as an array; an absent column (frame built by hand) is all False."""
-    if column not in facilities.columns:
-        return np.zeros(len(facilities), dtype=bool)
-    return facilities[column].fillna(False).to_numpy(dtype=bool)
-
-
 def kind_masks(facilities: pd.DataFrame, either: str) -> dict[str, npt.NDArray[np.bool_]]:
     """Boolean masks of the ``su``, ``smur`` and ``urgence`` facility sets.
 
-    Paediatric-only services (``su_pediatrique_seul``, ``smur_pediatrique_seul``)
-    belong to no set: they do not serve the general population.
+    SU and SMUR as decided by :func:`zoning.sources.emergency_services` (paediatric-only
+    services belong to no set: they do not serve the general population).
 
     Parameters
     ----------
@@ -277,8 +272,9 @@ def kind_masks(facilities: pd.DataFrame, either: str) -> dict[str, npt.NDArray[n
     either
         ``travel.facilities``: ``su``, ``smur`` or ``su_or_smur``.
     """
-    su = _flag(facilities, "su") & ~_flag(facilities, "su_pediatrique_seul")
-    smur = _flag(facilities, "smur") & ~_flag(facilities, "smur_pediatrique_seul")
+    kinds = emergency_services(facilities)
+    su = kinds["su"].to_numpy(dtype=bool)
+    smur = kinds["smur"].to_numpy(dtype=bool)
     urgence = {"su": su, "smur": smur, "su_or_smur": su | smur}[either]
     return {"su": su, "smur": smur, "urgence": urgence}
 
@@ -319,10 +315,8 @@ def locate_facilities(
         extent, or when no site remains.
     """
     r = config.routing
-    useful = facilities[
-        (facilities["su"].astype(bool) & ~facilities["su_pediatrique_seul"].astype(bool))
-        | facilities["smur"].astype(bool)
-    ]
+    kinds = emergency_services(facilities)
+    useful = facilities[(kinds["su"] | kinds["smur"] | kinds["smur_pediatrique_seul"]).to_numpy()]
     _check_crs(useful.crs, graph, "facilities")
     geoms = useful.geometry
     empty = geoms.isna() | geoms.is_empty
@@ -392,7 +386,7 @@ def route_all(
     config: Config,
     tree: cKDTree | None = None,
 ) -> dict[str, Routed]:
-    """One multi-source Dijkstra per facility set (``su``, ``smur``, ``urgence``).
+    """Nearest SU and SMUR per node: one multi-source Dijkstra each; ``urgence`` derived.
 
     Each site joins the network at its ``routing.snap_candidates`` nearest
     nodes (access leg to each), the quickest one winning.
@@ -429,7 +423,9 @@ def route_all(
     snap = snap_points(graph, sites.geometry.x.to_numpy(), sites.geometry.y.to_numpy(),
                        r.access_speed_kmh, r.access_circuity, r.max_snap_km, tree=tree,
                        k=r.snap_candidates)
-    for kind in progress.progress(KINDS, desc="Calcul des temps d'accès", total=len(KINDS)):
+    routed_kinds = ("su", "smur")
+    for kind in progress.progress(routed_kinds, desc="Calcul des temps d'accès",
+                                  total=len(routed_kinds)):
         mask = masks[kind]
         if not mask.any():
             raise RoutingError(
@@ -442,7 +438,25 @@ def route_all(
         sel_f = np.concatenate([finess[mask], none])
         sel_n = np.concatenate([nom[mask], none])
         out[kind] = Routed(time_s=time_s, finess=sel_f[which], nom=sel_n[which])
+    out["urgence"] = _either(out["su"], out["smur"], either)
     return out
+
+
+def _either(su: Routed, smur: Routed, either: str) -> Routed:
+    """The ``urgence`` set without a third Dijkstra.
+
+    The nearest facility of a union of sets is the nearer of each set's nearest, exactly (a
+    multi-source Dijkstra's time is the minimum over its sources): ``min(SU, SMUR)`` per node,
+    the SU winning ties.
+    """
+    if either == "su":
+        return su
+    if either == "smur":
+        return smur
+    take_su = su.time_s <= smur.time_s
+    return Routed(time_s=np.where(take_su, su.time_s, smur.time_s),
+                  finess=np.where(take_su, su.finess, smur.finess),
+                  nom=np.where(take_su, su.nom, smur.nom))
 
 
 # --------------------------------------------------------------------------- origins
@@ -685,6 +699,12 @@ class TravelTimes:
     regional
         Regional figures: ``population``, ``pop_beyond``, ``share_beyond``,
         ``weights_source``.
+    n_outside
+        Number of EPCI with communes outside the road network's extent (their times are
+        blanked by :func:`restrict_to_network`; 0 before that step).
+    scenario
+        The same computation with the ``close`` / ``add`` scenario applied (graph and grid
+        shared), when :func:`run_travel_times` was given one; else None.
     """
 
     communes: pd.DataFrame
@@ -698,11 +718,8 @@ class TravelTimes:
     threshold_min: float
     note: str
     regional: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def facilities(self) -> gpd.GeoDataFrame:
-        """The facilities routed to (alias of ``sites``, for :mod:`zoning.pipeline`)."""
-        return self.sites
+    n_outside: int = 0
+    scenario: TravelTimes | None = None
 
     def worst_epci(self, n: int = 10) -> pd.DataFrame:
         """The ``n`` EPCI with the largest share of population beyond the threshold."""
@@ -842,86 +859,68 @@ def scenario_difference(base: TravelTimes, scenario: TravelTimes) -> pd.DataFram
     return out.loc[order]
 
 
-# --------------------------------------------------------------------------- raster
+def restrict_to_network(travel: TravelTimes, territory: Any) -> TravelTimes:
+    """Blank the travel times that the road network cannot support.
 
-
-def write_time_raster(
-    travel: TravelTimes,
-    path: str | os.PathLike[str],
-    config: Config,
-    resolution_m: float = 1000.0,
-    mask: gpd.GeoSeries | gpd.GeoDataFrame | None = None,
-) -> Path:
-    """Write the travel times to SU, SMUR and either as a 3-band GeoTIFF (EPSG:2154).
-
-    Each raster cell centre is treated as an origin (nearest graph node + access
-    leg), so the raster agrees with the commune and grid-cell tables. Values are
-    minutes (float32); cells outside ``mask`` (e.g. the territory communes) are
-    nodata (-1). The file is written atomically and carries the road-network
-    note in its metadata (tag ``RESEAU``) and per-band descriptions.
+    A commune's time is kept only when its point is within ``routing.max_snap_km`` of the graph
+    (``far_from_network`` False), lies inside the convex hull of the graph nodes, and is farther
+    from the hull boundary than from the facility it reached (straight line): a nearer facility
+    beyond the network's edge could otherwise be missed. An EPCI keeps its values only when all
+    its communes are kept; otherwise its row is NaN (criterion 4 missing for it) and
+    ``coverage`` says which share of its population has a time.
 
     Parameters
     ----------
     travel
-        Result of :func:`compute_travel_times`.
-    path
-        Target ``.tif``.
-    config
-        ``[routing]`` access-leg model.
-    resolution_m
-        Cell size in metres (1 km by default; finer is allowed).
-    mask
-        Geometries limiting the raster (default: the graph bounding box, no mask).
+        :func:`compute_travel_times` result.
+    territory
+        The territory (population points and communes).
 
     Returns
     -------
-    Path
+    TravelTimes
+        A copy: ``communes`` with ``hors_emprise_reseau`` (bool) and blanked times,
+        ``epci`` with ``coverage``, ``n_outside`` and the French note completed.
     """
-    import rasterio
-    from affine import Affine
-    from rasterio.features import geometry_mask
+    import shapely
 
     graph = travel.graph
-    if mask is not None:
-        xmin, ymin, xmax, ymax = (float(b) for b in mask.total_bounds)
-    else:
-        xmin, ymin, xmax, ymax = graph.bounds
-    res = float(resolution_m)
-    xmin, ymin = math.floor(xmin / res) * res, math.floor(ymin / res) * res
-    xmax, ymax = math.ceil(xmax / res) * res, math.ceil(ymax / res) * res
-    width, height = int(round((xmax - xmin) / res)), int(round((ymax - ymin) / res))
-    transform = Affine(res, 0.0, xmin, 0.0, -res, ymax)
-    cx = xmin + (np.arange(width) + 0.5) * res
-    cy = ymax - (np.arange(height) + 0.5) * res
-    gx, gy = np.meshgrid(cx, cy)
-    r = config.routing
-    snap = snap_points(graph, gx.ravel(), gy.ravel(), r.access_speed_kmh, r.access_circuity,
-                       r.max_snap_km, k=r.snap_candidates)
-    inside = np.ones((height, width), dtype=bool)
-    if mask is not None:
-        inside = geometry_mask(list(mask.geometry if hasattr(mask, "geometry") else mask),
-                               out_shape=(height, width), transform=transform, invert=True)
-    bands = []
-    for kind in KINDS:
-        t = snap.best(travel.node_times[kind])[0] / 60.0
-        band = t.reshape(height, width).astype(np.float32)
-        band[~inside | ~np.isfinite(band)] = -1.0
-        bands.append(band)
-    target = Path(path)
-    with atomic_path(target) as tmp:
-        with rasterio.open(
-            tmp, "w", driver="GTiff", width=width, height=height, count=len(KINDS),
-            dtype="float32", crs=graph.crs, transform=transform, nodata=-1.0,
-            compress="deflate",
-        ) as dst:
-            for i, (kind, band) in enumerate(zip(KINDS, bands, strict=True), start=1):
-                dst.write(band, i)
-                label = KIND_LABELS[kind] if kind != "urgence" else URGENCE_LABELS[travel.either]
-                dst.set_band_description(i, f"temps d'accès (min) au plus proche {label}")
-            dst.update_tags(RESEAU=travel.note, UNITE="minutes",
-                            SEUIL_MIN=str(travel.threshold_min),
-                            METHODE="centre de cellule -> noeud le plus proche + trajet d'accès")
-    return target
+    com_t = travel.communes.copy()
+    pts = territory.points.reindex(com_t.index)
+    hull = shapely.convex_hull(shapely.multipoints(np.column_stack([graph.x, graph.y])))
+    geoms = pts.to_numpy()
+    inside = shapely.contains(hull, geoms)
+    to_edge = shapely.distance(hull.boundary, geoms)
+    fac = travel.sites.geometry.reindex(com_t["finess_urgence"].astype(str).to_numpy()).to_numpy()
+    to_fac = shapely.distance(geoms, fac)
+    far = com_t["far_from_network"].fillna(True).to_numpy(dtype=bool)
+    ok = ~far & inside & np.isfinite(to_fac) & (to_edge >= to_fac)
+    time_cols = [c for c in com_t.columns if c.startswith("t_") and c.endswith("_min")]
+    other = [c for c in com_t.columns if c.startswith(("finess_", "nom_"))]
+    com_t.loc[~ok, time_cols] = np.nan
+    com_t.loc[~ok, other] = None
+    com_t["hors_emprise_reseau"] = ~ok
+    com = territory.communes
+    pop = com["population"].astype("float64").reindex(com_t.index).fillna(0.0)
+    ok_s = pd.Series(ok, index=com_t.index)
+    epci_of = com["epci_siren"].reindex(com_t.index)
+    cov = (pop.where(ok_s, 0.0).groupby(epci_of).sum()
+           / pop.groupby(epci_of).sum().where(lambda x: x > 0))
+    all_ok = (~ok_s).groupby(epci_of).sum() == 0
+    et = travel.epci.copy()
+    et["coverage"] = cov.reindex(et.index).fillna(0.0)
+    bad = ~all_ok.reindex(et.index).fillna(False).astype(bool)
+    num_cols = [c for c in et.columns if c not in ("coverage", "weights_source", "commune_max")]
+    et.loc[bad, num_cols] = np.nan
+    n_out = int(bad.sum())
+    note = travel.note
+    if n_out:
+        note += (
+            f" ; {n_out} EPCI ont des communes hors de l'emprise du réseau routier disponible : "
+            "leur temps d'accès aux urgences n'est pas calculé (valeur manquante, jamais "
+            "extrapolée)"
+        )
+    return replace(travel, communes=com_t, epci=et, n_outside=n_out, note=note)
 
 
 def run_travel_times(
@@ -929,6 +928,8 @@ def run_travel_times(
     config: Config,
     data_dir: str | os.PathLike[str],
     network: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None = None,
+    *,
+    class_column: str = "road_class",
     cache_dir: str | os.PathLike[str] | None = None,
     use_grid: bool = True,
     either: str | None = None,
@@ -936,7 +937,13 @@ def run_travel_times(
     close: Iterable[str] = (),
     add: Iterable[AddedSite | str] = (),
 ) -> TravelTimes:
-    """Read the facilities and the population grid, build the graph, compute the times.
+    """Travel times of a territory: one function for ``score``, ``travel-times``, ``explain``.
+
+    Reads the facilities and the population grid, builds (or reads from cache) the road graph,
+    computes the times (:func:`compute_travel_times`) and blanks those the network cannot support
+    (:func:`restrict_to_network`). With ``close`` / ``add``, the scenario is computed on the same
+    graph and grid and returned as ``.scenario``. Bad scenario input (unknown FINESS, malformed
+    ``--add``) fails before any long step.
 
     Parameters
     ----------
@@ -946,24 +953,38 @@ def run_travel_times(
         Configuration.
     data_dir
         Data directory.
-    network, cache_dir
+    network, class_column, cache_dir
         See :func:`load_network`.
     use_grid
         Weight EPCI means by the 1 km grid (else by commune populations).
-    either, threshold_min, close, add
-        See :func:`compute_travel_times`.
+    either, threshold_min
+        Override ``travel.facilities`` / ``travel.threshold_min``.
+    close, add
+        Scenario: FINESS to close, sites to add (see :func:`apply_scenario`).
 
     Returns
     -------
     TravelTimes
+        The current situation; ``.scenario`` holds the scenario when one was given.
     """
     from zoning.sources import read_facilities, read_population_grid
 
+    added = [a if isinstance(a, AddedSite) else parse_added_site(a) for a in add]
+    closed = [str(c) for c in close]
     facilities = read_facilities(Path(data_dir))
-    graph = load_network(data_dir, config, network=network, cache_dir=cache_dir)
+    apply_scenario(facilities, closed, added)  # unknown FINESS: fail before routing
+    graph = load_network(data_dir, config, network=network, class_column=class_column,
+                         cache_dir=cache_dir)
     grid = None
     if use_grid:
         with progress.step("Lecture de la grille de population 1 km"):
             grid = read_population_grid(Path(data_dir))
-    return compute_travel_times(territory, facilities, graph, config, grid=grid, either=either,
-                                threshold_min=threshold_min, close=close, add=add)
+    base = compute_travel_times(territory, facilities, graph, config, grid=grid, either=either,
+                                threshold_min=threshold_min)
+    base = restrict_to_network(base, territory)
+    if closed or added:
+        scenario = compute_travel_times(territory, facilities, graph, config, grid=grid,
+                                        either=either, threshold_min=threshold_min,
+                                        close=closed, add=added)
+        base.scenario = restrict_to_network(scenario, territory)
+    return base

@@ -10,31 +10,20 @@ import click
 import pandas as pd
 
 from zoning import progress
-from zoning.atomic import atomic_path
 from zoning.cli.options import config_option, data_dir_option, output_option, region_option
 from zoning.config import load_config
 from zoning.errors import ExportError
 from zoning.fmt import fr_number, fr_percent
 from zoning.settings import resolve_data_dir
 
-COMMUNES_CSV = "temps_urgences_communes.csv"
-EPCI_CSV = "temps_urgences_epci.csv"
-RASTER_TIF = "temps_urgences.tif"
-SCENARIO_DIFF_CSV = "scenario_urgences_epci_difference.csv"
 
-
-def _scenario_name(name: str) -> str:
-    stem, dot, ext = name.rpartition(".")
-    return f"{stem}_scenario.{ext}" if dot else f"{name}_scenario"
-
-
-def _fmt_int(x: float) -> str:
+def _int(x: float) -> str:
     return fr_number(x, sep=" ")
 
 
 def _dec(x: float, signed: bool = False) -> str:
     """One decimal, French decimal comma; "–" when missing."""
-    return fr_number(x, 1, signed=signed)
+    return fr_number(x, 1, sep=" ", signed=signed)
 
 
 def _pct(x: float) -> str:
@@ -51,26 +40,6 @@ def _check_output(output: Path) -> None:
                           "not a writable folder); choose another folder with --output")
 
 
-def _write_csv(frame: pd.DataFrame, path: Path) -> None:
-    with atomic_path(path) as tmp:
-        frame.to_csv(tmp, encoding="utf-8")
-
-
-def _commune_table(travel: Any, territory: Any) -> pd.DataFrame:
-    com = territory.communes[["nom", "dep", "reg", "epci_siren", "population"]]
-    out = com.join(travel.communes, how="left")
-    out["reseau_routier"] = travel.note
-    out.index.name = "code_insee"
-    return out
-
-
-def _epci_table(travel: Any, territory: Any) -> pd.DataFrame:
-    out = territory.epci[["epci_nom", "dep", "population"]].join(travel.epci, how="left")
-    out["seuil_min"] = travel.threshold_min
-    out["reseau_routier"] = travel.note
-    return out
-
-
 def _print_summary(travel: Any, territory: Any, title: str) -> None:
     thr = travel.threshold_min
     worst = travel.worst_epci(10)
@@ -78,7 +47,7 @@ def _print_summary(travel: Any, territory: Any, title: str) -> None:
     rows = pd.DataFrame({
         "EPCI": names.reindex(worst.index).astype(str).str.slice(0, 45).to_numpy(),
         "Dép.": territory.epci["dep"].reindex(worst.index).astype(str).to_numpy(),
-        f"Pop. > {thr:g} min": [_fmt_int(v) for v in worst["pop_beyond"]],
+        f"Pop. > {thr:g} min": [_int(v) for v in worst["pop_beyond"]],
         f"Part > {thr:g} min": [_pct(v) for v in worst["share_beyond"]],
         "Temps moyen (min)": [_dec(v) for v in worst["t_mean_min"]],
         "Pondération": worst["weights_source"].to_numpy(),
@@ -89,7 +58,7 @@ def _print_summary(travel: Any, territory: Any, title: str) -> None:
     reg = travel.regional
     click.echo(
         f"Région {territory.region_name} : {_pct(reg['share_beyond'])} de la population "
-        f"({_fmt_int(reg['pop_beyond'])} hab. sur {_fmt_int(reg['population'])}, "
+        f"({_int(reg['pop_beyond'])} hab. sur {_int(reg['population'])}, "
         f"pondération {reg['weights_source']}) à plus de {thr:g} min"
     )
     far = travel.communes["far_from_network"]
@@ -104,31 +73,6 @@ def _print_summary(travel: Any, territory: Any, title: str) -> None:
         f"Commune la plus éloignée : {com.at[code, 'nom']} ({code}, {com.at[code, 'dep']}) : "
         f"{_dec(t)} min jusqu'à {fin}"
     )
-
-
-def _write_outputs(base: Any, scenario: Any, territory: Any, config: Any, output: Path,
-                   resolution: float, written: list[str]) -> None:
-    """Write the tables and rasters of the run (and scenario) atomically, file by file."""
-    from zoning import traveltimes as tt
-
-    mask = territory.communes.geometry
-    with progress.step("Écriture des fichiers"):
-        for travel, suffix in ((base, False), (scenario, True)):
-            if travel is None:
-                continue
-            name = (lambda n, s=suffix: _scenario_name(n) if s else n)  # noqa: E731
-            _write_csv(_commune_table(travel, territory), output / name(COMMUNES_CSV))
-            _write_csv(_epci_table(travel, territory), output / name(EPCI_CSV))
-            tt.write_time_raster(travel, output / name(RASTER_TIF), config,
-                                 resolution_m=resolution, mask=mask)
-            written += [name(COMMUNES_CSV), name(EPCI_CSV), name(RASTER_TIF)]
-        if scenario is not None:
-            diff = tt.scenario_difference(base, scenario)
-            diff = territory.epci[["epci_nom"]].join(diff, how="right")
-            diff["reseau_routier"] = base.note
-            _write_csv(diff, output / SCENARIO_DIFF_CSV)
-            written.append(SCENARIO_DIFF_CSV)
-
 
 
 @click.command("travel-times")
@@ -171,35 +115,24 @@ def travel_times(ctx: click.Context, data_dir: Path | None, config_path: Path | 
     is written and printed.
     """
     from zoning import traveltimes as tt
-    from zoning.sources import read_facilities, read_population_grid
+    from zoning.exports import write_travel_outputs
     from zoning.territory import load_territory
 
     config = load_config(config_path)
     ddir = resolve_data_dir(data_dir)
-    region = region or config.run.region
     added = [tt.parse_added_site(a) for a in add]  # fail before any long step
     _check_output(output)
     with progress.step("Chargement du territoire"):
-        territory = load_territory(ddir, region)
-    facilities = read_facilities(ddir)
-    tt.apply_scenario(facilities, close, added)  # unknown FINESS: fail before routing
-    nets = list(network) or None
-    graph = tt.load_network(ddir, config, network=nets, class_column=class_column)
-    grid = None
-    if not no_grid:
-        with progress.step("Lecture de la grille de population 1 km"):
-            grid = read_population_grid(ddir)
-    base = tt.compute_travel_times(territory, facilities, graph, config, grid=grid,
-                                   either=either, threshold_min=threshold)
-    scenario = None
-    if close or added:
-        scenario = tt.compute_travel_times(territory, facilities, graph, config, grid=grid,
-                                           either=either, threshold_min=threshold,
-                                           close=close, add=added)
+        territory = load_territory(ddir, region or config.run.region)
+    base = tt.run_travel_times(territory, config, ddir, network=list(network) or None,
+                               class_column=class_column, use_grid=not no_grid, either=either,
+                               threshold_min=threshold, close=close, add=added)
+    graph = base.graph
+    scenario = base.scenario
     # every computation succeeded: write the outputs
-    written: list[str] = []
     try:
-        _write_outputs(base, scenario, territory, config, output, resolution, written)
+        with progress.step("Écriture des fichiers"):
+            written = write_travel_outputs(base, territory, config, output, resolution)
     except OSError as exc:
         raise ExportError(f"{output}: cannot write the outputs ({exc.strerror or exc}); "
                           "choose another folder with --output") from None

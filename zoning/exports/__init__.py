@@ -6,18 +6,39 @@ writes atomically: a failed export leaves the previous files intact and no parti
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from zoning.exports._common import slug
-from zoning.exports.geopackage import geopackage_job, read_geopackage, write_geopackage
-from zoning.exports.screenshot import screenshot
-from zoning.exports.tables import Job, ensure_output_dir, run_jobs, table_jobs, write_tables
-from zoning.exports.webmap import map_job, write_map
+from zoning.exports.screenshot import screenshot  # light; its name is also a submodule's
 from zoning.results import RunResult
 
+if TYPE_CHECKING:  # imported on first use (folium, openpyxl are slow to import)
+    from zoning.exports.geopackage import read_geopackage, write_geopackage
+    from zoning.exports.tables import Job, ensure_output_dir, write_tables
+    from zoning.exports.travel import write_time_raster, write_travel_outputs
+    from zoning.exports.webmap import write_map
+
+_LAZY = {
+    "read_geopackage": "geopackage", "write_geopackage": "geopackage",
+    "ensure_output_dir": "tables", "write_tables": "tables",
+    "Job": "tables", "write_map": "webmap", "write_time_raster": "travel",
+    "write_travel_outputs": "travel",
+}
+
 __all__ = ["ensure_output_dir", "read_geopackage", "screenshot", "write_all",
-           "write_geopackage", "write_map", "write_tables"]
+           "write_geopackage", "write_map", "write_tables", "write_time_raster",
+           "write_travel_outputs"]
+
+
+def __getattr__(name: str) -> Any:
+    """Import the submodule holding ``name`` on first use (``zoning travel-times`` needs no
+    folium nor openpyxl)."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'zoning.exports' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"zoning.exports.{module}"), name)
 
 
 def write_all(
@@ -48,6 +69,11 @@ def write_all(
         ``geopackage``, ``map``, ``csv_epci``, ``csv_communes``, (``csv_epci_fr``,
         ``csv_communes_fr``), ``xlsx``, and ``raster`` when the run wrote a GeoTIFF.
     """
+    from zoning.exports._common import slug
+    from zoning.exports.geopackage import geopackage_job
+    from zoning.exports.tables import run_jobs, table_jobs
+    from zoning.exports.webmap import map_job
+
     out_dir = Path(out_dir)
     stem = slug(result)
     jobs = [geopackage_job(result, out_dir / f"{stem}.gpkg"),

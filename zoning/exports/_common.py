@@ -16,6 +16,7 @@ import pandas as pd
 from zoning.errors import ExportError
 from zoning.fmt import fr_number
 from zoning.results import CriterionMeta, RunResult
+from zoning.sources import emergency_services
 
 MISSING = "donnée indisponible"
 """What every output shows for a missing value."""
@@ -338,19 +339,15 @@ def palette(k: int, base: Sequence[str] = YLORRD5) -> list[str]:
 def site_categories(facilities: pd.DataFrame) -> pd.Series:
     """One display category per site (``SU et SMUR``, ``SU``, ``SMUR``...), vectorised.
 
-    ``SMUR`` means a general SMUR: a paediatric-only SMUR (``smur_pediatrique_seul``)
-    is ``SMUR pédiatrique seul`` (or ``SU`` / ``SU pédiatrique`` when the site has one).
+    SU and SMUR as decided by :func:`zoning.sources.emergency_services`: ``SMUR`` means a
+    general SMUR; a paediatric-only SMUR is ``SMUR pédiatrique seul`` (or ``SU`` /
+    ``SU pédiatrique`` when the site has one).
     """
-    def flag(col: str) -> np.ndarray:
-        if col not in facilities.columns:
-            return np.zeros(len(facilities), dtype=bool)
-        return facilities[col].fillna(False).astype(bool).to_numpy()
-
-    su, smur, ped, ant = flag("su"), flag("smur"), flag("su_pediatrique_seul"), flag("smur_antenne")
-    smur_ped = smur & flag("smur_pediatrique_seul")
-    gen = smur & ~smur_ped  # general SMUR (a paediatric-only SMUR does not count)
+    k = {c: v.to_numpy(dtype=bool) for c, v in emergency_services(facilities).items()}
+    su, gen, ped = k["su"], k["smur"], k["su_pediatrique_seul"]
+    smur_ped = k["smur_pediatrique_seul"]
     cat = np.select(
-        [su & gen, su, ped, gen & ant, gen, smur_ped],
+        [su & gen, su, ped, k["smur_antenne"], gen, smur_ped],
         ["SU et SMUR", "SU", "SU pédiatrique", "Antenne SMUR", "SMUR", "SMUR pédiatrique seul"],
         default="Autre (SAMU)",
     )

@@ -57,6 +57,7 @@ from zoning.exports._common import (
     version,
 )
 from zoning.results import RunResult
+from zoning.sources import emergency_services
 
 PRECISION = 5
 """Decimals kept in web-map coordinates (1e-5 degree, about 1 m)."""
@@ -302,12 +303,9 @@ def _sites_part(result: RunResult) -> dict[str, Any]:
     fac = fac[fac.geometry.notna() & ~fac.geometry.is_empty]
     pts = fac.geometry.to_crs(4326)
 
-    def flag(name: str) -> pd.Series:
-        if name not in fac.columns:
-            return pd.Series(False, index=fac.index)
-        return fac[name].fillna(False).astype(bool)
-
-    su = flag("su") | flag("su_pediatrique_seul") | flag("su_pediatrique")
+    kinds = emergency_services(fac)
+    su = kinds["su"] | kinds["su_pediatrique_seul"]  # the SU layer shows paediatric SU too
+    smur = kinds["smur"] | kinds["smur_pediatrique_seul"]
     return {
         "name_su": SU_LAYER, "name_smur": SMUR_LAYER,
         "nom": (fac["nom"].astype(str).tolist() if "nom" in fac.columns
@@ -319,7 +317,7 @@ def _sites_part(result: RunResult) -> dict[str, Any]:
         "lat": np.round(pts.y.to_numpy(), PRECISION).tolist(),
         "lon": np.round(pts.x.to_numpy(), PRECISION).tolist(),
         "su": su.astype(int).tolist(),
-        "smur": flag("smur").astype(int).tolist(),
+        "smur": smur.astype(int).tolist(),
         "legend_su": {"title": "Sites d'urgences", "items": [
             {"kind": "su", "label": "Service d'urgences (SU, adulte ou pédiatrique)"}]},
         "legend_smur": {"title": "SMUR", "items": [

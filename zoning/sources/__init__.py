@@ -11,6 +11,7 @@ from zoning.sources.catalogue import CATALOGUE, SOURCES, Source, get_source
 from zoning.sources.readers import (
     ALD_KEYS,
     APL_COLUMNS,
+    emergency_services,
     read_ald,
     read_apl,
     read_commune_table,
@@ -30,6 +31,7 @@ __all__ = [
     "CATALOGUE",
     "SOURCES",
     "Source",
+    "emergency_services",
     "get_source",
     "read_ald",
     "read_apl",

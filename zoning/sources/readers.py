@@ -13,6 +13,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from zoning.errors import DataFileNotFoundError, DataFormatError
@@ -367,6 +368,39 @@ def read_facilities(data_dir: str | Path) -> gpd.GeoDataFrame:
     gdf = gdf[cols]
     gdf.attrs["note_smur"] = NOTE_SMUR_UNKNOWN if kinds is None else ""
     return gdf
+
+
+def emergency_services(facilities: pd.DataFrame) -> pd.DataFrame:
+    """What counts as an SU or a SMUR: the one place deciding it (routing, maps, tables).
+
+    Paediatric-only services (``su_pediatrique_seul``, ``smur_pediatrique_seul``) do not
+    serve the general population: they are neither an ``su`` nor a ``smur`` here.
+
+    Parameters
+    ----------
+    facilities
+        :func:`read_facilities` frame (or any frame with some of its boolean columns; an
+        absent column counts as False).
+
+    Returns
+    -------
+    DataFrame
+        Indexed like ``facilities``; booleans ``su`` (general SU), ``smur`` (general SMUR,
+        antennas and seasonal ones included), ``smur_antenne`` (general SMUR that is an
+        antenna), ``su_pediatrique_seul``, ``smur_pediatrique_seul`` (children only).
+    """
+    def flag(column: str) -> npt.NDArray[np.bool_]:
+        if column not in facilities.columns:
+            return np.zeros(len(facilities), dtype=bool)
+        return facilities[column].fillna(False).to_numpy(dtype=bool)
+
+    su_ped = flag("su_pediatrique_seul")
+    smur_ped = flag("smur") & flag("smur_pediatrique_seul")
+    su = flag("su") & ~su_ped
+    smur = flag("smur") & ~smur_ped
+    return pd.DataFrame({"su": su, "smur": smur, "smur_antenne": smur & flag("smur_antenne"),
+                         "su_pediatrique_seul": su_ped, "smur_pediatrique_seul": smur_ped},
+                        index=facilities.index)
 
 
 def read_population_grid(data_dir: str | Path) -> gpd.GeoDataFrame:

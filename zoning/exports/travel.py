@@ -1,0 +1,178 @@
+"""Travel-time outputs: the GeoTIFF of times to SU / SMUR / either, and the tables of
+``zoning travel-times`` (communes, EPCI, scenario difference)."""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from zoning.atomic import atomic_path
+from zoning.config import Config
+from zoning.routing import snap_points
+from zoning.traveltimes import KIND_LABELS, KINDS, URGENCE_LABELS, TravelTimes, scenario_difference
+
+COMMUNES_CSV = "temps_urgences_communes.csv"
+EPCI_CSV = "temps_urgences_epci.csv"
+RASTER_TIF = "temps_urgences.tif"
+SCENARIO_DIFF_CSV = "scenario_urgences_epci_difference.csv"
+
+
+def write_time_raster(
+    travel: TravelTimes,
+    path: str | os.PathLike[str],
+    config: Config,
+    resolution_m: float = 1000.0,
+    mask: gpd.GeoSeries | gpd.GeoDataFrame | None = None,
+) -> Path:
+    """Write the travel times to SU, SMUR and either as a 3-band GeoTIFF (EPSG:2154).
+
+    Each raster cell centre is treated as an origin (nearest graph node + access
+    leg), so the raster agrees with the commune and grid-cell tables. Values are
+    minutes (float32); cells outside ``mask`` (e.g. the territory communes) are
+    nodata (-1). The file is written atomically and carries the road-network
+    note in its metadata (tag ``RESEAU``) and per-band descriptions.
+
+    Parameters
+    ----------
+    travel
+        Result of :func:`zoning.traveltimes.run_travel_times`.
+    path
+        Target ``.tif``.
+    config
+        ``[routing]`` access-leg model.
+    resolution_m
+        Cell size in metres (1 km by default; finer is allowed).
+    mask
+        Geometries limiting the raster (default: the graph bounding box, no mask).
+
+    Returns
+    -------
+    Path
+    """
+    import rasterio
+    from affine import Affine
+    from rasterio.features import geometry_mask
+
+    graph = travel.graph
+    if mask is not None:
+        xmin, ymin, xmax, ymax = (float(b) for b in mask.total_bounds)
+    else:
+        xmin, ymin, xmax, ymax = graph.bounds
+    res = float(resolution_m)
+    xmin, ymin = math.floor(xmin / res) * res, math.floor(ymin / res) * res
+    xmax, ymax = math.ceil(xmax / res) * res, math.ceil(ymax / res) * res
+    width, height = int(round((xmax - xmin) / res)), int(round((ymax - ymin) / res))
+    transform = Affine(res, 0.0, xmin, 0.0, -res, ymax)
+    cx = xmin + (np.arange(width) + 0.5) * res
+    cy = ymax - (np.arange(height) + 0.5) * res
+    gx, gy = np.meshgrid(cx, cy)
+    r = config.routing
+    snap = snap_points(graph, gx.ravel(), gy.ravel(), r.access_speed_kmh, r.access_circuity,
+                       r.max_snap_km, k=r.snap_candidates)
+    inside = np.ones((height, width), dtype=bool)
+    if mask is not None:
+        inside = geometry_mask(list(mask.geometry if hasattr(mask, "geometry") else mask),
+                               out_shape=(height, width), transform=transform, invert=True)
+    bands = []
+    for kind in KINDS:
+        t = snap.best(travel.node_times[kind])[0] / 60.0
+        band = t.reshape(height, width).astype(np.float32)
+        band[~inside | ~np.isfinite(band)] = -1.0
+        bands.append(band)
+    target = Path(path)
+    with atomic_path(target) as tmp:
+        with rasterio.open(
+            tmp, "w", driver="GTiff", width=width, height=height, count=len(KINDS),
+            dtype="float32", crs=graph.crs, transform=transform, nodata=-1.0,
+            compress="deflate",
+        ) as dst:
+            for i, (kind, band) in enumerate(zip(KINDS, bands, strict=True), start=1):
+                dst.write(band, i)
+                label = KIND_LABELS[kind] if kind != "urgence" else URGENCE_LABELS[travel.either]
+                dst.set_band_description(i, f"temps d'accès (min) au plus proche {label}")
+            dst.update_tags(RESEAU=travel.note, UNITE="minutes",
+                            SEUIL_MIN=str(travel.threshold_min),
+                            METHODE="centre de cellule -> noeud le plus proche + trajet d'accès")
+    return target
+
+
+def _scenario_name(name: str) -> str:
+    stem, dot, ext = name.rpartition(".")
+    return f"{stem}_scenario.{ext}" if dot else f"{name}_scenario"
+
+
+def _write_csv(frame: pd.DataFrame, path: Path) -> None:
+    with atomic_path(path) as tmp:
+        frame.to_csv(tmp, encoding="utf-8")
+
+
+def commune_time_table(travel: TravelTimes, territory: Any) -> pd.DataFrame:
+    """Per commune of the territory: attributes, times and facilities reached, network note."""
+    com = territory.communes[["nom", "dep", "reg", "epci_siren", "population"]]
+    out = com.join(travel.communes, how="left")
+    out["reseau_routier"] = travel.note
+    out.index.name = "code_insee"
+    return out
+
+
+def epci_time_table(travel: TravelTimes, territory: Any) -> pd.DataFrame:
+    """Per EPCI of the territory: name, département, population and the time summaries."""
+    out = territory.epci[["epci_nom", "dep", "population"]].join(travel.epci, how="left")
+    out["seuil_min"] = travel.threshold_min
+    out["reseau_routier"] = travel.note
+    return out
+
+
+def write_travel_outputs(
+    travel: TravelTimes, territory: Any, config: Config, out_dir: str | os.PathLike[str],
+    resolution_m: float = 1000.0,
+) -> list[str]:
+    """Write the files of ``zoning travel-times`` (and of its scenario, when there is one).
+
+    Per situation: commune and EPCI CSV tables and the GeoTIFF (masked to the territory's
+    communes); with a scenario, the same files suffixed ``_scenario`` and the per-EPCI
+    difference table.
+
+    Parameters
+    ----------
+    travel
+        :func:`zoning.traveltimes.run_travel_times` result (``.scenario`` optional).
+    territory
+        The territory.
+    config
+        ``[routing]`` access-leg model (raster cells).
+    out_dir
+        Output folder.
+    resolution_m
+        GeoTIFF cell size.
+
+    Returns
+    -------
+    list of str
+        Names of the files written.
+    """
+    output = Path(out_dir)
+    mask = territory.communes.geometry
+    written: list[str] = []
+    for situation, suffix in ((travel, False), (travel.scenario, True)):
+        if situation is None:
+            continue
+        names = [_scenario_name(n) if suffix else n for n in (COMMUNES_CSV, EPCI_CSV, RASTER_TIF)]
+        _write_csv(commune_time_table(situation, territory), output / names[0])
+        _write_csv(epci_time_table(situation, territory), output / names[1])
+        write_time_raster(situation, output / names[2], config, resolution_m=resolution_m,
+                          mask=mask)
+        written += names
+    if travel.scenario is not None:
+        diff = scenario_difference(travel, travel.scenario)
+        diff = territory.epci[["epci_nom"]].join(diff, how="right")
+        diff["reseau_routier"] = travel.note
+        _write_csv(diff, output / SCENARIO_DIFF_CSV)
+        written.append(SCENARIO_DIFF_CSV)
+    return written
