@@ -67,3 +67,7 @@ class DownloadError(ZoningError, OSError):
 
 class ExportError(ZoningError, OSError):
     """An output file could not be written."""
+
+
+class PathEncodingError(ZoningError, ValueError):
+    """A path given on the command line or in the environment is not valid UTF-8."""

@@ -15,6 +15,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from zoning.text import check_utf8_path
+
 DATA_DIR_ENV = "ZONING_DATA_DIR"
 CACHE_DIR_ENV = "ZONING_CACHE_DIR"
 CHROMIUM_ENV = "ZONING_CHROMIUM"
@@ -46,10 +48,18 @@ def resolve_data_dir(option: str | os.PathLike[str] | None = None) -> Path:
     -------
     Path
         Not required to exist here: readers report each missing file with where to put it.
+
+    Raises
+    ------
+    PathEncodingError
+        When the path is not valid UTF-8.
     """
     if option:
+        check_utf8_path(option, "--data-dir")
         return Path(option).expanduser()
     env = _env(DATA_DIR_ENV)
+    if env:
+        check_utf8_path(env, DATA_DIR_ENV)
     return Path(env).expanduser() if env else DEFAULT_DATA_DIR
 
 

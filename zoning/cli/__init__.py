@@ -8,31 +8,99 @@ unless ``-v -v`` is given.
 from __future__ import annotations
 
 import logging
+import signal
 import sys
-from typing import Any
+import threading
+from types import FrameType
+from typing import Any, TextIO
 
 import click
 
-from zoning import __version__, progress
+from zoning import __version__, atomic, progress
 from zoning.errors import ZoningError
+from zoning.text import terminal_safe
 
 log = logging.getLogger("zoning")
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (sent by ``timeout``, systemd, CI) handled like Ctrl-C."""
+
+
+def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+    raise Terminated
+
+
+class SafeStdout:
+    """Standard output that drops terminal escape sequences and control characters.
+
+    Names printed by the commands come from data files; a name holding ``ESC [2J`` or an
+    OSC sequence must not clear or retitle the user's terminal.
+    """
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        if not isinstance(text, str):
+            raise TypeError("text stream")  # click probes binary streams with write(b"")
+        self._stream.write(terminal_safe(text))
+        return len(text)
+
+    def flush(self) -> None:
+        self._stream.flush()
+
+    def isatty(self) -> bool:
+        return self._stream.isatty()
+
+    def writable(self) -> bool:
+        return True
+
+    @property
+    def encoding(self) -> str:
+        return getattr(self._stream, "encoding", None) or "utf-8"
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+def _interrupted_message(exc: KeyboardInterrupt) -> str:
+    what = "SIGTERM" if isinstance(exc, Terminated) else "Ctrl-C"
+    if atomic.COMMITTED_SETS:
+        places = ", ".join(dict.fromkeys(str(p) for p in atomic.COMMITTED_SETS))
+        return (f"Interrupted ({what}) after the outputs were written in full to {places}; "
+                "nothing is half-written.")
+    return (f"Interrupted ({what}): no output was replaced; the previous files are "
+            "unchanged and no temporary file is left.")
+
+
 class ZoningGroup(click.Group):
-    """Click group turning ZoningError (and a few built-ins from bad input) into exit code 2."""
+    """Click group turning ZoningError (and a few built-ins from bad input) into exit code 2.
+
+    SIGTERM is handled like Ctrl-C (exit 143 and 130); standard output is cleaned of
+    terminal escape sequences coming from data.
+    """
 
     def invoke(self, ctx: click.Context) -> Any:
+        atomic.COMMITTED_SETS.clear()
+        main_thread = threading.current_thread() is threading.main_thread()
+        previous = signal.signal(signal.SIGTERM, _on_sigterm) if main_thread else None
+        stdout = sys.stdout
+        sys.stdout = SafeStdout(stdout)
         try:
             return super().invoke(ctx)
         except ZoningError as exc:
             if ctx.obj and ctx.obj.get("verbose", 0) >= 2:
                 raise
-            click.echo(f"Error: {exc}", err=True)
+            click.echo(terminal_safe(f"Error: {exc}").replace("\n", " "), err=True)
             sys.exit(2)
-        except KeyboardInterrupt:
-            click.echo("Interrupted: no output was left half-written.", err=True)
-            sys.exit(130)
+        except KeyboardInterrupt as exc:
+            click.echo(_interrupted_message(exc), err=True)
+            sys.exit(143 if isinstance(exc, Terminated) else 130)
+        finally:
+            sys.stdout = stdout
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous)
 
 
 @click.group(cls=ZoningGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -41,28 +41,56 @@ def map_command(ctx: click.Context, source: Path | None, output: Path, png: Path
     zoning map --from maps/zoning_76.gpkg -o maps/ --screenshot maps/zoning_76.png
     """
     from zoning import progress
-    from zoning.exports import ensure_output_dir, read_geopackage, screenshot, write_map
+    from zoning.atomic import output_set
+    from zoning.exports import ensure_output_dir, read_geopackage, screenshot
     from zoning.exports._common import slug
+    from zoning.exports.webmap import map_job
 
+    width, height = parse_size(size)
+    gpkg = source if source is not None else _find_gpkg(output)
+    ensure_output_dir(output)
+    if png is not None:
+        ensure_output_dir(png.parent, option="--screenshot")
+    with progress.step("Lecture du GeoPackage"):
+        result = read_geopackage(gpkg)
+    stem = slug(result)
+    target, write = map_job(result, output / f"{stem}.html")
+    # the map and its picture are one output set: both replace the previous ones, or neither
+    with output_set(output, f"carte_{stem}") as staged:
+        with progress.step("Écriture de la carte"):
+            write(staged.path(target.name))
+        if png is not None:
+            with progress.step("Capture d'écran (Chromium)"):
+                screenshot(staged.path(target.name), staged.path_for(png), width=width,
+                           height=height, offline=offline_tiles)
+    quiet = bool(ctx.obj and ctx.obj.get("quiet"))
+    if not quiet:
+        click.echo(f"Carte : {target}")
+        if png is not None:
+            click.echo(f"Image : {png}")
+
+
+MAX_PIXELS = 16384
+"""Largest picture side Chromium renders (its texture limit)."""
+
+
+def parse_size(size: str) -> tuple[int, int]:
+    """``WIDTHxHEIGHT`` in pixels, each between 1 and :data:`MAX_PIXELS`.
+
+    Raises
+    ------
+    click.BadParameter
+        On anything else (``0x0``, ``big``, ``-5x3``).
+    """
     try:
         width, height = (int(v) for v in size.lower().split("x"))
     except ValueError:
         raise click.BadParameter(f"{size!r}: expected WIDTHxHEIGHT, e.g. 1400x900",
                                  param_hint="--size") from None
-    gpkg = source if source is not None else _find_gpkg(output)
-    ensure_output_dir(output)
-    with progress.step("Lecture du GeoPackage"):
-        result = read_geopackage(gpkg)
-    with progress.step("Écriture de la carte"):
-        html = write_map(result, output / f"{slug(result)}.html")
-    quiet = bool(ctx.obj and ctx.obj.get("quiet"))
-    if not quiet:
-        click.echo(f"Carte : {html}")
-    if png is not None:
-        with progress.step("Capture d'écran (Chromium)"):
-            screenshot(html, png, width=width, height=height, offline=offline_tiles)
-        if not quiet:
-            click.echo(f"Image : {png}")
+    if not (1 <= width <= MAX_PIXELS and 1 <= height <= MAX_PIXELS):
+        raise click.BadParameter(f"{size!r}: width and height must be between 1 and "
+                                 f"{MAX_PIXELS} pixels, e.g. 1400x900", param_hint="--size")
+    return width, height
 
 
 COMMANDS: list[click.Command] = [map_command]

@@ -15,6 +15,7 @@ from zoning.config import load_config
 from zoning.errors import ExportError
 from zoning.fmt import fr_number, fr_percent
 from zoning.settings import resolve_data_dir
+from zoning.text import check_utf8_path
 
 
 def _int(x: float) -> str:
@@ -32,6 +33,7 @@ def _pct(x: float) -> str:
 
 def _check_output(output: Path) -> None:
     """Fail before the computation when ``output`` cannot be created (nothing is created)."""
+    check_utf8_path(output, "--output")
     probe = output
     while not probe.exists() and probe != probe.parent:
         probe = probe.parent
@@ -132,10 +134,13 @@ def travel_times(ctx: click.Context, data_dir: Path | None, config_path: Path | 
     # every computation succeeded: write the outputs
     try:
         with progress.step("Écriture des fichiers"):
-            written = write_travel_outputs(base, territory, config, output, resolution)
+            removed: list[str] = []
+            written = write_travel_outputs(base, territory, config, output, resolution,
+                                           removed=removed)
     except OSError as exc:
         raise ExportError(f"{output}: cannot write the outputs ({exc.strerror or exc}); "
-                          "choose another folder with --output") from None
+                          "no output was replaced (choose another folder with --output)"
+                          ) from None
 
     label = tt.URGENCE_LABELS[base.either]
     click.echo(f"Réseau : {base.note}")
@@ -163,6 +168,9 @@ def travel_times(ctx: click.Context, data_dir: Path | None, config_path: Path | 
         else:
             click.echo("aucun EPCI ne change")
     click.echo(f"\nFichiers écrits dans {output} : {', '.join(written)}")
+    if removed:
+        click.echo("Supprimés (fichiers de la précédente exécution que celle-ci ne produit pas) : "
+                   + ", ".join(removed))
 
 
 COMMANDS: list[click.Command] = [travel_times]

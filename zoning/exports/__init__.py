@@ -47,9 +47,11 @@ def write_all(
 ) -> dict[str, Path]:
     """Write every output of a run into ``out_dir``, all or nothing.
 
-    Every file is first written to a temporary file beside its target; the targets are
-    replaced only once all of them were written, so a failure leaves the previous
-    outputs intact and no partial file.
+    Every file is first written into a staging folder beside the targets; the whole set
+    then replaces the previous one in one short step (:func:`zoning.atomic.output_set`),
+    so a failure or an interruption leaves the previous outputs intact and no partial
+    file, and files of the previous run that this one does not write (a GeoTIFF of a run
+    with travel times) are removed: the folder never mixes two runs.
 
     Parameters
     ----------
@@ -61,7 +63,7 @@ def write_all(
         Also write the ``;``-separated, decimal-comma CSV variants.
     extra_jobs
         More ``(target, writer)`` pairs written in the same all-or-nothing step (the
-        travel-time GeoTIFF); ``writer`` receives the temporary path to write.
+        travel-time GeoTIFF); ``writer`` receives the staged path to write.
 
     Returns
     -------
@@ -79,7 +81,7 @@ def write_all(
     jobs = [geopackage_job(result, out_dir / f"{stem}.gpkg"),
             map_job(result, out_dir / f"{stem}.html")]
     jobs += table_jobs(result, out_dir, french_csv)
-    run_jobs(jobs + list(extra_jobs))
+    run_jobs(jobs + list(extra_jobs), name=stem)
     out: dict[str, Path] = {}
     for target, _ in jobs:
         name = target.name[len(stem):].lstrip("_")

@@ -14,8 +14,7 @@ from __future__ import annotations
 
 import re
 import tempfile
-from collections.abc import Callable
-from contextlib import ExitStack
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +25,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from zoning.atomic import atomic_path
+from zoning.atomic import output_set
 from zoning.errors import ExportError, ZoningError
 from zoning.exports._common import (
     COMMUNE_LABELS,
@@ -45,6 +44,7 @@ from zoning.exports._common import (
     version,
 )
 from zoning.results import RunResult
+from zoning.text import FORMULA_START, check_utf8_path, formula_safe_frame
 
 Job = tuple[Path, Callable[[Path], None]]
 
@@ -107,12 +107,14 @@ def _french(df: pd.DataFrame, labels: dict[str, str]) -> pd.DataFrame:
 
 
 def _write_csv(df: pd.DataFrame, path: Path) -> None:
-    df.to_csv(path, encoding="utf-8", index=True, lineterminator="\n")
+    # a name starting with = + - @ would run as a formula when the CSV is opened
+    formula_safe_frame(df).to_csv(path, encoding="utf-8", index=True, lineterminator="\n")
 
 
 def _write_csv_fr(df: pd.DataFrame, labels: dict[str, str], path: Path) -> None:
-    _french(df, labels).to_csv(path, sep=";", decimal=",", encoding="utf-8-sig", index=False,
-                               na_rep=MISSING, lineterminator="\r\n")
+    formula_safe_frame(_french(df, labels)).to_csv(
+        path, sep=";", decimal=",", encoding="utf-8-sig", index=False, na_rep=MISSING,
+        lineterminator="\r\n")
 
 
 # --------------------------------------------------------------------------- XLSX
@@ -156,12 +158,15 @@ def _fill_sheet(ws: Worksheet, df: pd.DataFrame, labels: dict[str, str],
     rows = flat.astype(object).to_numpy()
     for row in rows:  # openpyxl writes cell by cell
         ws.append([_cell_value(v) for v in row])
-    # a text from data starting with "=" must stay text, never become a formula
+    # a text from data starting with = + - @ must stay text, never become a formula: a
+    # string cell, with the "quote prefix" that keeps it text when the user edits it
     for j, c in enumerate(cols, start=1):
         if flat[c].dtype == object or pd.api.types.is_string_dtype(flat[c]):
-            starts = flat[c].astype("string").str.startswith("=").fillna(False).to_numpy()
-            for i in np.flatnonzero(starts):
-                ws.cell(row=int(i) + 2, column=j).data_type = "s"
+            starts = flat[c].astype("string").str.startswith(FORMULA_START).fillna(False)
+            for i in np.flatnonzero(starts.to_numpy()):
+                cell = ws.cell(row=int(i) + 2, column=j)
+                cell.data_type = "s"
+                cell.quotePrefix = True
     for j, c in enumerate(cols, start=1):
         letter = get_column_letter(j)
         head = ws.cell(row=1, column=j)
@@ -289,22 +294,40 @@ def table_jobs(result: RunResult, out_dir: str | Path, french_csv: bool = True) 
     return jobs
 
 
-def run_jobs(jobs: list[Job]) -> list[Path]:
-    """Write every file to a temporary path, then move them all in place.
+def run_jobs(jobs: Sequence[Job], name: str | None = None) -> list[Path]:
+    """Write every file into a staging folder, then swap them all in together.
 
-    If any writer fails, no target is replaced and every temporary file is removed.
+    All targets must share one folder (that of the first job) or go to the folder of a
+    later job (committed in the same step, see :func:`zoning.atomic.output_set`). If any
+    writer fails, no target is replaced and nothing is left behind.
+
+    Parameters
+    ----------
+    jobs
+        ``(target, writer)`` pairs; ``writer`` receives the staged path to write.
+    name
+        Name of the output set (default: the stem of the first target); members of the
+        previous set of that name that these jobs no longer write are removed.
+
+    Returns
+    -------
+    list of Path
+        The targets, in the order of ``jobs``.
 
     Raises
     ------
     ExportError
-        When a file cannot be written (folder not creatable or not writable, disk full).
+        When a file cannot be written (folder not creatable or not writable, disk full, a
+        folder in the way of a file).
     """
-    target = Path()
+    if not jobs:
+        return []
+    out_dir = jobs[0][0].parent
+    target = out_dir
     try:
-        with ExitStack() as stack:
+        with output_set(out_dir, name or jobs[0][0].stem) as staged:
             for target, write in jobs:
-                tmp = stack.enter_context(atomic_path(target))
-                write(tmp)
+                write(staged.path_for(target))
     except ZoningError:
         raise
     except OSError as exc:
@@ -315,17 +338,27 @@ def run_jobs(jobs: list[Job]) -> list[Path]:
     return [target for target, _ in jobs]
 
 
-def ensure_output_dir(out_dir: str | Path) -> Path:
+def ensure_output_dir(out_dir: str | Path, option: str = "--output") -> Path:
     """Create ``out_dir`` if needed and check that files can be created in it.
 
     Called before a long computation so that a bad ``--output`` fails at once.
+
+    Parameters
+    ----------
+    out_dir
+        The folder.
+    option
+        The option it came from, named in the message.
 
     Raises
     ------
     ExportError
         When the folder cannot be created or is not writable.
+    PathEncodingError
+        When its path is not valid UTF-8.
     """
     out = Path(out_dir)
+    check_utf8_path(out, option)
     try:
         out.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=out):
@@ -333,7 +366,7 @@ def ensure_output_dir(out_dir: str | Path) -> Path:
     except OSError as exc:
         raise ExportError(
             f"{out}: output folder not writable ({exc.strerror or exc}); choose another "
-            "folder with --output"
+            f"folder with {option}"
         ) from exc
     return out
 
@@ -355,4 +388,4 @@ def write_tables(result: RunResult, out_dir: str | Path, french_csv: bool = True
     list of Path
         The files written.
     """
-    return run_jobs(table_jobs(result, out_dir, french_csv))
+    return run_jobs(table_jobs(result, out_dir, french_csv), name=f"{slug(result)}_tableaux")

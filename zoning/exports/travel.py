@@ -12,9 +12,10 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from zoning.atomic import atomic_path
+from zoning.atomic import atomic_path, output_set
 from zoning.config import Config
 from zoning.routing import snap_points
+from zoning.text import formula_safe_frame
 from zoning.traveltimes import KIND_LABELS, KINDS, URGENCE_LABELS, TravelTimes, scenario_difference
 
 COMMUNES_CSV = "temps_urgences_communes.csv"
@@ -108,8 +109,8 @@ def _scenario_name(name: str) -> str:
 
 
 def _write_csv(frame: pd.DataFrame, path: Path) -> None:
-    with atomic_path(path) as tmp:
-        frame.to_csv(tmp, encoding="utf-8")
+    # a name starting with = + - @ would run as a formula when the CSV is opened
+    formula_safe_frame(frame).to_csv(path, encoding="utf-8")
 
 
 def commune_time_table(travel: TravelTimes, territory: Any) -> pd.DataFrame:
@@ -131,13 +132,15 @@ def epci_time_table(travel: TravelTimes, territory: Any) -> pd.DataFrame:
 
 def write_travel_outputs(
     travel: TravelTimes, territory: Any, config: Config, out_dir: str | os.PathLike[str],
-    resolution_m: float = 1000.0,
+    resolution_m: float = 1000.0, removed: list[str] | None = None,
 ) -> list[str]:
     """Write the files of ``zoning travel-times`` (and of its scenario, when there is one).
 
     Per situation: commune and EPCI CSV tables and the GeoTIFF (masked to the territory's
     communes); with a scenario, the same files suffixed ``_scenario`` and the per-EPCI
-    difference table.
+    difference table. All or nothing: the files are one output set (``temps_urgences``,
+    :func:`zoning.atomic.output_set`) and replace the previous ones together; files of a
+    previous run that this one does not write (a previous scenario) are removed.
 
     Parameters
     ----------
@@ -151,28 +154,33 @@ def write_travel_outputs(
         Output folder.
     resolution_m
         GeoTIFF cell size.
+    removed
+        When given, receives the names of the previous run's files that were removed.
 
     Returns
     -------
     list of str
         Names of the files written.
     """
-    output = Path(out_dir)
     mask = territory.communes.geometry
     written: list[str] = []
-    for situation, suffix in ((travel, False), (travel.scenario, True)):
-        if situation is None:
-            continue
-        names = [_scenario_name(n) if suffix else n for n in (COMMUNES_CSV, EPCI_CSV, RASTER_TIF)]
-        _write_csv(commune_time_table(situation, territory), output / names[0])
-        _write_csv(epci_time_table(situation, territory), output / names[1])
-        write_time_raster(situation, output / names[2], config, resolution_m=resolution_m,
-                          mask=mask)
-        written += names
-    if travel.scenario is not None:
-        diff = scenario_difference(travel, travel.scenario)
-        diff = territory.epci[["epci_nom"]].join(diff, how="right")
-        diff["reseau_routier"] = travel.note
-        _write_csv(diff, output / SCENARIO_DIFF_CSV)
-        written.append(SCENARIO_DIFF_CSV)
+    with output_set(Path(out_dir), "temps_urgences") as staged:
+        for situation, suffix in ((travel, False), (travel.scenario, True)):
+            if situation is None:
+                continue
+            names = [_scenario_name(n) if suffix else n
+                     for n in (COMMUNES_CSV, EPCI_CSV, RASTER_TIF)]
+            _write_csv(commune_time_table(situation, territory), staged.path(names[0]))
+            _write_csv(epci_time_table(situation, territory), staged.path(names[1]))
+            write_time_raster(situation, staged.path(names[2]), config,
+                              resolution_m=resolution_m, mask=mask)
+            written += names
+        if travel.scenario is not None:
+            diff = scenario_difference(travel, travel.scenario)
+            diff = territory.epci[["epci_nom"]].join(diff, how="right")
+            diff["reseau_routier"] = travel.note
+            _write_csv(diff, staged.path(SCENARIO_DIFF_CSV))
+            written.append(SCENARIO_DIFF_CSV)
+    if removed is not None:
+        removed += [p.name for p in staged.removed]
     return written
