@@ -402,7 +402,7 @@ def test_cli_run_and_scenario(cli_env: CliRunner, data_dir: Path, tmp_path: Path
     assert r.exit_code == 0, r.output
     assert "réseau routier numéroté (Travel Mapping)" in r.output
     assert "Commune la plus éloignée" in r.output and "Scénario" in r.output
-    names = sorted(p.name for p in out.iterdir())
+    names = sorted(p.name for p in out.iterdir() if not p.name.startswith("."))
     assert names == sorted([
         "temps_urgences_communes.csv", "temps_urgences_epci.csv", "temps_urgences.tif",
         "temps_urgences_communes_scenario.csv", "temps_urgences_epci_scenario.csv",
