@@ -99,15 +99,43 @@ def sources(data_dir: Path | None) -> None:
     missing = [p for _, status, _, p in results if status == STATUS_MISSING]
     optional = [s.id for s, status, _, _ in results if status == STATUS_OPTIONAL]
     if optional:
-        why = {"ald": "ALD : le critère est signalé comme manquant",
+        why = {"ald": "ALD départemental : remplacé par CartoSanté par bassin de vie, ou --ald",
+               "ald_bv": "ALD CartoSanté : le critère 3 est signalé comme manquant",
+               "bv_communes": "bassins de vie : le critère 3 est signalé comme manquant",
+               "mg_2019": "effectifs de généralistes 2019 : seule la variante APL du critère 2",
+               "filosofi_epci": "Filosofi EPCI 2019 : pas de mesure de l'approximation",
                "smursamu": "SMURSAMU : les SMUR pédiatriques seuls ne sont pas identifiés"}
         reasons = "; ".join(why[i] for i in optional if i in why)
         click.echo(f"Sources facultatives absentes : {', '.join(optional)}"
                    + (f" ({reasons})." if reasons else "."))
+    status = {s.id: st for s, st, _, _ in results}
+    if status.get("urgences") == STATUS_FOUND and status.get("communes") == STATUS_FOUND:
+        _print_site_check(root)
     if invalid:
         raise DataFormatError(" | ".join(invalid + missing))
     if missing:
         raise DataFileNotFoundError(" | ".join(missing))
+
+
+def _print_site_check(root: Path) -> None:
+    """The automatic check of the emergency sites' positions (name, distance to commune)."""
+    from zoning.sources import read_communes, read_facilities
+    from zoning.sources.sites import MAX_KM, check_sites
+
+    flagged = check_sites(read_facilities(root), read_communes(root))
+    fixed = flagged[flagged["corrige"]]
+    todo = flagged[~flagged["corrige"]]
+    click.echo("")
+    click.echo(
+        f"Sites d'urgence (SU / SMUR) : {len(flagged)} à position douteuse (le nom désigne un "
+        f"autre lieu que la commune géocodée, ou point à plus de {MAX_KM:g} km de sa commune), "
+        f"dont {len(fixed)} corrigé(s) par la table zoning/sources/corrections/"
+        "facility_coordinates.csv :"
+    )
+    for f, r in fixed.iterrows():
+        click.echo(f"  corrigé  {f} {r['nom']} : {r['probleme']} -> {r['correction']}")
+    for f, r in todo.iterrows():
+        click.echo(f"  à vérifier  {f} {r['nom']} : {r['probleme']}")
 
 
 def _sha256(path: Path) -> str:

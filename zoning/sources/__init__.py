@@ -8,6 +8,12 @@ licence, official address, expected file and columns) and
 from __future__ import annotations
 
 from zoning.sources.catalogue import CATALOGUE, SOURCES, Source, get_source
+from zoning.sources.health import (
+    read_ald_bassins,
+    read_bv_communes,
+    read_filosofi_epci,
+    read_mg_2019,
+)
 from zoning.sources.readers import (
     ALD_KEYS,
     APL_COLUMNS,
@@ -34,13 +40,17 @@ __all__ = [
     "emergency_services",
     "get_source",
     "read_ald",
+    "read_ald_bassins",
+    "read_bv_communes",
     "read_apl",
     "read_commune_table",
     "read_communes",
     "read_epci",
     "read_facilities",
     "read_filosofi",
+    "read_filosofi_epci",
     "read_mairies",
+    "read_mg_2019",
     "read_population_grid",
     "read_smur_types",
     "source_rows",

@@ -42,10 +42,13 @@ def require_file(source: Source, data_dir: str | Path) -> Path:
     return path
 
 
-def read_header(path: Path, sep: str, encoding: str) -> list[str]:
-    """Read the header line of a CSV file, checking the separator."""
+def read_header(path: Path, sep: str, encoding: str, skip_lines: int = 0) -> list[str]:
+    """Read the header line of a CSV file (after ``skip_lines`` title lines), checking the
+    separator."""
     try:
         with open(path, encoding=encoding, newline="") as fh:
+            for _ in range(skip_lines):
+                fh.readline()
             first = fh.readline()
     except UnicodeDecodeError:
         raise DataFormatError(
@@ -167,12 +170,13 @@ def read_csv_checked(source: Source, data_dir: str | Path, path: Path | None = N
                      usecols: Sequence[str] | None = None) -> tuple[Path, pd.DataFrame]:
     """Read a catalogued CSV as strings after checking file, separator and columns."""
     path = path if path is not None else require_file(source, data_dir)
-    header = read_header(path, source.sep, source.encoding)
+    header = read_header(path, source.sep, source.encoding, source.skip_lines)
     check_columns(path, header, source.columns)
     cols = list(usecols) if usecols is not None else list(source.columns)
     try:
         frame = pd.read_csv(path, sep=source.sep, encoding=source.encoding, dtype=str,
-                            usecols=cols, keep_default_na=False, na_values=[""])
+                            usecols=cols, keep_default_na=False, na_values=[""],
+                            skiprows=source.skip_lines)
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
         raise DataFormatError(f"{path}: cannot be parsed as CSV ({source.sep!r}): {exc}") from None
     return path, frame

@@ -69,6 +69,8 @@ class Source:
         GeoPackage layer(s) (first one is the main layer).
     sep, encoding
         CSV separator and encoding.
+    skip_lines
+        Title lines above the CSV header (CartoSanté exports have two).
     download_url
         Direct official download address, when the expected file is (or is in)
         that download unchanged; ``None`` when the file is a derivation.
@@ -99,6 +101,7 @@ class Source:
     layer: tuple[str, ...] = ()
     sep: str = ","
     encoding: str = "utf-8"
+    skip_lines: int = 0
     download_url: str | None = None
     archive_member: str | None = None
     sha256: str | None = None
@@ -141,6 +144,12 @@ class Source:
 
 
 _LO = "Licence Ouverte / Etalab 2.0"
+
+ALD_BV_COLUMN = "Part des bénéf. en ALD dans la pop 2024"
+"""CartoSanté column of the ALD share (percent of the population)."""
+
+MG_2019_COLUMN = "Nbre de généralistes lib. au 31/12 2019"
+"""CartoSanté label of both GP count columns (60 and over, then all ages)."""
 
 _COMMUNE_COLUMNS = {
     "code_insee": "commune",
@@ -428,6 +437,103 @@ SOURCES: tuple[Source, ...] = (
         required=False,
         how_to=("Geofabrik dated extract andorra-210622.osm.pbf (Geofabrik keeps dated "
                 "extracts for a limited time)"),
+    ),
+    Source(
+        id="ald_bv",
+        title_fr="Part des bénéficiaires d'ALD par bassin de vie 2022 (CartoSanté 2024)",
+        title_en="Share of ALD beneficiaries by bassin de vie (CartoSanté 2024)",
+        publisher="CartoSanté (Atlasanté, ARS), indicateurs issus des données de la Cnam",
+        vintage="2024 (bassins de vie 2022)",
+        licence=_LO,
+        url="https://cartosante.atlasante.fr/",
+        file="health/cartosante_indicateurs_bassins_de_vie_2024.csv",
+        sep=";",
+        encoding="utf-8-sig",
+        skip_lines=2,
+        columns={
+            "Code": "str",
+            "Libellé": "str",
+            ALD_BV_COLUMN: "str",
+        },
+        key="Code",
+        sha256="bcb29c42fa3a29636676cb7349cc36a40a73f40a9f5f5f673ba2a9ff731cd292",
+        required=False,
+        how_to=(
+            "CartoSanté export 'France par bassin de vie' with the indicator 'Part des bénéf. en "
+            "ALD dans la pop 2024', unchanged (UTF-8 with BOM, ';', two title lines above the "
+            "header, 'N/A - secret statistique' where withheld)"
+        ),
+    ),
+    Source(
+        id="bv_communes",
+        title_fr="Appartenance géographique des communes 2024 (bassin de vie 2022, EPCI)",
+        title_en="INSEE commune geography table 2024 (bassin de vie 2022, EPCI), sheet COM",
+        publisher="INSEE",
+        vintage="géographie au 01/01/2024 (mise en ligne 18/03/2024)",
+        licence=_LO,
+        url="https://www.insee.fr/fr/information/2028028",
+        file="admin/insee_appartenance_geo_communes_2024_COM.csv",
+        columns={
+            "CODGEO": "commune",
+            "LIBGEO": "str",
+            "DEP": "dep",
+            "REG": "reg",
+            "EPCI": "str",
+            "BV2022": "str",
+        },
+        key="CODGEO",
+        sha256="531ebfcfb10c3884d5020b3c09f04770a2008a2c99daeda044bf0cfe257516dc",
+        required=False,
+        derived=True,
+        how_to=(
+            "sheet COM of the INSEE 'table d'appartenance géographique des communes' 2024 "
+            "(table-appartenance-geo-communes-2024.xlsx, 5 title rows above the header) saved "
+            "as CSV unchanged (UTF-8, ',', every column as text)"
+        ),
+    ),
+    Source(
+        id="mg_2019",
+        title_fr="Médecins généralistes libéraux au 31/12/2019 par commune (60 ans et plus, total)",
+        title_en="Self-employed GPs at 31/12/2019 by commune, aged 60+ and total (CartoSanté)",
+        publisher="CartoSanté (Atlasanté, ARS)",
+        vintage="31/12/2019 (communes COG 2019)",
+        licence=_LO,
+        url="https://cartosante.atlasante.fr/",
+        file="health/cartosante_generalistes_liberaux_2019_communes.csv",
+        sep=";",
+        skip_lines=2,
+        columns={"Code": "str", "Libellé": "str", MG_2019_COLUMN: "str"},
+        key="Code",
+        sha256="de5a93129fba6cecd72c80c886b03c0b8601fd43f71aa3c0b15d667529dc12f3",
+        required=False,
+        how_to=(
+            "CartoSanté export 'France par commune et arrondissement mun. 2019', indicator "
+            "'Nbre de généralistes lib. au 31/12 2019' for the age class '60 ans et plus' then "
+            "for all ages (two columns with the same label, in that order), unchanged "
+            "(UTF-8, ';', two title lines)"
+        ),
+    ),
+    Source(
+        id="filosofi_epci",
+        title_fr="Filosofi 2019 : revenu disponible par EPCI (médiane par UC)",
+        title_en="INSEE Filosofi 2019 disposable income by EPCI (FILO2019_DISP_EPCI)",
+        publisher="INSEE",
+        vintage="revenus 2019 (EPCI de la publication, ≈ 2021)",
+        licence=_LO,
+        url="https://www.insee.fr/fr/metadonnees/source/serie/s1172",
+        file="health/insee_filosofi_2019_disp_epci.csv",
+        sep=";",
+        encoding="utf-8-sig",
+        columns={"CODGEO": "siren", "LIBGEO": "str", "NBPERS19": "str", "Q219": "str"},
+        key="CODGEO",
+        sha256="0af9e3385c150be5b37b92aa54609390e30cb7dc88e7751d57f24fb510001470",
+        required=False,
+        how_to=(
+            "file FILO2019_DISP_EPCI.csv of the INSEE publication 'Revenus, pauvreté et niveau "
+            "de vie en 2019 (Filosofi)', EPCI level, unchanged (UTF-8 with BOM, ';', decimal "
+            "comma; Q219 = median disposable income per consumption unit). Used by "
+            "`--filosofi-epci` and to measure the commune-median approximation"
+        ),
     ),
     Source(
         id="ald",

@@ -17,7 +17,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from zoning.errors import DataFileNotFoundError, DataFormatError
-from zoning.sources import _io
+from zoning.sources import _io, health, sites
 from zoning.sources.catalogue import CATALOGUE, Source
 
 log = logging.getLogger(__name__)
@@ -303,7 +303,9 @@ def read_facilities(data_dir: str | Path) -> gpd.GeoDataFrame:
         Index ``finess``; ``nom, code_commune, commune, dep, reg, su, su_pediatrique,
         su_pediatrique_seul, smur, smur_antenne, smur_saisonnier, smur_pediatrique_seul,
         type_libelle, passages_su`` (float, 2022 attendances general + paediatric), plus
-        ``samu``, ``su_saisonnier``, ``smur_pediatrique``, ``coord_source``; points in
+        ``samu``, ``su_saisonnier``, ``smur_pediatrique``, ``coord_source``,
+        ``coord_corrigee`` (bool: coordinates replaced by the packaged corrections table,
+        :mod:`zoning.sources.sites`; ``coord_source`` is then ``correction:<date>``); points in
         EPSG:2154. ``attrs["note_smur"]``: see ``smur_pediatrique_seul``.
     """
     src = CATALOGUE["urgences"]
@@ -328,6 +330,7 @@ def read_facilities(data_dir: str | Path) -> gpd.GeoDataFrame:
             problems.append(f"columns 'lat'/'lon': {int(out_of_range.sum())} value(s) out of "
                             "range (expected WGS84 degrees)")
     _io.fail(path, problems)
+    df = sites.apply_corrections(df, sites.read_facility_corrections())
     su = df["su_generale"] | (df["autorisation_su"] & ~df["su_pediatrique"])
     kinds = read_smur_types(data_dir)
     if kinds is None:
@@ -355,6 +358,7 @@ def read_facilities(data_dir: str | Path) -> gpd.GeoDataFrame:
             "smur_pediatrique": df["smur_pediatrique"],
             "passages_su": df[["passages_su_gen", "passages_su_ped"]].sum(axis=1, min_count=1),
             "coord_source": df["coord_source"],
+            "coord_corrigee": df["coord_corrigee"],
         }
     )
     out["type_libelle"] = _facility_labels(out)
@@ -364,7 +368,7 @@ def read_facilities(data_dir: str | Path) -> gpd.GeoDataFrame:
     cols = ["nom", "code_commune", "commune", "dep", "reg", "su", "su_pediatrique",
             "su_pediatrique_seul", "smur", "smur_antenne", "smur_saisonnier",
             "smur_pediatrique_seul", "type_libelle", "passages_su", "samu", "su_saisonnier",
-            "smur_pediatrique", "coord_source", "geometry"]
+            "smur_pediatrique", "coord_source", "coord_corrigee", "geometry"]
     gdf = gdf[cols]
     gdf.attrs["note_smur"] = NOTE_SMUR_UNKNOWN if kinds is None else ""
     return gdf
@@ -556,6 +560,10 @@ def source_rows(source_id: str, data_dir: str | Path) -> int:
         "population_grid": lambda: len(read_population_grid(data_dir)),
         "roads": lambda: _roads_rows(data_dir),
         "ald": lambda: _ald_rows(data_dir),
+        "ald_bv": lambda: len(health.read_ald_bassins(data_dir)),
+        "bv_communes": lambda: len(health.read_bv_communes(data_dir)),
+        "mg_2019": lambda: len(health.read_mg_2019(data_dir)),
+        "filosofi_epci": lambda: len(health.read_filosofi_epci(data_dir)),
     }
     return int(readers[source_id]())
 
