@@ -12,6 +12,7 @@ from zoning.config import load_config
 from zoning.criteria import (
     ALD_UNAVAILABLE_NOTE,
     CriterionResult,
+    _ald,
     ald_criterion,
     compute_criteria,
     urgences_criterion,
@@ -79,7 +80,7 @@ def test_apl_equals_hand_computation(
 ) -> None:
     value, share = _hand_apl(data_dir, siren)
     assert crits["apl"].values[siren] == pytest.approx(value, rel=1e-12)
-    assert crits["age_mg"].values[siren] == pytest.approx(share, rel=1e-12)
+    assert crits["age_mg"].values[siren] == pytest.approx(100 * share, rel=1e-12)  # percent
     assert crits["apl"].coverage[siren] == pytest.approx(1.0)
 
 
@@ -92,7 +93,7 @@ def test_criteria_cover_every_epci(crits: Crits, territory: Territory) -> None:
         assert r.values.notna().all(), cid
     # Occitanie APL 2023 per commune ranges 0..10.8: EPCI means lie strictly inside
     assert 1.0 < crits["apl"].values.min() < crits["apl"].values.max() < 10.8
-    assert ((crits["age_mg"].values > 0) & (crits["age_mg"].values < 1)).all()
+    assert ((crits["age_mg"].values > 1) & (crits["age_mg"].values < 100)).all()  # percent
     nv = crits["niveau_vie"]
     assert 15000 < nv.values.min() < nv.values.max() < 35000
     assert ((nv.coverage > 0.5) & (nv.coverage <= 1)).all()
@@ -118,8 +119,15 @@ def test_niveau_vie_hand_weighted_median(crits: Crits, data_dir: Path) -> None:
 
 
 @pytest.mark.integration
-def test_ald_missing_offline(crits: Crits) -> None:
+def test_ald_from_cartosante_by_default(crits: Crits) -> None:
     ald = crits["ald"]
+    assert ald.available and ald.values.notna().sum() >= 150
+    assert "bassin de vie" in ald.what and "CartoSanté 2024" in ald.what
+
+
+@pytest.mark.integration
+def test_ald_unavailable_without_files(territory: Territory, tmp_path: Path) -> None:
+    ald = _ald(territory, tmp_path, None)  # a data directory without the CartoSanté files
     assert not ald.available and ald.values.isna().all()
     assert ald.note == ALD_UNAVAILABLE_NOTE and "donnée indisponible" in ald.note
 
@@ -171,11 +179,16 @@ def test_weights_renormalise_when_missing(crits: Crits, territory: Territory) ->
     cfg = load_config()
     t = score(crits, cfg, territory.epci["population"], draws=0)
     w = t.attrs["weights"]
-    assert set(t.attrs["missing"]) == {"ald", "urgences"}
-    assert w == pytest.approx({"apl": 1 / 3, "age_mg": 1 / 3, "niveau_vie": 1 / 3})
-    expected = t[["apl_score", "age_mg_score", "niveau_vie_score"]].mean(axis=1)
-    assert np.allclose(t["composite"], expected)
-    assert t["ald_score"].isna().all()
+    assert set(t.attrs["missing"]) == {"urgences"}  # travel times not computed here
+    assert w == pytest.approx({"apl": 0.25, "age_mg": 0.25, "ald": 0.25, "niveau_vie": 0.25})
+    full = crits["ald"].values.notna()
+    expected = t[["apl_score", "age_mg_score", "ald_score", "niveau_vie_score"]].mean(axis=1)
+    assert np.allclose(t.loc[full, "composite"], expected[full])
+    # EPCI in secret bassins: composite over the three others (weights renormalised)
+    expected3 = t[["apl_score", "age_mg_score", "niveau_vie_score"]].mean(axis=1)
+    assert (~full).sum() == 7
+    assert np.allclose(t.loc[~full, "composite"], expected3[~full])
+    assert t.loc[~full, "ald_score"].isna().all()
 
 
 @pytest.mark.integration
@@ -218,7 +231,8 @@ def test_france_travel_criterion_missing_outside_network(data_dir: Path) -> None
     assert com.loc[com["hors_emprise_reseau"], "t_urgence_min"].isna().all()
     # EPCI without travel time are scored on their other criteria
     missing = u_fr[u_fr.isna()].index
-    assert (fr.table.loc[missing, "n_criteres"] == 3).all()
+    no_ald = fr.criteria["ald"].values.reindex(missing).isna().astype(int)
+    assert (fr.table.loc[missing, "n_criteres"] == 4 - no_ald).all()
     assert fr.table.loc[missing, "composite"].notna().all()
 
 

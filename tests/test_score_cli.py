@@ -35,17 +35,17 @@ def scored(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[st
 def test_score_occitanie_summary(scored: tuple[str, Path]) -> None:
     stdout, _ = scored
     m = re.search(r"Occitanie : (\d+) EPCI classés, (\d+) sélectionnés \(population ([\d ]+) "
-                  r"hab\., [\d,]+ % de la population\) ; critères disponibles : (\d)/5 ; "
-                  r"Part des patients en ALD : donnée indisponible", stdout)
+                  r"hab\., [\d,]+ % de la population\) ; critères disponibles : (\d)/5", stdout)
     assert m, stdout[-2000:]
-    assert (int(m.group(1)), int(m.group(2)), int(m.group(4))) == (161, 28, 4)
+    assert (int(m.group(1)), int(m.group(2)), int(m.group(4))) == (161, 28, 5)
     pop = int(m.group(3).replace(" ", ""))
     assert 100_000 < pop < 6_124_653
     header = stdout.splitlines()[0]
-    for col in ("Rang", "EPCI", "Dép.", "Population", "APL", "ALD (%) *", "Composite",
+    for col in ("Rang", "EPCI", "Dép.", "Population", "APL", "ALD (%)", "Composite",
                 "Sélection", "Probabilité"):
         assert col in header
-    assert "donnée indisponible" in stdout and "Travel Mapping" in stdout
+    assert "ALD (%) *" not in header  # ALD available (CartoSanté by bassin de vie)
+    assert "Travel Mapping" in stdout
 
 
 def test_score_writes_ranked_table(scored: tuple[str, Path]) -> None:
@@ -105,7 +105,7 @@ def test_bad_input_exit_2(data_dir: Path, tmp_path: Path, what: str) -> None:
         assert code == 2 and "sum to 1.3" in err and str(cfg) in err
     elif what == "strict":
         code, _, err = _run("score", *dd, "--strict", "--no-travel", "--no-export")
-        assert code == 2 and "--strict" in err and "'ald'" in err
+        assert code == 2 and "--strict" in err and "'urgences'" in err
     elif what == "reference":
         ref = tmp_path / "ref.csv"
         ref.write_text(f"epci_siren\n{TOULOUSE}\n999999999\n", encoding="utf-8")
@@ -147,7 +147,8 @@ def test_explain_by_siren(data_dir: Path) -> None:
     assert code == 0, err
     assert out.startswith("Toulouse Métropole (SIREN 243100518")
     assert re.search(r"Rang \d+ sur 161", out)
-    for label in ("Accès aux médecins généralistes", "Niveau de vie", "donnée indisponible"):
+    for label in ("Accès aux médecins généralistes", "Niveau de vie",
+                  "Part des bénéficiaires d'ALD du bassin de vie (CartoSanté 2024)"):
         assert label in out
     assert "Communes à l'APL la plus faible" in out
     assert "Urgence (SU/SMUR) la plus proche" in out and " min" in out

@@ -276,6 +276,20 @@ def occitanie(data_dir: Path, tmp_path_factory: pytest.TempPathFactory):
 
 
 @pytest.mark.integration
+def test_cerdagne_reaches_the_puigcerda_smur_antenna(occitanie) -> None:
+    # the antenna (FINESS 660010117) is published at Perpignan's address; the packaged
+    # corrections table places it at the Hôpital de Cerdanya (Puigcerdà)
+    terr, res = occitanie
+    c = res.communes
+    assert c.at["66025", "finess_urgence"] == "660010117"  # Bourg-Madame, by the border
+    assert c.at["66025", "t_urgence_min"] < 10
+    cerdagne = terr.communes.index[terr.communes["epci_siren"] == "246600399"]
+    assert (c.loc[cerdagne, "finess_urgence"] == "660010117").mean() > 0.5
+    assert res.epci.at["246600399", "share_beyond"] < 0.5  # was 1.0 with the Perpignan point
+    assert "660010117" not in set(c.loc[["66136"], "finess_urgence"])  # Perpignan: its own SU
+
+
+@pytest.mark.integration
 def test_occitanie_plausible(occitanie, data_dir: Path) -> None:
     terr, res = occitanie
     c = res.communes

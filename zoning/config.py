@@ -50,6 +50,13 @@ class AplConfig(_Strict):
     age_limit: Literal[60, 62, 65] = 60
 
 
+class AgeConfig(_Strict):
+    """``[age]``: which source measures criterion 2 (presence of young doctors)."""
+
+    indicator: Literal["apl", "effectifs_2019"] = "apl"
+    min_gps: int = Field(5, ge=1)
+
+
 class TravelConfig(_Strict):
     threshold_min: float = Field(30.0, gt=0)
     indicator: Literal["share_beyond", "mean_time"] = "share_beyond"
@@ -92,6 +99,7 @@ class Criterion(_Strict):
 class Config(_Strict):
     run: RunConfig = Field(default_factory=lambda: RunConfig.model_validate({}))
     apl: AplConfig = Field(default_factory=lambda: AplConfig.model_validate({}))
+    age: AgeConfig = Field(default_factory=lambda: AgeConfig.model_validate({}))
     travel: TravelConfig = Field(default_factory=lambda: TravelConfig.model_validate({}))
     sensitivity: SensitivityConfig = Field(
         default_factory=lambda: SensitivityConfig.model_validate({})
@@ -150,6 +158,15 @@ def _cross_checks(raw: dict[str, Any]) -> list[str]:
         problems.append(
             f"criteria[*].weight: weights sum to {total:.6g}, they must sum to 1 "
             "(fix the weights so that their total is 1)"
+        )
+    age = raw.get("age")
+    apl = raw.get("apl")
+    if (isinstance(age, dict) and age.get("indicator") == "effectifs_2019"
+            and isinstance(apl, dict) and apl.get("age_limit", 60) != 60):
+        problems.append(
+            f"apl.age_limit: {apl.get('age_limit')!r} with age.indicator = 'effectifs_2019': the "
+            "2019 head counts only give GPs aged 60 or over (set apl.age_limit = 60, or "
+            "age.indicator = 'apl')"
         )
     return problems
 

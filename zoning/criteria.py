@@ -12,12 +12,17 @@ Aggregation rules
     commune (rows of merged communes all go to the merged commune), which maps to its EPCI.
     Municipal arrondissements (Paris, Lyon, Marseille) map to their commune.
 ``age_mg``
-    Share of the accessible GP supply delivered by GPs older than ``apl.age_limit``:
-    ``1 − Σ w·APL_≤age / Σ w·APL`` with the same rows and weights.
+    ``age.indicator = "apl"`` (default): share (%) of the accessible GP supply delivered by GPs
+    older than ``apl.age_limit``: ``100 × (1 − Σ w·APL_≤age / Σ w·APL)`` with the same rows and
+    weights. ``"effectifs_2019"``: share (%) of self-employed GPs aged 60 or over (CartoSanté
+    head counts, 31/12/2019), EPCI with fewer than ``age.min_gps`` GPs flagged.
 ``ald``
-    Share of the population in ALD (%). From :func:`zoning.sources.read_ald` (None when no file:
-    criterion unavailable) or a user CSV at commune, EPCI or département level; département
-    values are given to each EPCI as the mean over its communes weighted by population.
+    Share of ALD beneficiaries (%). Default: CartoSanté 2024 by bassin de vie
+    (:func:`ald_bassin_criterion`): each commune takes its bassin's value, the EPCI the mean of
+    its communes' values weighted by population (a context value, not an EPCI statistic;
+    secret bassins give no value). A user CSV (``--ald``) at commune, EPCI or département level
+    replaces it; département values are given to each EPCI as the mean over its communes
+    weighted by population.
 ``urgences``
     From :func:`zoning.traveltimes.epci_times`: ``share_beyond`` (in %) or ``t_mean_min``
     (``travel.indicator``). EPCI without travel times (outside the road network) stay NaN.
@@ -53,8 +58,9 @@ AGE_COLUMNS: dict[int, str] = {
 """APL variant restricted to GPs at or below each age limit."""
 
 ALD_UNAVAILABLE_NOTE = (
-    "donnée indisponible : aucun fichier ALD (Assurance Maladie, bénéficiaires d'ALD par "
-    "département) dans le répertoire de données"
+    "donnée indisponible : ni l'export CartoSanté par bassin de vie "
+    "(health/cartosante_indicateurs_bassins_de_vie_2024.csv) avec la table INSEE d'appartenance "
+    "des communes (admin/insee_appartenance_geo_communes_2024_COM.csv), ni fichier --ald"
 )
 
 FILOSOFI_NOTE = (
@@ -86,6 +92,9 @@ class CriterionResult:
         French note shown in outputs (approximation, missing data).
     details
         Optional commune-level frame used by explanations (index ``code_insee``).
+    what
+        French description of what the value is when it depends on the data read (ALD:
+        bassin-de-vie value or the user's file); used by :mod:`zoning.labels`.
     """
 
     id: str
@@ -96,6 +105,7 @@ class CriterionResult:
     vintage: str
     note: str = ""
     details: pd.DataFrame | None = field(default=None, repr=False)
+    what: str = ""
 
 
 # --------------------------------------------------------------------------- helpers
@@ -234,7 +244,7 @@ def age_criterion(
     Returns
     -------
     CriterionResult
-        Values in 0..1 (share of the accessible supply from older GPs).
+        Values in percent, 0..100 (share of the accessible supply from older GPs).
 
     Raises
     ------
@@ -253,7 +263,7 @@ def age_criterion(
     w = rows["pop_standardisee_mg"].astype("float64")
     tot = (w * rows["apl_mg"]).groupby(rows["epci_siren"]).sum()
     young = (w * rows[col]).groupby(rows["epci_siren"]).sum()
-    vals = (1.0 - young / tot.where(tot > 0)).reindex(territory.epci.index)
+    vals = (100.0 * (1.0 - young / tot.where(tot > 0))).reindex(territory.epci.index)
     covered = pd.Series(True, index=pd.Index(rows["code_insee"].unique()))
     return CriterionResult(
         id="age_mg", values=vals.astype("float64"),
@@ -261,7 +271,67 @@ def age_criterion(
         available=bool(vals.notna().any()),
         source="DREES, APL aux médecins généralistes par âge des médecins",
         vintage=str(millesime),
-        note=f"1 − APL des médecins de {age_limit} ans et moins / APL (pondération DREES)",
+        note=f"1 − APL des médecins de {age_limit} ans et moins / APL (pondération DREES), en %",
+    )
+
+
+def age_headcount_criterion(
+    mg: pd.DataFrame, territory: Territory, min_gps: int = 5
+) -> CriterionResult:
+    """Criterion 2, head-count variant: share of self-employed GPs aged 60 or over (%).
+
+    ``100 × Σ GPs 60+ / Σ GPs`` over the communes of the EPCI (CartoSanté, 31/12/2019). The
+    2019 commune codes are mapped to current communes with
+    :func:`zoning.territory.map_cog2024` (counts summed over merged communes; codes unknown
+    to the mapping are reported). NaN when the EPCI has no GP; an EPCI with fewer than
+    ``min_gps`` GPs keeps its share but is flagged in the note (too few for a meaningful share).
+
+    Parameters
+    ----------
+    mg
+        :func:`zoning.sources.read_mg_2019` (index ``code_commune``).
+    territory
+        The territory.
+    min_gps
+        Below this number of GPs the EPCI is flagged.
+
+    Returns
+    -------
+    CriterionResult
+        ``details``: index ``code_insee``, ``mg_60_et_plus``, ``mg_total``; ``attrs`` of
+        ``values``: ``n_mg`` (GPs per EPCI), ``few`` (SIREN of the flagged EPCI).
+    """
+    from zoning.territory import map_cog2024
+
+    com, report = map_cog2024(mg[["mg_60_et_plus", "mg_total"]], territory,
+                              sum_columns=["mg_60_et_plus", "mg_total"])
+    tc = territory.communes
+    c60 = com["mg_60_et_plus"].reindex(tc.index)
+    ctot = com["mg_total"].reindex(tc.index)
+    s60 = c60.groupby(tc["epci_siren"]).sum().reindex(territory.epci.index).fillna(0.0)
+    stot = ctot.groupby(tc["epci_siren"]).sum().reindex(territory.epci.index).fillna(0.0)
+    vals = (100.0 * s60 / stot.where(stot > 0)).astype("float64")
+    cov = _coverage_from_communes(ctot.notna(), territory)
+    few = stot.index[(stot < min_gps)]
+    names = territory.epci["epci_nom"].astype(str)
+    note = ("part des médecins généralistes libéraux de 60 ans et plus parmi les généralistes "
+            "libéraux des communes de l'EPCI (CartoSanté, effectifs au 31/12/2019)")
+    if len(few):
+        note += (f" ; {len(few)} EPCI comptent moins de {min_gps} généralistes : part peu "
+                 "significative (" + ", ".join(
+                     f"{names[s]} {int(stot[s])}" for s in few[:10])
+                 + (", …" if len(few) > 10 else "") + ")")
+    if report.unmatched:
+        note += (f" ; {len(report.unmatched)} code(s) commune 2019 absents de la table de "
+                 "passage vers le COG 2025 (non comptés)")
+    vals.attrs["n_mg"] = stot
+    vals.attrs["few"] = list(few)
+    details = pd.DataFrame({"mg_60_et_plus": c60, "mg_total": ctot})
+    details.index.name = "code_insee"
+    return CriterionResult(
+        id="age_mg", values=vals, coverage=cov, available=bool(vals.notna().any()),
+        source="CartoSanté (Atlasanté), médecins généralistes libéraux par âge",
+        vintage="31/12/2019", note=note, details=details,
     )
 
 
@@ -318,6 +388,73 @@ def ald_criterion(ald: pd.DataFrame | None, territory: Territory) -> CriterionRe
     return CriterionResult(
         values=vals.astype("float64"), coverage=cov, available=bool(vals.notna().any()),
         vintage=vintage, note=note, **meta,
+    )
+
+
+ALD_BV_SOURCE = "CartoSanté (Atlasanté), indicateurs 2024 : part des bénéficiaires d'ALD"
+ALD_BV_WHAT = ("part des bénéficiaires d'ALD du bassin de vie (CartoSanté 2024), rapportée à "
+               "l'EPCI")
+"""What the default criterion-3 value is (French; shown in every output)."""
+
+
+def ald_bassin_criterion(
+    ald_bv: pd.DataFrame, bv_communes: pd.DataFrame, territory: Territory
+) -> CriterionResult:
+    """Criterion 3 from CartoSanté: share of ALD beneficiaries of each commune's bassin de vie.
+
+    Each commune (COG 2024) takes the value of its bassin de vie 2022 (INSEE table); communes
+    are mapped to COG 2025 with :func:`zoning.territory.map_cog2024` (a merged commune takes
+    the mean of its parts' known values); the EPCI value is the mean over its communes with a
+    value, weighted by their population, and ``coverage`` the share of its population in
+    communes with a value. Bassins under statistical secrecy give no value, never zero: an
+    EPCI whose communes all fall in secret bassins has none (NaN), and the note names it.
+
+    Parameters
+    ----------
+    ald_bv
+        :func:`zoning.sources.read_ald_bassins` (index ``code_bv``, ``part_ald`` in %).
+    bv_communes
+        :func:`zoning.sources.read_bv_communes` (index COG 2024 ``code_insee``, ``bv2022``).
+    territory
+        The territory.
+
+    Returns
+    -------
+    CriterionResult
+        ``details``: index ``code_insee``, ``part_ald`` (%), ``bv2022``, ``bv_nom``.
+    """
+    from zoning.territory import map_cog2024
+
+    rows = bv_communes[["bv2022"]].copy()
+    rows["part_ald"] = rows["bv2022"].map(ald_bv["part_ald"]).astype("float64")
+    rows["_w"] = 1.0
+    com, _report = map_cog2024(rows, territory, weighted_means={"part_ald": "_w"})
+    tc = territory.communes
+    v = com["part_ald"].reindex(tc.index).astype("float64")
+    pop = tc["population"].astype("float64")
+    ok = v.notna()
+    num = (v.fillna(0.0) * pop).groupby(tc["epci_siren"]).sum()
+    den = pop.where(ok, 0.0).groupby(tc["epci_siren"]).sum()
+    vals = (num / den.where(den > 0)).reindex(territory.epci.index).astype("float64")
+    cov = _coverage_from_communes(ok, territory)
+    names = territory.epci["epci_nom"].astype(str)
+    secret_epci = vals.index[vals.isna()]
+    note = ("moyenne des valeurs des bassins de vie de ses communes, pondérée par leur "
+            "population : valeur de contexte, pas une statistique de l'EPCI")
+    if len(secret_epci):
+        note += (f" ; {len(secret_epci)} EPCI entièrement en bassins de vie sous secret "
+                 "statistique, sans valeur (jamais complétée) : "
+                 + ", ".join(names.reindex(secret_epci).fillna("?")))
+    details = pd.DataFrame({
+        "part_ald": v,
+        "bv2022": com["bv2022"].reindex(tc.index),
+    })
+    details["bv_nom"] = details["bv2022"].map(ald_bv["nom"])
+    details.index.name = "code_insee"
+    return CriterionResult(
+        id="ald", values=vals, coverage=cov, available=bool(vals.notna().any()),
+        source=ALD_BV_SOURCE, vintage=str(ald_bv.attrs.get("vintage", "2024")), note=note,
+        details=details, what=ALD_BV_WHAT,
     )
 
 
@@ -600,13 +737,28 @@ def compute_criteria(
     apl = sources.read_apl(data_dir, config.apl.millesime)
     filo = sources.read_filosofi(data_dir)
     filo_epci = read_filosofi_epci(filosofi_epci_path) if filosofi_epci_path else None
-    ald = sources.read_ald(data_dir, ald_path)
     out: dict[str, CriterionResult] = {
         "apl": apl_criterion(apl, territory, config.apl.millesime),
-        "age_mg": age_criterion(apl, territory, config.apl.age_limit, config.apl.millesime),
-        "ald": ald_criterion(ald, territory),
+        "age_mg": (age_criterion(apl, territory, config.apl.age_limit, config.apl.millesime)
+                   if config.age.indicator == "apl" else
+                   age_headcount_criterion(sources.read_mg_2019(data_dir), territory,
+                                           config.age.min_gps)),
+        "ald": _ald(territory, data_dir, ald_path),
         "urgences": urgences_criterion(None if travel is None else travel.epci, territory,
                                        config, note="" if travel is None else travel.note),
         "niveau_vie": niveau_vie_criterion(filo, territory, filo_epci),
     }
     return {c.id: out[c.id] for c in config.criteria if c.id in out}
+
+
+def _ald(territory: Territory, data_dir: Path, ald_path: Path | None) -> CriterionResult:
+    """Criterion 3: the user's ``--ald`` file, else CartoSanté by bassin de vie, else the
+    optional département file, else unavailable."""
+    from zoning import sources
+    from zoning.sources.catalogue import CATALOGUE
+
+    if ald_path is None and all(CATALOGUE[i].path(data_dir).is_file()
+                                for i in ("ald_bv", "bv_communes")):
+        return ald_bassin_criterion(sources.read_ald_bassins(data_dir),
+                                    sources.read_bv_communes(data_dir), territory)
+    return ald_criterion(sources.read_ald(data_dir, ald_path), territory)

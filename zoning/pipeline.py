@@ -23,6 +23,7 @@ from zoning.config import Config
 from zoning.criteria import CriterionResult, compute_criteria
 from zoning.errors import DataFileNotFoundError, DataFormatError, TerritoryError
 from zoning.fmt import fr_percent
+from zoning.labels import base_label, criterion_label, criterion_unit
 from zoning.results import CriterionMeta, RunResult
 from zoning.scoring import Comparison, compare, find_epci, score
 from zoning.traveltimes import TravelTimes, run_travel_times
@@ -250,7 +251,8 @@ def _criteria_meta(
         r = crits.get(c.id)
         avail = bool(r is not None and r.available and c.id in used)
         out.append(CriterionMeta(
-            id=c.id, label=c.label, unit=c.unit, direction=c.direction,
+            id=c.id, label=criterion_label(config, c.id, r), unit=criterion_unit(config, c.id),
+            direction=c.direction,
             weight=float(used.get(c.id, 0.0)), available=avail,
             source=r.source if r is not None else c.source,
             vintage=r.vintage if r is not None else "",
@@ -276,12 +278,12 @@ def _notes(
         r = crits.get(cid)
         why = r.note if r is not None and r.note else "donnée indisponible"
         notes.append(
-            f"Critère « {c.label} » : {why}. Son poids ({_pct(c.weight)}) est réparti sur les "
-            f"{n_av} critères disponibles."
+            f"Critère « {criterion_label(config, cid, r)} » : {why}. Son poids "
+            f"({_pct(c.weight)}) est réparti sur les {n_av} critères disponibles."
         )
     notes.append(
         f"Critères disponibles : {n_av} sur {len(config.criteria)} ; poids utilisés : "
-        + ", ".join(f"{config.criterion(k).label.split(' (')[0]} {_pct(w)}"
+        + ", ".join(f"{base_label(criterion_label(config, k, crits.get(k)))} {_pct(w)}"
                     for k, w in used.items()) + "."
     )
     for cid in used:
@@ -289,9 +291,14 @@ def _notes(
         n_nan = int(r.values.reindex(table.index).isna().sum())
         if n_nan:
             notes.append(
-                f"Critère « {config.criterion(cid).label} » : {n_nan} EPCI sans valeur ; leur "
+                f"Critère « {criterion_label(config, cid, r)} » : {n_nan} EPCI sans valeur ; "
+                "leur "
                 "score composite est calculé sur les critères disponibles (poids renormalisés)."
             )
+    for cid in ("age_mg", "ald"):
+        r = crits.get(cid)
+        if cid in used and r is not None and r.note:
+            notes.append(f"{criterion_label(config, cid, r)} : {r.note}.")
     nv = crits.get("niveau_vie")
     if nv is not None and nv.available:
         low = int((nv.coverage.reindex(table.index) < 0.9).sum())

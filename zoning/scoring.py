@@ -67,6 +67,7 @@ from scipy.special import ndtr
 from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
 from zoning.errors import AmbiguousNameError, ScoringError, TerritoryError
+from zoning.labels import criterion_label, criterion_unit
 
 if TYPE_CHECKING:
     from zoning.config import Config
@@ -742,9 +743,9 @@ def explain(
         res = criteria.get(c.id) if criteria else None
         cov = float(res.coverage.get(siren, np.nan)) if res is not None else np.nan
         recs.append({
-            "critere": c.label,
+            "critere": criterion_label(config, c.id, res),
             "valeur": row[c.id],
-            "unite": c.unit,
+            "unite": criterion_unit(config, c.id),
             "percentile": pct,
             "score": sc,
             "poids": wk,

@@ -18,7 +18,7 @@ from zoning.settings import resolve_data_dir
 SHORT_LABELS: dict[str, tuple[str, int | str]] = {
     # id -> (French column header, decimals or "pct" for a 0..1 share shown in percent)
     "apl": ("APL", 2),
-    "age_mg": ("Offre > âge (%)", "pct"),
+    "age_mg": ("Offre > âge (%)", 1),
     "ald": ("ALD (%)", 1),
     "urgences": ("Urgences", 1),
     "niveau_vie": ("Niveau de vie (€)", 0),
@@ -55,12 +55,15 @@ def _table_text(table: pd.DataFrame, epci: pd.DataFrame, config: Any, travel_hea
         if c.id == "urgences":
             head = travel_header
         elif c.id == "age_mg":
-            head = f"Offre MG > {config.apl.age_limit} ans (%)"
+            head = ("MG ≥ 60 ans 2019 (%)" if config.age.indicator == "effectifs_2019"
+                    else f"Offre MG > {config.apl.age_limit} ans (%)")
         if c.id in missing:
             head += " *"
             rows[head] = ["n.d."] * len(table)
         else:
             rows[head] = [_fmt(v, spec) for v in table[c.id]]
+    if config.run.method == "cumul" and "n_fragilites" in table:
+        rows["Fragilités"] = [str(int(v)) for v in table["n_fragilites"]]
     rows["Composite"] = [_fmt(v, 3) for v in table["composite"]]
     rows["Sélection"] = ["oui" if s else "" for s in table["selected"]]
     rows["Probabilité"] = [
@@ -231,7 +234,7 @@ def explain(
     for cid, e in ex.iterrows():
         spec = SHORT_LABELS.get(str(cid), ("", 2))[1]
         val = _fmt(e["valeur"], spec)
-        unit = "% de l'offre" if spec == "pct" else e["unite"]
+        unit = e["unite"]
         if not e["disponible"] or pd.isna(e["valeur"]):
             what = "donnée indisponible" + ("" if not e["disponible"] else " pour cet EPCI")
             lines.append({"Critère": e["critere"], "Valeur": what,
