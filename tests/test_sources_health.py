@@ -141,7 +141,8 @@ def test_ald_bassins_secret_is_missing_and_bad_values_refused(tmp_path: Path) ->
     rel = CATALOGUE["ald_bv"].file
     head = ["CartoSanté; ; ", "Référentiel géographique : France par bassin de vie; ; ",
             f"Code;Libellé;{ALD_BV_COLUMN}"]
-    d = _carto(tmp_path, rel, [*head, "09122;Foix;20.0", "09160;Lavelanet;N/A - secret statistique"])
+    d = _carto(tmp_path, rel,
+               [*head, "09122;Foix;20.0", "09160;Lavelanet;N/A - secret statistique"])
     ald = read_ald_bassins(d)
     assert ald.at["09160", "secret"] and np.isnan(ald.at["09160", "part_ald"])
     assert ald.at["09122", "part_ald"] == 20.0
