@@ -166,3 +166,18 @@ def test_priority_zones_by_region() -> None:
     problems = _problems(raw)
     assert any(p.startswith("run.priority_zones_by_region.76") for p in problems)
     assert any(p.startswith("run.priority_zones_by_region.FR") for p in problems)
+
+
+def test_line_model_fitted_values_and_bad_terms() -> None:
+    cfg = load_config(DEFAULT_CONFIG)
+    model = cfg.routing.line_model_terms()
+    # fitted on Andorra (validation/calibrate_line_model.py); motorways faithful, no penalty
+    assert model["motorway"]["circuity"] == 1.0 and model["motorway"]["spacing"] == 0.0
+    assert model["departmental_or_regional"]["circuity"] > model["national"]["circuity"] > 1.0
+    raw = _raw()
+    raw["routing"] = {"line_model": {"national": {"circuity": 0.9, "bend": 1.0},
+                                     "motorway": {"winding": float("nan")}}}
+    problems = _problems(raw)
+    assert any(p.startswith("routing.line_model.national.circuity") for p in problems)
+    assert any(p.startswith("routing.line_model.national.bend: unknown key") for p in problems)
+    assert any(p.startswith("routing.line_model.motorway.winding") for p in problems)

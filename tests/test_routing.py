@@ -312,6 +312,65 @@ def test_line_layer_graph(tmp_path: Path) -> None:
     assert "vitesses modélisées par classe" in g.note
 
 
+def test_line_shape_angles_and_spacing() -> None:
+    from zoning.routing.graph import line_shape
+
+    # a -> b straight on into b -> c; c -> d turns left by 90 degrees; e: a zigzag alone
+    lines = np.array([
+        LineString([(0, 0), (1000, 0)]),
+        LineString([(1000, 0), (2000, 0)]),
+        LineString([(2000, 0), (2000, 500)]),
+        LineString([(0, 5000), (100, 5100), (200, 5000), (300, 5100)]),
+    ])
+    defl, spacing = line_shape(lines)
+    # line 0: straight at b, dead end at a -> 0; line 1: straight at b, 90 deg at c -> pi/4
+    # (one segment: the two ends count half each); line 2: 90 deg at c, dead end -> pi/4
+    np.testing.assert_allclose(defl[:3], [0.0, math.pi / 4, math.pi / 4], atol=1e-12)
+    # zigzag: two interior turns of 90 degrees over 3 segments, dead ends
+    np.testing.assert_allclose(defl[3], 2 * (math.pi / 2) / 3, atol=1e-12)
+    np.testing.assert_allclose(spacing, [1000, 1000, 500, 100 * math.sqrt(2)], rtol=1e-12)
+
+
+def test_line_circuity_terms_and_bounds() -> None:
+    from zoning.routing.graph import line_circuity
+
+    model = {"d": {"circuity": 1.4, "spacing": 0.1, "winding": 0.2, "max": 2.0},
+             "m": {"circuity": 1.0}}
+    codes = np.array([0, 0, 0, 1, 2])  # classes d, d, d, m, x
+    defl = np.array([0.0, 0.5, 10.0, 3.0, 1.0])
+    spacing = np.array([1000.0, 2000.0, 1000.0, 500.0, 1000.0])
+    c = line_circuity(["d", "m", "x"], codes, defl, spacing, model, default=1.15)
+    assert c[0] == pytest.approx(1.4)
+    assert c[1] == pytest.approx(1.4 * math.exp(0.2 * 0.5 + 0.1 * math.log(2.0)))
+    assert c[2] == 2.0  # clipped to max
+    assert c[3] == 1.0  # faithful class: no penalty, whatever its shape
+    assert c[4] == 1.15  # class absent from the model: the flat circuity
+    # never below 1, even with a negative spacing term on long lines
+    low = line_circuity(["d"], np.array([0]), np.array([0.0]), np.array([50_000.0]),
+                        {"d": {"circuity": 1.0, "spacing": -0.5}}, 1.0)
+    assert low[0] == 1.0
+
+
+def test_line_layer_graph_with_line_model(tmp_path: Path) -> None:
+    path = _write_lines(tmp_path / "roads.gpkg", ["motorway", "national", "national",
+                                                  "departmental", "departmental"])
+    speeds = {"motorway": 108.0, "national": 72.0, "departmental": 36.0}
+    model = {"motorway": {"circuity": 1.0}, "national": {"circuity": 1.2, "winding": 0.3}}
+    g = graph_from_line_layer(path, "road_class", speeds, 1.25, layer="edges",
+                              cache_dir=tmp_path / "cache", line_model=model)
+    flat = graph_from_line_layer(path, "road_class", speeds, 1.25, layer="edges",
+                                 cache_dir=tmp_path / "cache")
+    speed = np.array([speeds[c] for c in g.classes])[g.road_class] / 3.6
+    factor = g.time_s * speed / g.length_m
+    cls = np.array(g.classes)[g.road_class]
+    np.testing.assert_allclose(factor[cls == "motorway"], 1.0)
+    np.testing.assert_allclose(factor[cls == "departmental"], 1.25)  # not in the model
+    # the national lines turn at the square's corners: above their base circuity
+    assert (factor[cls == "national"] > 1.2).all()
+    # different model, different cache entry: the flat graph keeps its times
+    np.testing.assert_allclose(flat.time_s * speed / flat.length_m, 1.25)
+
+
 def test_line_layer_missing_column(tmp_path: Path) -> None:
     path = _write_lines(tmp_path / "roads.gpkg", ["a"] * 5, column="kind")
     with pytest.raises(DataFormatError, match="road_class") as exc:

@@ -76,14 +76,28 @@ class SensitivityConfig(_Strict):
     robust_threshold: float = Field(0.9, gt=0, le=1)
 
 
+class LineClassModel(_Strict):
+    """``[routing.line_model]`` entry: circuity of a line-layer road class and its shape terms."""
+
+    circuity: float = Field(1.0, ge=1.0, allow_inf_nan=False)
+    winding: float = Field(0.0, allow_inf_nan=False)
+    spacing: float = Field(0.0, allow_inf_nan=False)
+    max: float = Field(3.0, ge=1.0, allow_inf_nan=False)
+
+
 class RoutingConfig(_Strict):
     circuity: float = Field(1.15, ge=1.0)
+    line_model: dict[str, LineClassModel] = Field(default_factory=dict)
     access_speed_kmh: float = Field(30.0, gt=0)
     access_circuity: float = Field(1.3, ge=1.0)
     max_snap_km: float = Field(5.0, gt=0)
     snap_candidates: int = Field(5, ge=1, le=32)
     class_speeds_kmh: dict[str, float] = Field(default_factory=dict)
     osm_speeds_kmh: dict[str, float] = Field(default_factory=dict)
+
+    def line_model_terms(self) -> dict[str, dict[str, float]]:
+        """``line_model`` as plain mappings (the line-layer builder's ``line_model``)."""
+        return {c: m.model_dump() for c, m in self.line_model.items()}
 
 
 class Criterion(_Strict):

@@ -156,7 +156,8 @@ def load_network(
         layer = "edges" if "edges" in names else None
     with progress.step("Construction du graphe routier"):
         return graph_from_line_layer(
-            path, class_column, r.class_speeds_kmh, r.circuity, layer=layer, cache_dir=cache_dir
+            path, class_column, r.class_speeds_kmh, r.circuity, layer=layer, cache_dir=cache_dir,
+            line_model=r.line_model_terms(),
         )
 
 

@@ -406,6 +406,7 @@ def graph_from_line_layer(
     note: str | None = None,
     cache_dir: str | os.PathLike[str] | None = None,
     use_cache: bool = True,
+    line_model: Mapping[str, Mapping[str, float]] | None = None,
 ) -> RoadGraph:
     """Build a two-way road graph from a line layer with a road-class column.
 
@@ -418,7 +419,8 @@ def graph_from_line_layer(
     speeds
         Road class -> speed in km/h (``routing.class_speeds_kmh``).
     circuity
-        Travel times are ``length x circuity / speed`` (generalised geometry is short).
+        Travel times are ``length x circuity / speed`` (generalised geometry is
+        short); with ``line_model``, the circuity of the classes it does not list.
     layer
         Layer name (``edges`` for Travel Mapping); ``None`` = the first layer.
     crs
@@ -431,6 +433,10 @@ def graph_from_line_layer(
         name says ``travelmapping``, else a generic one naming the file.
     cache_dir, use_cache
         Graph cache folder (default :func:`default_cache_dir`) and whether to use it.
+    line_model
+        Road class -> ``{circuity, winding, spacing, max}`` (``[routing.line_model]``):
+        each line's circuity then follows its class and its drawn shape
+        (:func:`line_circuity`, :func:`line_shape`); ``None`` or empty = flat ``circuity``.
 
     Returns
     -------
@@ -456,10 +462,13 @@ def graph_from_line_layer(
             if "travelmapping" in path.name.lower()
             else f"réseau routier {path.name}, vitesses modélisées par classe"
         )
+    model = {str(c): {str(k): float(v) for k, v in terms.items()}
+             for c, terms in (line_model or {}).items()}
     params = {
         "class_column": class_column,
         "speeds": speeds,
         "circuity": circuity,
+        "line_model": model,
         "layer": layer,
         "crs": crs,
         "snap": snap_tolerance_m,
@@ -468,7 +477,7 @@ def graph_from_line_layer(
 
     def build() -> RoadGraph:
         return _build_line_layer(
-            path, class_column, speeds, circuity, layer, crs, snap_tolerance_m, note
+            path, class_column, speeds, circuity, layer, crs, snap_tolerance_m, note, model
         )
 
     return _cached("lines", [path], params, cache_dir, use_cache, build)
@@ -483,6 +492,7 @@ def _build_line_layer(
     crs: str,
     snap_tolerance_m: float,
     note: str,
+    line_model: Mapping[str, Mapping[str, float]] | None = None,
 ) -> RoadGraph:
     import geopandas as gpd
     import pyogrio
@@ -532,7 +542,13 @@ def _build_line_layer(
     a, b = inverse[:m], inverse[m:]
     nodes_xy = ends[first_idx]
     speed = np.array([speeds[c] for c in classes], dtype=np.float64)[codes]
-    time = length * circuity / (speed / 3.6)
+    if line_model:
+        deflection, spacing = line_shape(geoms, snap_tolerance_m)
+        factor = line_circuity([str(c) for c in classes], codes, deflection, spacing,
+                               line_model, circuity)
+    else:
+        factor = np.full(length.shape[0], circuity)
+    time = length * factor / (speed / 3.6)
     return assemble_graph(
         x=nodes_xy[:, 0],
         y=nodes_xy[:, 1],
@@ -546,6 +562,98 @@ def _build_line_layer(
         note=note,
         crs=crs,
     )
+
+
+def line_shape(
+    geoms: npt.NDArray[Any], snap_tolerance_m: float = 1.0
+) -> tuple[FloatArray, FloatArray]:
+    """Winding and vertex spacing of each line, from its drawn geometry only.
+
+    ``deflection`` is the mean change of direction (radians, 0 = straight on,
+    ``pi`` = U-turn) at the vertices of a line: its interior vertices, and its two
+    end points counted half, where the change is measured against the other line
+    leaving the same node (ends within ``snap_tolerance_m``) that continues it most
+    straight (0 at a dead end). ``spacing_m`` is the mean distance between
+    successive vertices. On a layer drawn with straight segments between
+    waypoints (Travel Mapping), sharp angles at the waypoints and long spacings
+    are what the geometry shows of a winding road it does not draw.
+
+    Parameters
+    ----------
+    geoms
+        Projected LineStrings (shapely array).
+    snap_tolerance_m
+        Grid on which end points are the same node (as in the line-layer builder).
+
+    Returns
+    -------
+    (deflection, spacing_m)
+        Two float64 arrays aligned with ``geoms``.
+    """
+    import pandas as pd
+    import shapely
+
+    m = int(len(geoms))
+    coords, line = shapely.get_coordinates(geoms, return_index=True)
+    seg_line = line[1:]
+    same = line[1:] == line[:-1]
+    dxy = np.diff(coords, axis=0)
+    bearing = np.arctan2(dxy[:, 1], dxy[:, 0])
+    seg_line, bearing = seg_line[same], bearing[same]
+    seg_len = np.hypot(dxy[same, 0], dxy[same, 1])
+    n_seg = np.bincount(seg_line, minlength=m).astype(np.float64)
+    # interior vertices: change of bearing between successive segments of one line
+    inner = seg_line[1:] == seg_line[:-1]
+    turn = np.abs(np.angle(np.exp(1j * (bearing[1:] - bearing[:-1]))))[inner]
+    inner_sum = np.bincount(seg_line[1:][inner], weights=turn, minlength=m)
+    # ends: bearing pointing into the line from each end node
+    first_seg = np.searchsorted(seg_line, np.arange(m), side="left")
+    last_seg = np.searchsorted(seg_line, np.arange(m), side="right") - 1
+    out_first = bearing[first_seg]
+    out_last = bearing[last_seg] + np.pi
+    ends = np.vstack([shapely.get_coordinates(shapely.get_point(geoms, 0)),
+                      shapely.get_coordinates(shapely.get_point(geoms, -1))])
+    grid = np.round(ends / snap_tolerance_m).astype(np.int64)
+    _, node = np.unique(grid, axis=0, return_inverse=True)
+    e = pd.DataFrame({"end": np.arange(2 * m), "node": node.ravel(),
+                      "bear": np.concatenate([out_first, out_last])})
+    pairs = e.merge(e, on="node")
+    pairs = pairs[pairs["end_x"].to_numpy() != pairs["end_y"].to_numpy()]
+    # two lines leaving a node in opposite directions continue each other straight
+    between = np.abs(np.angle(np.exp(1j * (pairs["bear_x"] - pairs["bear_y"]).to_numpy())))
+    best = pd.Series(np.pi - between).groupby(pairs["end_x"].to_numpy()).min()
+    end_defl = best.reindex(np.arange(2 * m)).fillna(0.0).to_numpy(np.float64)
+    vertices = np.maximum(n_seg, 1.0)  # n_seg - 1 interior vertices + two half ends
+    deflection = (inner_sum + 0.5 * (end_defl[:m] + end_defl[m:])) / vertices
+    spacing = np.bincount(seg_line, weights=seg_len, minlength=m) / vertices
+    return deflection.astype(np.float64), spacing.astype(np.float64)
+
+
+def line_circuity(
+    classes: Sequence[str],
+    codes: npt.NDArray[np.integer[Any]],
+    deflection: FloatArray,
+    spacing_m: FloatArray,
+    model: Mapping[str, Mapping[str, float]],
+    default: float,
+) -> FloatArray:
+    """Circuity of each line: ``base x exp(winding x deflection + spacing x ln(spacing_km))``.
+
+    The factor converts the drawn length into the modelled road length (time =
+    length x circuity / speed). ``model`` maps a road class to its terms
+    (``circuity`` = base, ``winding`` per radian of mean deflection, ``spacing``
+    per unit of log vertex spacing in km, see :func:`line_shape`); a class
+    absent from it gets the flat ``default``. The result is never below 1 nor
+    above ``max`` (default 3) of its class.
+    """
+    cls = list(classes)
+    base = np.array([model.get(c, {}).get("circuity", default) for c in cls], np.float64)[codes]
+    wind = np.array([model.get(c, {}).get("winding", 0.0) for c in cls], np.float64)[codes]
+    spac = np.array([model.get(c, {}).get("spacing", 0.0) for c in cls], np.float64)[codes]
+    cap = np.array([model.get(c, {}).get("max", 3.0) for c in cls], np.float64)[codes]
+    km = np.maximum(np.asarray(spacing_m, np.float64), 1.0) / 1000.0
+    factor = base * np.exp(wind * np.asarray(deflection, np.float64) + spac * np.log(km))
+    return np.clip(factor, 1.0, np.maximum(cap, 1.0))
 
 
 # --------------------------------------------------------------------------- OSM
