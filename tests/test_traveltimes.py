@@ -380,19 +380,19 @@ def test_occitanie_paediatric_only_smur_not_routed_to(occitanie, data_dir: Path)
     for kind in ("smur", "urgence"):
         assert not res.communes[f"finess_{kind}"].isin(ped).any(), kind
         assert not res.cells[f"finess_{kind}"].isin(ped).any(), kind
-    # counted as a general SMUR (before), Hôpital des Enfants was the nearest SMUR of 236
-    # communes (41 for "SU or SMUR"); they now route to another SMUR (Purpan for most), a
-    # little farther, never nearer
+    # counted as a general SMUR (before), Hôpital des Enfants was the nearest SMUR of 287
+    # communes (57 for "SU or SMUR") with the fitted road model; they now route to another
+    # SMUR (Purpan for most), a little farther, never nearer
     old_fac = fac.copy()
     old_fac["smur_pediatrique_seul"] = False
     old = tt.compute_travel_times(terr, old_fac, res.graph, CONFIG, grid=None)
     moved = old.communes.index[old.communes["finess_smur"] == "310016977"]
-    assert len(moved) == 236
-    assert (res.communes.loc[moved, "finess_smur"] == "310783048").sum() == 231  # Purpan
+    assert len(moved) == 287
+    assert (res.communes.loc[moved, "finess_smur"] == "310783048").sum() == 281  # Purpan
     delta = res.communes["t_smur_min"] - old.communes["t_smur_min"]
     assert (delta >= -1e-9).all() and (delta.loc[moved] > 0).all()
     assert (delta.drop(moved).abs() < 1e-9).all()
-    assert (old.communes["finess_urgence"] == "310016977").sum() == 41
+    assert (old.communes["finess_urgence"] == "310016977").sum() == 57
 
 
 # --------------------------------------------------------------------------- CLI
