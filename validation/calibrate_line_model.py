@@ -46,7 +46,7 @@ import numpy as np
 import pandas as pd
 
 from zoning.config import Config, load_config
-from zoning.datadir import resolve_data_dir
+from zoning.settings import resolve_data_dir
 from zoning.routing import RoadGraph, graph_from_line_layer, graph_from_osm_pbf
 from zoning.routing.graph import line_shape
 
