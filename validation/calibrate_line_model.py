@@ -46,9 +46,9 @@ import numpy as np
 import pandas as pd
 
 from zoning.config import Config, load_config
-from zoning.settings import resolve_data_dir
 from zoning.routing import RoadGraph, graph_from_line_layer, graph_from_osm_pbf
 from zoning.routing.graph import line_shape
+from zoning.settings import resolve_data_dir
 
 ANDORRA = "roads/osm_andorra_geofabrik_2021-06-22.osm.pbf"
 ROADS = "roads/travelmapping_roads_occitanie_buf50km.gpkg"
