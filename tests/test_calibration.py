@@ -34,6 +34,8 @@ def test_readme_states_the_calibration_figures(data_dir: Path) -> None:
     # the headline share is the fitted model's; the flat model's is given beside it
     assert f"{cal.shares['après'] * 100:.1f} % of the Occitanie population lives more" in readme
     assert f"({cal.shares['avant'] * 100:.1f} % with the previous flat" in readme
+    assert (f"as a range: {cal.shares['avant'] * 100:.1f} % (flat) to "
+            f"{cal.shares['après'] * 100:.1f} %") in readme
     # the fit itself: the configured circuities are the fitted ones (config comment, README)
     fit = cal.fit["estimate"]
     terms = config.routing.line_model_terms()
