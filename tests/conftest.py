@@ -57,3 +57,29 @@ def tiny_data_copy(tiny_data_dir: Path, tmp_path: Path) -> Path:
     target = tmp_path / "data"
     shutil.copytree(tiny_data_dir, target)
     return target
+
+
+@pytest.fixture(scope="session")
+def occitanie(data_dir: Path):  # type: ignore[no-untyped-def]
+    """The real Occitanie run (161 EPCI, travel times, 100 sensitivity draws), once per session."""
+    from zoning import pipeline
+    from zoning.config import load_config
+
+    return pipeline.run(load_config(), data_dir, region="76", draws=100).result
+
+
+@pytest.fixture(scope="session")
+def outputs(occitanie, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """Every file ``write_all`` writes for the Occitanie run, once per session."""
+    from zoning.exports import write_all
+
+    return write_all(occitanie, tmp_path_factory.mktemp("maps"))
+
+
+@pytest.fixture(scope="session")
+def chromium():  # type: ignore[no-untyped-def]
+    """One headless Chromium (Playwright on the system browser) shared by the browser tests."""
+    from zoning.exports import browser
+
+    with browser.session() as b:
+        yield b

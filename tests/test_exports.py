@@ -219,7 +219,11 @@ def test_map_payload_content(tiny_html: str) -> None:
     order = np.argsort(r.epci["composite"].to_numpy())
     assert np.all(np.diff(np.asarray(prio["codes"])[order]) >= 0)
     labels = [it["label"] for it in prio["legend"]["items"]]
-    assert common.MISSING in labels and any("Zone prioritaire (2 EPCI)" in x for x in labels)
+    assert common.MISSING in labels
+    # robuste (solid outline) and limite (dashed) are two legend entries with their counts
+    assert any(x.startswith("Zone prioritaire robuste (1 EPCI") for x in labels)
+    assert "Zone prioritaire limite (1 EPCI)" in labels
+    assert epci["robust"] == (r.epci["robustesse"] == "robuste").astype(int).tolist()
     # one layer per criterion; the missing one says so and is all grey
     names = [layer["name"] for layer in p["epci_layers"][1:]]
     assert len(names) == 5
@@ -230,8 +234,10 @@ def test_map_payload_content(tiny_html: str) -> None:
     row = dict(zip(epci["labels"], epci["values"][i], strict=True))
     assert row["Rang (1 = plus vulnérable)"] == "1 / 4"
     assert row["Probabilité de sélection"] == "95\u00a0%"
+    # each criterion: value and rank among the region's EPCI (1 = most unfavourable)
     assert row["Accès aux médecins généralistes"] == \
-        "1,40 consultations/an/hab. standardisé"
+        "1,40 consultations/an/hab. standardisé — rang 1 / 4"
+    assert row["Pourquoi"].startswith("zone prioritaire robuste (retenue dans 95\u00a0%")
     assert row["Part des patients en ALD"] == common.MISSING
     assert row["SIREN"] == "200000003" and row["Zone prioritaire"] == "oui"
     # APL: higher is better, so the lowest APL gets the darkest colour
@@ -256,14 +262,15 @@ def test_map_payload_content(tiny_html: str) -> None:
     # a share in 0..1 ("part de l'APL") is shown in percent, with one decimal
     share = r.epci.loc["200000003", "age_mg"]
     assert row["Présence de jeunes médecins"] == \
-        common.fmt_number(100 * share, 1) + " % de l'APL"
+        common.fmt_number(100 * share, 1) + " % de l'APL — rang 1 / 4"
     age = p["epci_layers"][2]
     assert age["name"] == "Présence de jeunes médecins (% de l'APL)"
     top_class = age["legend"]["items"][len(age["colors"]) - 1]["label"]
     upper = float(top_class.split(" – ")[1].replace("\u202f", "").replace(",", "."))
     assert upper == pytest.approx(100 * r.epci["age_mg"].max(), abs=0.1)  # bounds in percent
     # percentages: one decimal at most
-    assert re.fullmatch(r"\d+(,\d)?\s% de la population", row["Éloignement des urgences"])
+    assert re.fullmatch(r"\d+(,\d)?\s% de la population — rang \d+ / 4",
+                        row["Éloignement des urgences"])
 
 
 def test_short_label_drops_only_acronyms() -> None:

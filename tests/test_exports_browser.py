@@ -82,7 +82,8 @@ def expected_layers(result: object) -> list[str]:
     for c in result.criteria:  # type: ignore[attr-defined]
         unit = common.display_scale(c)[1]
         names.append(f"{c.label} ({unit})" if c.available else f"{c.label} — {common.MISSING}")
-    return names + [webmap.COMMUNE_LAYER, webmap.SU_LAYER, webmap.SMUR_LAYER]
+    return names + [webmap.COMMUNE_LAYER, webmap.SU_LAYER, webmap.SMUR_LAYER,
+                    webmap.ORIENTATION_LAYER]
 
 
 def test_screenshot_shows_polygons(tmp_path: Path) -> None:

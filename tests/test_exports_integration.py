@@ -14,9 +14,7 @@ import pytest
 import shapely
 from test_exports_browser import expected_layers, overlay_labels, priority_pixels
 
-from zoning import pipeline
-from zoning.config import load_config
-from zoning.exports import read_geopackage, screenshot, webmap, write_all
+from zoning.exports import read_geopackage, screenshot, webmap
 from zoning.exports.screenshot import dump_dom, read_png
 from zoning.results import RunResult
 
@@ -25,14 +23,7 @@ pytestmark = pytest.mark.integration
 MAX_MAP_BYTES = 8 * 1024 * 1024
 
 
-@pytest.fixture(scope="module")
-def occitanie(data_dir: Path) -> RunResult:
-    return pipeline.run(load_config(), data_dir, region="76", draws=100).result
-
-
-@pytest.fixture(scope="module")
-def outputs(occitanie: RunResult, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    return write_all(occitanie, tmp_path_factory.mktemp("maps"))
+# fixtures ``occitanie`` (the real run) and ``outputs`` (its files): tests/conftest.py
 
 
 def test_occitanie_counts(occitanie: RunResult) -> None:

@@ -203,7 +203,7 @@ def run(
 
     epci = territory.epci.join(table, how="left")
     epci = epci.sort_values("rank")
-    communes = _communes_frame(territory, crits, tin)
+    communes = _communes_frame(territory, crits, tin, data_dir)
     facilities = tin.sites if tin is not None else _empty_facilities()
     metas = _criteria_meta(config, crits, table)
     notes = _notes(config, crits, table, tin, territory)
@@ -226,9 +226,16 @@ def _empty_facilities() -> gpd.GeoDataFrame:
 
 
 def _communes_frame(
-    territory: Any, crits: dict[str, CriterionResult], tin: TravelTimes | None
+    territory: Any, crits: dict[str, CriterionResult], tin: TravelTimes | None,
+    data_dir: Path | None = None,
 ) -> gpd.GeoDataFrame:
     com = territory.communes[["nom", "dep", "epci_siren", "population", "geometry"]].copy()
+    if "in_region" in territory.communes.columns:
+        com["in_region"] = territory.communes["in_region"].astype(bool)
+    if data_dir is not None:  # orientation on the maps: département names, main towns
+        from zoning.territory import landmarks
+
+        com = com.join(landmarks(data_dir, territory.communes))
     apl = crits.get("apl")
     if apl is not None and apl.details is not None:
         com["apl_mg"] = apl.details["apl_mg"].reindex(com.index)

@@ -438,3 +438,58 @@ def map_cog2024(
                     len(report.missing), ", ".join(report.missing[:20]))
     log.info("COG 2024 mapping: %s", report.text())
     return out, report
+
+
+PREFECTURE = "préfecture"
+MAIN_TOWN = "ville principale d'arrondissement"
+"""Kinds of orientation places on the map (column ``repere`` of :func:`landmarks`)."""
+
+
+def landmarks(data_dir: str | Path, communes: pd.DataFrame) -> pd.DataFrame:
+    """Orientation data for the maps: département names and the main towns, per commune.
+
+    The préfecture is the département's ``chefLieu`` (etalab ``departements.json``). The
+    COG files in the data directory do not say which commune is a sous-préfecture, so the
+    second level is the most populous commune of each arrondissement (etalab
+    ``communes.json``), labelled as such: usually the sous-préfecture, not always.
+
+    Parameters
+    ----------
+    data_dir
+        The data directory.
+    communes
+        Index ``code_insee``; ``dep``, ``population`` and (optional) ``in_region``: towns
+        of communes outside the region are not named.
+
+    Returns
+    -------
+    DataFrame
+        Index like ``communes``; ``dep_nom`` (département name, ``""`` when unknown) and
+        ``repere`` (:data:`PREFECTURE`, :data:`MAIN_TOWN` or ``""``). Both columns are
+        empty strings when the optional files are absent (the map then has no place names).
+    """
+    from zoning.errors import DataFileNotFoundError
+    from zoning.sources import read_arrondissements, read_departements
+
+    out = pd.DataFrame({"dep_nom": "", "repere": ""}, index=communes.index)
+    try:
+        deps = read_departements(data_dir)
+    except DataFileNotFoundError as exc:
+        log.info("no département names for the map: %s", exc)
+        return out
+    out["dep_nom"] = communes["dep"].astype(str).map(deps["nom"]).fillna("").astype(str)
+    try:
+        arr = read_arrondissements(data_dir).reindex(communes.index)
+    except DataFileNotFoundError as exc:
+        log.info("no arrondissements for the map: %s", exc)
+        arr = pd.Series(pd.NA, index=communes.index, dtype="string")
+    pop = pd.to_numeric(communes["population"], errors="coerce").fillna(0)
+    inside = pd.Series(True, index=communes.index)
+    if "in_region" in communes.columns:
+        inside = communes["in_region"].fillna(False).astype(bool)
+    ok = arr.notna() & inside
+    biggest = pop[ok].groupby(arr[ok]).idxmax()
+    out.loc[out.index.isin(biggest.to_numpy()), "repere"] = MAIN_TOWN
+    pref = out.index.isin(deps["chef_lieu"].astype(str).to_numpy()) & inside.to_numpy()
+    out.loc[pref, "repere"] = PREFECTURE
+    return out

@@ -80,6 +80,9 @@ COMMUNE_LABELS: dict[str, str] = {
     "hors_emprise_reseau": "Hors de l'emprise du réseau routier",
     "apl_mg": "APL médecins généralistes de la commune (consultations/an/hab. standardisé)",
     "med_niveau_vie": "Niveau de vie médian de la commune (€/an par UC)",
+    "in_region": "Commune de la région",
+    "dep_nom": "Nom du département",
+    "repere": "Repère sur la carte (préfecture, ville principale d'arrondissement)",
 }
 
 FACILITY_LABELS: dict[str, str] = {

@@ -176,6 +176,36 @@ def _items(colors: list[str], labels: list[str]) -> list[dict[str, str]]:
     return [{"color": c, "label": lab} for c, lab in zip(colors, labels, strict=True)]
 
 
+def criterion_ranks(values: pd.Series, direction: str) -> pd.Series:
+    """Rank of each EPCI on one criterion among the region's EPCI (1 = most unfavourable).
+
+    ``higher_is_worse``: the highest value ranks 1; ``higher_is_better``: the lowest. Ties
+    share the best rank; missing values have no rank (NaN).
+    """
+    vals = pd.to_numeric(values, errors="coerce")
+    return vals.rank(ascending=direction != "higher_is_worse", method="min")
+
+
+def why_selected(epci: pd.DataFrame) -> pd.Series:
+    """French sentence per EPCI: selected or not, how robustly, rank interval."""
+    prob = epci["probability"].map(fmt_probability)
+    lo = pd.to_numeric(epci["rank_p05"], errors="coerce")
+    hi = pd.to_numeric(epci["rank_p95"], errors="coerce")
+    interval = pd.Series("", index=epci.index)
+    has = lo.notna() & hi.notna()
+    interval[has] = (" ; rang entre " + lo[has].astype(int).astype(str) + " et "
+                     + hi[has].astype(int).astype(str) + " selon les tirages")
+    rob = epci["robustesse"].astype(str)
+    sel = epci["selected"].fillna(False).astype(bool)
+    text = pd.Series("hors zone prioritaire", index=epci.index)
+    text[sel & (rob == "robuste")] = ("zone prioritaire robuste (retenue dans " + prob
+                                      + " des tirages)")
+    text[sel & (rob != "robuste")] = ("zone prioritaire limite (retenue dans seulement " + prob
+                                      + " des tirages)")
+    text[~sel & (prob != MISSING)] = "hors zone prioritaire (retenue dans " + prob + " des tirages)"
+    return text + interval
+
+
 def _epci_part(result: RunResult, tolerance_m: float) -> tuple[dict[str, Any], list[dict[str, Any]],
                                                                 gpd.GeoSeries]:
     epci = result.epci
@@ -195,21 +225,32 @@ def _epci_part(result: RunResult, tolerance_m: float) -> tuple[dict[str, Any], l
         epci["probability"].map(fmt_probability),
         epci["composite"].map(lambda v: fmt_number(v, 2)),
     ]
+    labels.insert(5, "Pourquoi")
+    cols.insert(5, why_selected(epci))
     for c in result.criteria:
         labels.append(short_label(c.label))  # the value carries the unit
         if c.available:
             factor, shown_unit = display_scale(c)
             vals = pd.to_numeric(epci[c.id], errors="coerce") * factor
             dec = _decimals(vals, shown_unit)
-            cols.append(vals.map(lambda v, u=shown_unit, d=dec: fmt_value(v, u, d)))
+            text = vals.map(lambda v, u=shown_unit, d=dec: fmt_value(v, u, d))
+            crank = criterion_ranks(vals, c.direction)
+            n_ok = int(vals.notna().sum())
+            text = text.where(crank.isna(), text + " — rang " + crank.map(
+                lambda r: "" if pd.isna(r) else f"{int(r)}") + f" / {n_ok}")
+            cols.append(text)
         else:
             cols.append(pd.Series(MISSING, index=epci.index))
     values = pd.concat(cols, axis=1).astype(str).to_numpy().tolist()
+    pts = shapely.point_on_surface(geoms.values)
 
     data = {
         "geom": encode_geometries(geoms),
         "names": epci["epci_nom"].astype(str).tolist(),
         "selected": selected.astype(int).tolist(),
+        "robust": (epci["robustesse"].astype(str) == "robuste").astype(int).tolist(),
+        "pt": np.round(np.column_stack([shapely.get_y(pts), shapely.get_x(pts)]),
+                       PRECISION).tolist(),
         "labels": labels,
         "values": values,
     }
@@ -218,7 +259,14 @@ def _epci_part(result: RunResult, tolerance_m: float) -> tuple[dict[str, Any], l
     cls = quantile_classes(epci["composite"], 5, 2)
     colors = palette(cls.k, YLORRD5)
     items = _items(colors, class_labels(cls, 2))
-    items.append({"kind": "outline", "label": f"Zone prioritaire ({int(selected.sum())} EPCI)"})
+    robust = selected & (epci["robustesse"].astype(str) == "robuste")
+    thr = ((result.params.get("config") or {}).get("sensitivity") or {}).get("robust_threshold")
+    thr_txt = f" : retenue dans au moins {fmt_number(100 * float(thr), 0)} % des tirages" \
+        if isinstance(thr, (int, float)) else ""
+    items.append({"kind": "outline",
+                  "label": f"Zone prioritaire robuste ({int(robust.sum())} EPCI{thr_txt})"})
+    items.append({"kind": "outline dashed",
+                  "label": f"Zone prioritaire limite ({int((selected & ~robust).sum())} EPCI)"})
     items.append({"color": MISSING_COLOR, "label": MISSING})
     layers.append({
         "name": PRIORITY_LAYER, "priority": True, "visible": True,
@@ -317,13 +365,70 @@ def _sites_part(result: RunResult) -> dict[str, Any]:
         "lat": np.round(pts.y.to_numpy(), PRECISION).tolist(),
         "lon": np.round(pts.x.to_numpy(), PRECISION).tolist(),
         "su": su.astype(int).tolist(),
-        "smur": smur.astype(int).tolist(),
+        # sites of the neighbouring regions (they serve the region's communes too): faded
+        "out": (fac["reg"].astype(str) != str(result.region)).astype(int).tolist()
+        if "reg" in fac.columns and str(result.region) != "FR" else [0] * len(fac),
+                "smur": smur.astype(int).tolist(),
         "legend_su": {"title": "Sites d'urgences", "items": [
-            {"kind": "su", "label": "Service d'urgences (SU, adulte ou pédiatrique)"}]},
+            {"kind": "su", "label": "Service d'urgences (SU, adulte ou pédiatrique)"},
+            {"kind": "su out", "label": "Site hors de la région (pâle)"}]},
         "legend_smur": {"title": "SMUR", "items": [
             {"kind": "smur", "label": "SMUR, antenne SMUR ou SMUR pédiatrique seul "
                                      "(voir le type au survol)"}]},
     }
+
+
+DEP_TOLERANCE_M = 400.0
+ORIENTATION_LAYER = "Repères : départements, villes principales, noms des EPCI"
+
+
+def _orientation_part(result: RunResult) -> dict[str, Any] | None:
+    """Département outlines and names, main towns (orientation without basemap tiles)."""
+    com = result.communes
+    if len(com) == 0 or "dep" not in com.columns:
+        return None
+    inside = (com["in_region"].fillna(False).astype(bool) if "in_region" in com.columns
+              else pd.Series(True, index=com.index))
+    sub = com[inside]
+    out: dict[str, Any] = {
+        "name": ORIENTATION_LAYER,
+        "legend": {"title": "Repères", "items": [
+            {"kind": "dep", "label": "Limite de département"},
+            {"kind": "town town-1", "label": "Préfecture"},
+            {"kind": "town town-2", "label": "Ville principale d'arrondissement (en zoomant)"},
+        ], "note": "Noms des EPCI affichés en zoomant ; au survol, chaque EPCI et chaque "
+                   "commune donne ses chiffres."},
+        "towns": [],
+    }
+    if len(sub):
+        names = (sub["dep_nom"].astype(str).where(sub["dep_nom"].astype(str) != "", sub["dep"])
+                 if "dep_nom" in sub.columns else sub["dep"].astype(str))
+        frame = gpd.GeoDataFrame({"dep": sub["dep"].astype(str), "nom": names},
+                                 geometry=sub.geometry, crs=sub.crs)
+        deps = frame.dissolve(by="dep", aggfunc="first", grid_size=10.0)
+        geoms = simplify_for_web(deps.geometry, DEP_TOLERANCE_M)
+        pts = shapely.point_on_surface(geoms.values)
+        out["deps"] = {
+            "geom": encode_geometries(geoms),
+            "names": deps["nom"].astype(str).tolist(),
+            "pt": np.round(np.column_stack([shapely.get_y(pts), shapely.get_x(pts)]),
+                           PRECISION).tolist(),
+        }
+    if "repere" in com.columns:
+        from zoning.territory import MAIN_TOWN, PREFECTURE
+
+        kinds = com["repere"].astype(str).map({PREFECTURE: 1, MAIN_TOWN: 2})
+        towns = com[kinds.notna()]
+        if len(towns):
+            pts4326 = gpd.GeoSeries(shapely.point_on_surface(towns.geometry.values),
+                                    crs=towns.crs).to_crs(4326)
+            out["towns"] = [
+                {"nom": str(n), "kind": int(k), "lat": round(float(y), PRECISION),
+                 "lon": round(float(x), PRECISION)}
+                for n, k, x, y in zip(towns["nom"], kinds[kinds.notna()], pts4326.x, pts4326.y,
+                                      strict=True)
+            ]
+    return out
 
 
 def _attribution(result: RunResult) -> str:
@@ -362,7 +467,7 @@ def build_payload(result: RunResult, epci_tolerance_m: float = EPCI_TOLERANCE_M,
         "title": f"Zones prioritaires « déserts médicaux » — {result.region_name}",
         "subtitle": (f"{len(result.epci)} EPCI classés sur {n_crit} critères disponibles sur "
                      f"{len(result.criteria)}{absent_txt} ; les {n_sel} zones prioritaires "
-                     "sont entourées d'un trait noir épais."),
+                     "sont entourées d'un trait noir épais (plein : robuste, tirets : limite)."),
         "explanation": (
             "Chaque EPCI reçoit, pour chaque critère du Pacte de lutte contre les déserts "
             "médicaux, un score normalisé de 0 (moins vulnérable) à 1 (plus vulnérable) ; le "
@@ -382,6 +487,9 @@ def build_payload(result: RunResult, epci_tolerance_m: float = EPCI_TOLERANCE_M,
         "epci_layers": layers,
         "communes": communes,
         "sites": sites,
+        "orientation": _orientation_part(result),
+        "print": {"north": "N", "title": f"Zones prioritaires « déserts médicaux » — "
+                                         f"{result.region_name}"},
     }
 
 
@@ -422,8 +530,10 @@ def render_map(result: RunResult, epci_tolerance_m: float = EPCI_TOLERANCE_M,
     payload = build_payload(result, epci_tolerance_m, commune_tolerance_m)
     (s, w), (n, e) = payload["bounds"]
     fig = folium.Figure(title=html.escape(payload["title"]))
+    # no prefer_canvas: map.js gives every vector layer ONE SVG renderer itself (a canvas
+    # per pane takes the pointer events of the panes below it)
     m = folium.Map(location=[(s + n) / 2, (w + e) / 2], zoom_start=8, tiles=None,
-                   control_scale=False, prefer_canvas=True)
+                   control_scale=False)
     # no CDN: drop folium's default jQuery/Bootstrap/font-awesome/Leaflet links, inline Leaflet
     m.default_js = []
     m.default_css = []

@@ -113,8 +113,10 @@ class Source:
 
     @property
     def kind(self) -> str:
-        """``csv``, ``gpkg`` or ``pbf`` (from the file name)."""
+        """``csv``, ``gpkg``, ``json`` (gzip-compressed JSON list) or ``pbf`` (file name)."""
         name = self.file.lower()
+        if name.endswith(".json.gz"):
+            return "json"
         if name.endswith(".gpkg"):
             return "gpkg"
         if name.endswith(".osm.pbf"):
@@ -552,6 +554,37 @@ SOURCES: tuple[Source, ...] = (
             "(% of the population in ALD) or beneficiaires_ald + population, built from the "
             "Assurance Maladie table of ALD beneficiaries by département"
         ),
+    ),
+    Source(
+        id="departements",
+        title_fr="Départements (noms, chefs-lieux) — découpage administratif etalab",
+        title_en="Départements (names, prefectures) — etalab decoupage-administratif",
+        publisher="INSEE (COG), via etalab/decoupage-administratif 6.0.0",
+        vintage="COG 2025 (= 2026)",
+        licence=_LO,
+        url="https://www.npmjs.com/package/@etalab/decoupage-administratif",
+        file="admin/decoupage-administratif-6.0.0/departements.json.gz",
+        columns={"code": "dep", "nom": "str", "region": "reg", "chefLieu": "commune",
+                 "zone": "str"},
+        key="code",
+        required=False,
+        how_to=("data/departements.json of the npm package @etalab/decoupage-administratif "
+                "6.0.0, gzip-compressed; used only to draw the map's orientation layers"),
+    ),
+    Source(
+        id="arrondissements",
+        title_fr="Communes et arrondissements — découpage administratif etalab",
+        title_en="Communes and their arrondissement — etalab decoupage-administratif",
+        publisher="INSEE (COG), via etalab/decoupage-administratif 6.0.0",
+        vintage="COG 2025 (= 2026)",
+        licence=_LO,
+        url="https://www.npmjs.com/package/@etalab/decoupage-administratif",
+        file="admin/decoupage-administratif-6.0.0/communes.json.gz",
+        columns={"code": "commune", "type": "str", "arrondissement": "str"},
+        required=False,
+        how_to=("data/communes.json of the npm package @etalab/decoupage-administratif 6.0.0, "
+                "gzip-compressed; used only to name the main town of each arrondissement "
+                "on the map"),
     ),
 )
 

@@ -534,6 +534,63 @@ def read_ald(data_dir: str | Path, path: str | Path | None = None) -> pd.DataFra
     return out
 
 
+def _read_json_list(source: Source, data_dir: str | Path) -> tuple[Path, pd.DataFrame]:
+    """A gzip-compressed JSON list of records as a frame of strings, columns checked."""
+    import gzip
+    import json
+
+    path = _io.require_file(source, data_dir)
+    try:
+        with gzip.open(path, "rt", encoding="utf-8") as fh:
+            records = json.load(fh)
+    except (OSError, EOFError, UnicodeDecodeError, ValueError) as exc:
+        raise DataFormatError(f"{path}: not a gzip-compressed JSON list ({exc})") from None
+    if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
+        raise DataFormatError(f"{path}: expected a JSON list of objects (records)")
+    frame = pd.DataFrame.from_records(records)
+    _io.check_columns(path, frame.columns, source.columns)
+    frame = frame[list(source.columns)].astype("string")
+    return path, frame
+
+
+def read_departements(data_dir: str | Path) -> pd.DataFrame:
+    """Read the départements of the COG (etalab ``departements.json.gz``).
+
+    Returns
+    -------
+    DataFrame
+        Index ``dep``; ``nom``, ``reg``, ``chef_lieu`` (commune code of the préfecture);
+        metropolitan and overseas départements (``zone`` metro or drom) only.
+    """
+    src = CATALOGUE["departements"]
+    path, df = _read_json_list(src, data_dir)
+    # départements only: the collectivités d'outre-mer (984, 986...) have no département code
+    df = df[df["zone"].isin(["metro", "drom"])].drop(columns="zone")
+    df = df.rename(columns={"code": "dep", "region": "reg", "chefLieu": "chef_lieu"})
+    problems = _io.check_codes(path, df, {"dep": "dep", "reg": "reg", "chef_lieu": "commune"})
+    problems += _io.check_unique(path, df, "dep")
+    _io.fail(path, problems)
+    return df.set_index("dep")
+
+
+def read_arrondissements(data_dir: str | Path) -> pd.Series:
+    """Arrondissement (INSEE code, e.g. ``"311"``) of every current commune (etalab
+    ``communes.json.gz``, rows of type ``commune-actuelle``).
+
+    Returns
+    -------
+    Series
+        Index ``code_insee``, name ``arrondissement`` (string; missing for communes without).
+    """
+    src = CATALOGUE["arrondissements"]
+    path, df = _read_json_list(src, data_dir)
+    df = df[df["type"] == "commune-actuelle"].rename(columns={"code": "code_insee"})
+    problems = _io.check_codes(path, df, {"code_insee": "commune"})
+    problems += _io.check_unique(path, df, "code_insee")
+    _io.fail(path, problems)
+    return df.set_index("code_insee")["arrondissement"].astype("string")
+
+
 def source_rows(source_id: str, data_dir: str | Path) -> int:
     """Validate the file of ``source_id`` with its reader and return its row count.
 
@@ -564,6 +621,8 @@ def source_rows(source_id: str, data_dir: str | Path) -> int:
         "bv_communes": lambda: len(health.read_bv_communes(data_dir)),
         "mg_2019": lambda: len(health.read_mg_2019(data_dir)),
         "filosofi_epci": lambda: len(health.read_filosofi_epci(data_dir)),
+        "departements": lambda: len(read_departements(data_dir)),
+        "arrondissements": lambda: len(read_arrondissements(data_dir)),
     }
     return int(readers[source_id]())
 

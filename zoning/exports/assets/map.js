@@ -55,6 +55,49 @@ function zoningMap(map, D) {
     return box;
   }
 
+  /* Small screens (phones): legend, layer list and notes start folded. */
+  var small = window.matchMedia("(max-width: 700px), (max-height: 560px)").matches;
+  document.documentElement.classList.toggle("zoning-small-screen", small);
+
+  /* ONE renderer, SVG, for every polygon and line of the page (overlay pane). Leaflet gives
+   * each pane its own renderer, and a canvas renderer covers the whole map and takes every
+   * pointer event over it: a canvas for the sites in a pane above the polygons hid the
+   * polygons from the mouse and the finger. Canvas hit-testing is also throttled (32 ms), so
+   * a pointer that stops quickly is left on the previous feature. With SVG the browser
+   * hit-tests each path itself; sites are DOM markers (marker pane), which catch the pointer
+   * over their own icon only. */
+  var renderer = L.svg({ padding: 0.5 });
+
+  /* Tooltips are kept inside the map (hence inside the screen): after Leaflet placed one,
+   * shift it back by the overflow. */
+  var MARGIN = 4;
+  var baseSetPosition = L.Tooltip.prototype._setPosition;
+  L.Tooltip.include({
+    _setPosition: function (pos) {
+      baseSetPosition.call(this, pos);
+      var c = this._container, m = this._map;
+      if (!c || !m) { return; }
+      /* measured boxes: they include the arrow margins of leaflet-tooltip-left/right */
+      var r = c.getBoundingClientRect(), b = m.getContainer().getBoundingClientRect(), dx = 0, dy = 0;
+      if (r.right > b.right - MARGIN) { dx = b.right - MARGIN - r.right; }
+      if (r.left + dx < b.left + MARGIN) { dx = b.left + MARGIN - r.left; }
+      if (r.bottom > b.bottom - MARGIN) { dy = b.bottom - MARGIN - r.bottom; }
+      if (r.top + dy < b.top + MARGIN) { dy = b.top + MARGIN - r.top; }
+      /* then out from under the controls (they are drawn above the map panes): move it
+       * down below, or up above, an overlapping control when it still fits on screen */
+      var top = r.top + dy, left = r.left + dx, h = r.height, w = r.width;
+      var boxes = document.querySelectorAll(".leaflet-control");
+      for (var i = 0; i < boxes.length; i++) {
+        var q = boxes[i].getBoundingClientRect();
+        if (!q.width || left >= q.right || left + w <= q.left || top >= q.bottom || top + h <= q.top) { continue; }
+        if (q.bottom + MARGIN + h <= b.bottom - MARGIN) { top = q.bottom + MARGIN; }
+        else if (q.top - MARGIN - h >= b.top + MARGIN) { top = q.top - MARGIN - h; }
+      }
+      dy = top - r.top;
+      if (dx || dy) { L.DomUtil.setPosition(c, L.DomUtil.getPosition(c).add([dx, dy])); }
+    }
+  });
+
   var epciGeoms = decode(D.epci.geom);
   var communeGeoms = D.communes ? decode(D.communes.geom) : [];
   var overlays = {}, legends = {}, layerOrder = [];
@@ -77,17 +120,23 @@ function zoningMap(map, D) {
       feats.sort(function (a, b) { return D.epci.selected[a.properties.i] - D.epci.selected[b.properties.i]; });
     }
     var layer = L.geoJSON(feats, {
+      renderer: renderer,
       style: function (f) {
         var i = f.properties.i, code = spec.codes[i];
         var st = { fillColor: code < 0 ? D.missing_color : spec.colors[code], fillOpacity: 0.78,
                    color: "#ffffff", weight: 0.8, opacity: 1 };
-        if (spec.priority && D.epci.selected[i]) { st.color = "#111111"; st.weight = 3.2; }
+        if (spec.priority && D.epci.selected[i]) {
+          /* robuste: solid outline; limite: dashed */
+          st.color = "#111111"; st.weight = 3.2;
+          if (D.epci.robust[i] !== 1) { st.dashArray = "7 5"; }
+        }
         return st;
       },
       onEachFeature: function (f, l) {
         l.bindTooltip(function () { return epciTooltip(f.properties.i); },
                       { sticky: true, direction: "auto", className: "zoning-tooltip" });
         l.on("mouseover", function () { l.setStyle({ weight: spec.priority && D.epci.selected[f.properties.i] ? 4.5 : 2.5, color: "#111111" }); });
+        l.on("tooltipopen", function () { l.bringToFront(); });
         l.on("mouseout", function () { layer.resetStyle(l); });
         if (spec.priority) { priorityLayers[f.properties.i] = l; }
       }
@@ -106,6 +155,7 @@ function zoningMap(map, D) {
       cfeats.push({ type: "Feature", geometry: communeGeoms[j], properties: { j: j } });
     }
     var clayer = L.geoJSON(cfeats, {
+      renderer: renderer,
       style: function (f) {
         var code = C.codes_class[f.properties.j];
         return { fillColor: code < 0 ? D.missing_color : C.colors[code], fillOpacity: 0.8,
@@ -136,21 +186,17 @@ function zoningMap(map, D) {
                                          ["Catégorie", D.sites.cat[k]]]);
   }
   var S = D.sites;
-  /* sites in their own pane, always above the polygons whatever layer is switched on */
-  map.createPane("zoningSites");
-  map.getPane("zoningSites").style.zIndex = 450;
   if (S && S.nom.length) {
     var su = L.layerGroup(), smur = L.layerGroup();
     for (var k = 0; k < S.nom.length; k++) {
       (function (k) {
-        var ll = [S.lat[k], S.lon[k]];
+        var ll = [S.lat[k], S.lon[k]], out = S.out && S.out[k] ? " zoning-out" : "";
         if (S.su[k]) {
-          L.circleMarker(ll, { radius: 6.5, color: "#000000", weight: 2, fillColor: "#ffffff", fillOpacity: 1,
-                              pane: "zoningSites" })
+          L.marker(ll, { icon: L.divIcon({ className: "zoning-su-icon" + out, html: "<span class=\"zoning-su\"></span>", iconSize: [13, 13] }), keyboard: false, riseOnHover: true })
             .bindTooltip(function () { return siteTooltip(k); }, { className: "zoning-tooltip" }).addTo(su);
         }
         if (S.smur[k]) {
-          L.marker(ll, { icon: L.divIcon({ className: "zoning-smur-icon", html: "<span class=\"zoning-smur\"></span>", iconSize: [12, 12] }), keyboard: false })
+          L.marker(ll, { icon: L.divIcon({ className: "zoning-smur-icon" + out, html: "<span class=\"zoning-smur\"></span>", iconSize: [12, 12] }), keyboard: false, riseOnHover: true })
             .bindTooltip(function () { return siteTooltip(k); }, { className: "zoning-tooltip" }).addTo(smur);
         }
       })(k);
@@ -158,6 +204,42 @@ function zoningMap(map, D) {
     overlays[S.name_su] = su; legends[S.name_su] = S.legend_su; layerOrder.push(S.name_su);
     overlays[S.name_smur] = smur; legends[S.name_smur] = S.legend_smur; layerOrder.push(S.name_smur);
     su.addTo(map); smur.addTo(map);
+  }
+
+  /* ---------------- orientation without tiles: départements, main towns, EPCI names */
+  var O = D.orientation;
+  if (O) {
+    var olayer = L.layerGroup();
+    if (O.deps) {
+      var depGeoms = decode(O.deps.geom), dfeats = [];
+      for (var q = 0; q < depGeoms.length; q++) { dfeats.push({ type: "Feature", geometry: depGeoms[q], properties: {} }); }
+      L.geoJSON(dfeats, { renderer: renderer, interactive: false,
+                          style: { color: "#37474f", weight: 1.6, opacity: 0.9, fill: false } }).addTo(olayer);
+      O.deps.names.forEach(function (n, q) {
+        L.marker(O.deps.pt[q], { interactive: false, keyboard: false,
+          icon: L.divIcon({ className: "zoning-label zoning-dep-label", html: "", iconSize: null }) })
+          .on("add", function (e) { e.target.getElement().textContent = n; }).addTo(olayer);
+      });
+    }
+    (O.towns || []).forEach(function (t) {
+      L.marker([t.lat, t.lon], { interactive: false, keyboard: false,
+        icon: L.divIcon({ className: "zoning-label zoning-town zoning-town-" + t.kind, html: "", iconSize: null }) })
+        .on("add", function (e) { var d = e.target.getElement(); d.textContent = ""; d.appendChild(el("span", "zoning-dot")); d.appendChild(el("span", null, t.nom)); })
+        .addTo(olayer);
+    });
+    D.epci.names.forEach(function (n, i) {
+      L.marker(D.epci.pt[i], { interactive: false, keyboard: false,
+        icon: L.divIcon({ className: "zoning-label zoning-epci-label", html: "", iconSize: null }) })
+        .on("add", function (e) { e.target.getElement().textContent = n; }).addTo(olayer);
+    });
+    overlays[O.name] = olayer; legends[O.name] = O.legend; layerOrder.push(O.name);
+    olayer.addTo(map);
+    var zoomClass = function () {
+      var z = map.getZoom(), c = map.getContainer().classList;
+      c.toggle("zoning-z9", z >= 9); c.toggle("zoning-z10", z >= 10);
+    };
+    map.on("zoomend", zoomClass);
+    zoomClass();
   }
 
   /* ---------------- base maps (the only network resource) and layer control */
@@ -177,8 +259,8 @@ function zoningMap(map, D) {
   var ordered = {};
   layerOrder.forEach(function (n) { ordered[escapeHtml(n)] = overlays[n]; });
   /* open list on large screens; a button on small ones (the list is built either way) */
-  var small = window.innerHeight < 760 || window.innerWidth < 900;
-  L.control.layers(bases, ordered, { collapsed: small, position: "topright" }).addTo(map);
+  var narrow = small || window.innerHeight < 760 || window.innerWidth < 900;
+  L.control.layers(bases, ordered, { collapsed: narrow, position: "topright" }).addTo(map);
   L.control.scale({ imperial: false, position: "bottomleft" }).addTo(map);
   map.attributionControl.setPrefix("Leaflet");
   map.attributionControl.addAttribution(D.attribution);
@@ -186,10 +268,14 @@ function zoningMap(map, D) {
   /* ---------------- legend: one block per visible overlay */
   var legendCtl = L.control({ position: "bottomright" });
   legendCtl.onAdd = function () {
-    this._div = el("div", "zoning-legend leaflet-bar");
-    L.DomEvent.disableClickPropagation(this._div);
-    L.DomEvent.disableScrollPropagation(this._div);
-    return this._div;
+    var box = el("details", "zoning-legend leaflet-bar");
+    box.open = !small;  /* folded on phones: one tap on "Légende" opens it */
+    box.appendChild(el("summary", null, "Légende"));
+    this._div = el("div", "zoning-legend-body");
+    box.appendChild(this._div);
+    L.DomEvent.disableClickPropagation(box);
+    L.DomEvent.disableScrollPropagation(box);
+    return box;
   };
   legendCtl.update = function () {
     var div = this._div;
@@ -226,12 +312,19 @@ function zoningMap(map, D) {
   title.appendChild(sub);
   document.body.insertBefore(title, document.body.firstChild);
   map.getContainer().classList.add("zoning-map");
-  map.invalidateSize();
+  function placeMap() {
+    map.getContainer().style.setProperty("top", title.offsetHeight + "px", "important");
+    map.invalidateSize();
+  }
+  placeMap();
+  window.addEventListener("resize", placeMap);
 
   var about = L.control({ position: "bottomleft" });
   about.onAdd = function () {
     var d = el("details", "zoning-about leaflet-bar");
-    d.appendChild(el("summary", null, "Méthode, sources et notes — calcul du " + D.computed_at));
+    d.appendChild(el("summary", null, small ? "Méthode et sources"
+                                            : "Méthode, sources et notes — calcul du " + D.computed_at));
+    if (small) { d.appendChild(el("p", "zoning-small", "Calcul du " + D.computed_at)); }
     d.appendChild(el("p", null, D.explanation));
     d.appendChild(el("h2", null, "Sources et millésimes"));
     var ul = el("ul");
@@ -252,6 +345,7 @@ function zoningMap(map, D) {
 
   /* ---------------- region bounds, home and fullscreen buttons */
   var bounds = L.latLngBounds(D.bounds);
+  map.options.zoomSnap = 0.25;  /* the region fills a phone screen instead of half of it */
   function fitRegion() {
     /* leave room for the controls on wide screens */
     var wide = map.getSize().x > 900;
@@ -354,7 +448,40 @@ function zoningMap(map, D) {
     return box;
   };
   search.addTo(map);
-  /* handles for scripted checks (tests) and for users who extend the page */
-  window.zoningMapApi = { map: map, overlays: overlays, priorityLayers: priorityLayers, choose: choose };
+  /* ---------------- print: north arrow and sources (shown only on paper), region refitted */
+  var north = L.control({ position: "topright" });
+  north.onAdd = function () {
+    var d = el("div", "zoning-north zoning-print-only leaflet-bar");
+    d.appendChild(el("div", null, "▲"));
+    d.appendChild(el("div", null, D.print.north));
+    return d;
+  };
+  north.addTo(map);
+  var printSources = L.control({ position: "bottomleft" });
+  printSources.onAdd = function () {
+    var d = el("div", "zoning-print-sources zoning-print-only leaflet-bar");
+    d.appendChild(el("div", null, "Sources : " + D.sources.join(" ; ")));
+    d.appendChild(el("div", null, "Calcul du " + D.computed_at + " — " + D.footer));
+    return d;
+  };
+  printSources.addTo(map);
+  var legendWasOpen = null;
+  function beforePrint() {
+    var box = legendCtl.getContainer();
+    legendWasOpen = box.open; box.open = true;
+    placeMap();
+    map.fitBounds(bounds, { padding: [8, 8], animate: false });
+  }
+  function afterPrint() {
+    if (legendWasOpen !== null) { legendCtl.getContainer().open = legendWasOpen; }
+    placeMap();
+    fitRegion();
+  }
+  window.addEventListener("beforeprint", beforePrint);
+  window.addEventListener("afterprint", afterPrint);
+
+  /* handles for scripted checks (tests), the PDF export, and users who extend the page */
+  window.zoningMapApi = { map: map, overlays: overlays, priorityLayers: priorityLayers, choose: choose,
+                          beforePrint: beforePrint, afterPrint: afterPrint };
   document.body.setAttribute("data-zoning-ready", "1");
 }

@@ -1,0 +1,78 @@
+"""One headless Chromium (Debian ``chromium``, driven by Playwright) for PDFs and pictures.
+
+Playwright's own browser download is not used: the browser is the system Chromium found by
+:func:`zoning.exports.screenshot.find_chromium` (``$ZONING_CHROMIUM`` first). Pages open with
+the network blocked (file URLs only): the maps and fiches carry everything they need.
+A caller that renders many pages (every fiche of a run) opens ONE session and reuses it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from zoning.errors import ExportError
+from zoning.exports.screenshot import find_chromium
+
+LAUNCH_ARGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+               "--disable-component-update", "--disable-sync", "--no-first-run",
+               "--disable-dev-shm-usage")
+"""Chromium flags: headless, no sandbox (containers, CI as root), nothing phoning home."""
+
+A4_LANDSCAPE_PX = (1123, 794)
+"""A4 landscape at the CSS 96 dpi (297 x 210 mm)."""
+
+
+@contextmanager
+def session(timeout_s: float = 60.0) -> Iterator[Any]:
+    """A Playwright ``Browser`` on the system Chromium, closed on exit.
+
+    Raises
+    ------
+    ExportError
+        When Playwright is not installed, or Chromium is missing or does not start.
+    """
+    try:
+        from playwright.sync_api import Error as PlaywrightError
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        raise ExportError("PDF output needs the Python package playwright "
+                          "(pip install playwright); the browser itself is the system "
+                          "Chromium (Debian: apt-get install chromium)") from None
+    exe = find_chromium()
+    with sync_playwright() as pw:
+        try:
+            browser = pw.chromium.launch(executable_path=exe, args=list(LAUNCH_ARGS),
+                                         timeout=timeout_s * 1000)
+        except PlaywrightError as exc:
+            raise ExportError(f"Chromium ({exe}) did not start: {str(exc).splitlines()[0]}"
+                              ) from None
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def offline_page(browser: Any, width: int, height: int, *, mobile: bool = False,
+                 scale: float = 1.0) -> Any:
+    """A new page (own context) with every non-file request aborted."""
+    ctx = browser.new_context(viewport={"width": width, "height": height}, is_mobile=mobile,
+                              has_touch=mobile, device_scale_factor=scale, locale="fr-FR")
+
+    def route(r: Any) -> None:
+        if r.request.url.startswith(("file:", "data:", "about:")):
+            r.continue_()
+        else:
+            r.abort()
+
+    ctx.route("**/*", route)
+    return ctx.new_page()
+
+
+def print_pdf(page: Any, pdf_path: Path, *, landscape: bool) -> None:
+    """Print the loaded page to an A4 PDF (print CSS, backgrounds kept)."""
+    page.emulate_media(media="print")
+    page.pdf(path=str(pdf_path), format="A4", landscape=landscape, print_background=True,
+             prefer_css_page_size=True)
