@@ -237,7 +237,7 @@ def test_map_payload_content(tiny_html: str) -> None:
     # each criterion: value and rank among the region's EPCI (1 = most unfavourable)
     assert row["Accès aux médecins généralistes"] == \
         "1,40 consultations/an/hab. standardisé — rang 1 / 4"
-    assert row["Pourquoi"].startswith("zone prioritaire robuste (retenue dans 95\u00a0%")
+    assert row["Pourquoi"] == "robuste : retenue dans 95\u00a0% des tirages ; rang 1 à 3"
     assert row["Part des patients en ALD"] == common.MISSING
     assert row["SIREN"] == "200000003" and row["Zone prioritaire"] == "oui"
     # APL: higher is better, so the lowest APL gets the darkest colour

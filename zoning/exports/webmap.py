@@ -193,16 +193,14 @@ def why_selected(epci: pd.DataFrame) -> pd.Series:
     hi = pd.to_numeric(epci["rank_p95"], errors="coerce")
     interval = pd.Series("", index=epci.index)
     has = lo.notna() & hi.notna()
-    interval[has] = (" ; rang entre " + lo[has].astype(int).astype(str) + " et "
-                     + hi[has].astype(int).astype(str) + " selon les tirages")
+    interval[has] = (" ; rang " + lo[has].astype(int).astype(str) + " à "
+                     + hi[has].astype(int).astype(str))
     rob = epci["robustesse"].astype(str)
     sel = epci["selected"].fillna(False).astype(bool)
     text = pd.Series("hors zone prioritaire", index=epci.index)
-    text[sel & (rob == "robuste")] = ("zone prioritaire robuste (retenue dans " + prob
-                                      + " des tirages)")
-    text[sel & (rob != "robuste")] = ("zone prioritaire limite (retenue dans seulement " + prob
-                                      + " des tirages)")
-    text[~sel & (prob != MISSING)] = "hors zone prioritaire (retenue dans " + prob + " des tirages)"
+    text[sel & (rob == "robuste")] = "robuste : retenue dans " + prob + " des tirages"
+    text[sel & (rob != "robuste")] = "limite : retenue dans seulement " + prob + " des tirages"
+    text[~sel & (prob != MISSING)] = "hors zone : retenue dans " + prob + " des tirages"
     return text + interval
 
 

@@ -83,17 +83,36 @@ function zoningMap(map, D) {
       if (r.left + dx < b.left + MARGIN) { dx = b.left + MARGIN - r.left; }
       if (r.bottom > b.bottom - MARGIN) { dy = b.bottom - MARGIN - r.bottom; }
       if (r.top + dy < b.top + MARGIN) { dy = b.top + MARGIN - r.top; }
-      /* then out from under the controls (they are drawn above the map panes): move it
-       * down below, or up above, an overlapping control when it still fits on screen */
-      var top = r.top + dy, left = r.left + dx, h = r.height, w = r.width;
-      var boxes = document.querySelectorAll(".leaflet-control");
-      for (var i = 0; i < boxes.length; i++) {
-        var q = boxes[i].getBoundingClientRect();
-        if (!q.width || left >= q.right || left + w <= q.left || top >= q.bottom || top + h <= q.top) { continue; }
-        if (q.bottom + MARGIN + h <= b.bottom - MARGIN) { top = q.bottom + MARGIN; }
-        else if (q.top - MARGIN - h >= b.top + MARGIN) { top = q.top - MARGIN - h; }
+      /* then out from under the controls (they are drawn above the map panes): of the
+       * positions just beside an overlapping control, the nearest one that fits on the map
+       * and overlaps no control */
+      var left = r.left + dx, top = r.top + dy, w = r.width, h = r.height, boxes = [];
+      document.querySelectorAll(".leaflet-control").forEach(function (e) {
+        var q = e.getBoundingClientRect();
+        if (q.width && q.height) { boxes.push(q); }
+      });
+      function hits(x, y) {
+        for (var i = 0; i < boxes.length; i++) {
+          var q = boxes[i];
+          if (x < q.right && x + w > q.left && y < q.bottom && y + h > q.top) { return q; }
+        }
+        return null;
       }
-      dy = top - r.top;
+      function fits(x, y) {
+        return x >= b.left + MARGIN && x + w <= b.right - MARGIN && y >= b.top + MARGIN
+          && y + h <= b.bottom - MARGIN && !hits(x, y);
+      }
+      if (hits(left, top)) {
+        var best = null, bestD = Infinity;
+        boxes.forEach(function (q) {
+          [[left, q.bottom + MARGIN], [left, q.top - MARGIN - h], [q.left - MARGIN - w, top],
+           [q.right + MARGIN, top]].forEach(function (cand) {
+            var d = Math.abs(cand[0] - left) + Math.abs(cand[1] - top);
+            if (d < bestD && fits(cand[0], cand[1])) { best = cand; bestD = d; }
+          });
+        });
+        if (best) { dx += best[0] - left; dy += best[1] - top; }
+      }
       if (dx || dy) { L.DomUtil.setPosition(c, L.DomUtil.getPosition(c).add([dx, dy])); }
     }
   });
