@@ -7,6 +7,7 @@ all or nothing).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import logging
 from collections.abc import Callable, Sequence
@@ -407,7 +408,7 @@ def raster_job(run_: Run, out_dir: Path) -> tuple[Path, Callable[[Path], None]] 
     return target, write
 
 
-def write_outputs(run_: Run, out_dir: Path) -> list[Path]:
+def write_outputs(run_: Run, out_dir: Path, extra_jobs: Sequence[Any] = ()) -> list[Path]:
     """Write every output of the run to ``out_dir``, all or nothing.
 
     GeoPackage, HTML map, CSV and XLSX tables (``zoning.exports.write_all``) and the
@@ -420,6 +421,8 @@ def write_outputs(run_: Run, out_dir: Path) -> list[Path]:
         The run to write.
     out_dir
         Output folder (created if needed).
+    extra_jobs
+        More ``(target, writer)`` pairs written in the same step (the scenario table).
 
     Returns
     -------
@@ -429,10 +432,174 @@ def write_outputs(run_: Run, out_dir: Path) -> list[Path]:
     from zoning.exports import write_all
 
     raster = raster_job(run_, Path(out_dir))
+    jobs = ([raster] if raster is not None else []) + list(extra_jobs)
     with progress.step("Écriture des résultats (GeoPackage, carte, tableaux, GeoTIFF)"):
-        written = write_all(run_.result, Path(out_dir),
-                            extra_jobs=[raster] if raster is not None else [])
+        written = write_all(run_.result, Path(out_dir), extra_jobs=jobs)
     return list(written.values())
+
+
+
+# --------------------------------------------------------------------------- scenarios
+
+COLOCATED_M = 100.0
+"""A closed site within this distance of a site left open shares its location."""
+
+
+@dataclass
+class ScenarioRun:
+    """A run under a scenario (sites closed / added) next to the current situation.
+
+    Attributes
+    ----------
+    base, scenario
+        The two runs (same configuration, territory and selection rule).
+    label
+        French description of the scenario (``fermeture 340780717 (CL ST LOUIS GANGES)``).
+    changes
+        Index ``epci_siren``: ``epci_nom``, ``rang_avant``, ``rang_apres``,
+        ``selection_avant``, ``selection_apres``, ``mouvement`` (``"entre"``, ``"sort"`` or
+        ``""``), ``part_au_dela_avant``, ``part_au_dela_apres``, ``ecart_part_au_dela``,
+        ``pop_au_dela_avant``, ``pop_au_dela_apres``; sorted by decreasing absolute change
+        of the share beyond the threshold, then by rank after.
+    colocated
+        French sentences, one per closed site that shares its location with a site left
+        open (its closure then changes no time).
+    """
+
+    base: Run
+    scenario: Run
+    label: str
+    changes: pd.DataFrame
+    colocated: list[str]
+
+    @property
+    def entering(self) -> list[str]:
+        """SIREN of the EPCI that enter the priority zones under the scenario."""
+        return self.changes.index[self.changes["mouvement"] == "entre"].tolist()
+
+    @property
+    def leaving(self) -> list[str]:
+        """SIREN of the EPCI that leave the priority zones under the scenario."""
+        return self.changes.index[self.changes["mouvement"] == "sort"].tolist()
+
+
+def colocated_sites(
+    facilities: gpd.GeoDataFrame, close: Sequence[str], config: Config,
+    within_m: float = COLOCATED_M,
+) -> list[str]:
+    """French sentences naming, for each closed site, the open sites at the same place.
+
+    Only sites that count for the travel indicator (``travel.facilities``) are
+    considered: closing a SMUR antenna of a hospital whose SU stays open changes no
+    time under ``su_or_smur``.
+    """
+    from zoning.traveltimes import URGENCE_LABELS, kind_masks
+
+    closed = [c for c in close if c in facilities.index]
+    if not closed:
+        return []
+    counts = pd.Series(kind_masks(facilities, config.travel.facilities)["urgence"],
+                       index=facilities.index)
+    open_sites = facilities[counts & ~facilities.index.isin(closed)]
+    out = []
+    for finess in closed:
+        site = facilities.geometry.loc[finess]
+        near = open_sites[open_sites.geometry.distance(site) <= within_m]
+        if len(near):
+            names = ", ".join(f"{i} ({near.at[i, 'nom']})" for i in near.index)
+            out.append(
+                f"le site fermé {finess} ({facilities.at[finess, 'nom']}) partage son "
+                f"emplacement avec {names}, qui reste ouvert : sa fermeture ne change pas le "
+                f"temps d'accès au plus proche {URGENCE_LABELS[config.travel.facilities]}"
+            )
+    return out
+
+
+def scenario_label(facilities: gpd.GeoDataFrame, close: Sequence[str],
+                   add: Sequence[Any]) -> str:
+    """``fermeture FINESS (nom), ajout NOM (lon, lat)`` in French."""
+    parts = [f"fermeture {c} ({facilities.at[c, 'nom']})" if c in facilities.index
+             else f"fermeture {c}" for c in close]
+    parts += [f"ajout {a.name} ({a.lon:.4f}, {a.lat:.4f})" for a in add]
+    return ", ".join(parts)
+
+
+def run_scenario(
+    config: Config, data_dir: Path, close: Sequence[str] = (), add: Sequence[Any] = (),
+    **kwargs: Any,
+) -> ScenarioRun:
+    """The run of :func:`run` under a scenario, and what changes against the current one.
+
+    Criterion 4 is recomputed with the sites of ``close`` removed and those of ``add``
+    (:class:`zoning.traveltimes.AddedSite` or ``"lon,lat,name"``) added, on the same graph
+    and grid; every other criterion is the same, and the EPCI are re-ranked and re-selected
+    with the same rule and draws.
+
+    Parameters
+    ----------
+    config, data_dir
+        As for :func:`run`.
+    close, add
+        FINESS to close, sites to add.
+    **kwargs
+        Other :func:`run` arguments (``region``, ``top``, ``draws``...), except ``travel``.
+
+    Returns
+    -------
+    ScenarioRun
+
+    Raises
+    ------
+    RoutingError
+        When a FINESS to close is not in the facility file, or a site to add is malformed
+        (before any long step).
+    """
+    from zoning.territory import load_territory
+    from zoning.traveltimes import parse_added_site
+
+    added = [parse_added_site(a) if isinstance(a, str) else a for a in add]
+    closed = [str(c).strip() for c in close]
+    region = str(kwargs.get("region") or config.run.region)
+    with progress.step("Territoire (EPCI, communes)"):
+        territory = load_territory(Path(data_dir), region=region)
+    with progress.step("Temps de trajet vers les urgences (SU / SMUR), actuels et scénario"):
+        tin = run_travel_times(territory, config, data_dir, close=closed, add=added)
+    sites = tin.sites
+    label = scenario_label(sites, closed, added)
+    scen_tin = tin.scenario
+    if scen_tin is not None:
+        scen_tin = dataclasses.replace(
+            scen_tin, note=f"{scen_tin.note} ; scénario : {label}" if scen_tin.note
+            else f"scénario : {label}")
+    base = run(config, data_dir, travel=tin, **kwargs)
+    scen = run(config, data_dir, travel=scen_tin if scen_tin is not None else tin, **kwargs)
+    return ScenarioRun(base=base, scenario=scen, label=label,
+                       changes=scenario_changes(base, scen),
+                       colocated=colocated_sites(sites, closed, config))
+
+
+def scenario_changes(base: Run, scenario: Run) -> pd.DataFrame:
+    """Per EPCI: rank, selection and share beyond the threshold, before and after."""
+    b, s = base.table, scenario.table
+    out = pd.DataFrame(index=pd.Index(b.index, name="epci_siren"))
+    out["epci_nom"] = base.result.epci["epci_nom"].reindex(out.index)
+    out["rang_avant"] = b["rank"]
+    out["rang_apres"] = s["rank"].reindex(out.index)
+    out["selection_avant"] = b["selected"].astype(bool)
+    out["selection_apres"] = s["selected"].reindex(out.index).fillna(False).astype(bool)
+    out["mouvement"] = np.where(out["selection_apres"] & ~out["selection_avant"], "entre",
+                                np.where(~out["selection_apres"] & out["selection_avant"],
+                                         "sort", ""))
+    bt, st = base.extra.get("travel"), scenario.extra.get("travel")
+    for col, name in (("share_beyond", "part_au_dela"), ("pop_beyond", "pop_au_dela")):
+        before = bt.epci[col].reindex(out.index) if bt is not None else np.nan
+        after = st.epci[col].reindex(out.index) if st is not None else np.nan
+        out[f"{name}_avant"] = before
+        out[f"{name}_apres"] = after
+    out["ecart_part_au_dela"] = out["part_au_dela_apres"] - out["part_au_dela_avant"]
+    key = out["ecart_part_au_dela"].abs().fillna(0.0)
+    order = np.lexsort((out["rang_apres"].to_numpy(), -key.to_numpy()))
+    return out.iloc[order]
 
 
 def resolve_epci(result: RunResult, query: str) -> str:

@@ -102,17 +102,27 @@ def _table_text(table: pd.DataFrame, epci: pd.DataFrame, config: Any, travel_hea
 @click.option("--no-travel", is_flag=True,
               help="Skip the travel-time computation (criterion 4 reported missing).")
 @click.option("--no-export", is_flag=True, help="Print only; write no file.")
+@click.option("--close", multiple=True, metavar="FINESS",
+              help="Scenario: close this SU/SMUR site (repeatable). Criterion 4 is recomputed, "
+              "the EPCI re-ranked; the EPCI entering or leaving the priority zones and the "
+              "change of each EPCI's share beyond the threshold are printed and written to "
+              "<stem>_scenario_epci.csv.")
+@click.option("--add", multiple=True, metavar="LON,LAT,NAME",
+              help="Scenario: add a site counting as SU and SMUR, e.g. '3.60,43.93,Nouveau SU' "
+              "(WGS84, repeatable).")
 def score(
     data_dir: Path | None, config_path: Path | None, region: str | None, top: int | None,
     population_share: float | None, strict: bool, reference: Path | None, ald_path: Path | None,
     filosofi_epci: Path | None, output: Path,
     draws: int | None, seed: int | None, no_travel: bool, no_export: bool,
+    close: tuple[str, ...] = (), add: tuple[str, ...] = (),
 ) -> None:
     """Score, rank and select the priority EPCI ("zones rouges") of a region.
 
     Prints the ranked table (rank, EPCI, département, population, each criterion, composite,
     selection, selection probability), a summary line, the notes (missing criteria, road
     network), the comparison with --reference, and writes the outputs to --output.
+    With --close / --add, everything is that of the scenario, followed by what it changes.
     """
     from zoning import pipeline
 
@@ -127,11 +137,22 @@ def score(
         from zoning.exports import ensure_output_dir
 
         ensure_output_dir(output)  # fail now, not after the computation
-    res = pipeline.run(
-        config, ddir, region=region, top=top, strict=strict, reference=reference,
-        draws=draws, seed=seed, ald_path=ald_path, travel=not no_travel,
-        filosofi_epci_path=filosofi_epci,
-    )
+    scenario = None
+    if close or add:
+        if no_travel:
+            raise click.UsageError("--close / --add change criterion 4: drop --no-travel.")
+        scenario = pipeline.run_scenario(
+            config, ddir, close=close, add=add, region=region, top=top, strict=strict,
+            reference=reference, draws=draws, seed=seed, ald_path=ald_path,
+            filosofi_epci_path=filosofi_epci,
+        )
+        res = scenario.scenario
+    else:
+        res = pipeline.run(
+            config, ddir, region=region, top=top, strict=strict, reference=reference,
+            draws=draws, seed=seed, ald_path=ald_path, travel=not no_travel,
+            filosofi_epci_path=filosofi_epci,
+        )
     r = res.result
     table = res.table
     missing = list(table.attrs.get("missing", []))
@@ -159,10 +180,52 @@ def score(
         click.echo(f"  - {note}")
     if res.comparison is not None:
         _print_comparison(res.comparison, r.epci)
+    extra = []
+    if scenario is not None:
+        _print_scenario(scenario, thr)
+        from zoning.exports import scenario_job
+
+        extra.append(scenario_job(r, scenario.changes, scenario.label, output))
     if not no_export:
-        written = pipeline.write_outputs(res, output)
+        written = pipeline.write_outputs(res, output, extra_jobs=extra)
         for p in written:
             click.echo(f"écrit : {p}")
+
+
+def _print_scenario(sr: Any, threshold: float) -> None:
+    ch = sr.changes
+    click.echo("")
+    click.echo(f"Scénario : {sr.label}")
+    for sentence in sr.colocated:
+        click.echo(f"  - {sentence[0].upper()}{sentence[1:]}.")
+
+    def names(sirens: list[str]) -> str:
+        return "; ".join(f"{ch.at[s, 'epci_nom']} (rang {ch.at[s, 'rang_avant']} → "
+                         f"{ch.at[s, 'rang_apres']})" for s in sirens)
+
+    click.echo("  Entrent dans les zones prioritaires : " + (names(sr.entering) or "aucun"))
+    click.echo("  Sortent des zones prioritaires : " + (names(sr.leaving) or "aucun"))
+    moved = ch[ch["ecart_part_au_dela"].abs() > 1e-12]
+    if not len(moved):
+        if sr.colocated:
+            click.echo("  Aucune part de population ne change : le site fermé partage son "
+                       "emplacement avec un site qui reste ouvert (voir ci-dessus).")
+        else:
+            click.echo(f"  Aucun EPCI ne change de part de population à plus de {threshold:g} min.")
+        return
+    click.echo(f"  Part de la population à plus de {threshold:g} min, EPCI qui changent "
+               f"({len(moved)}) :")
+    frame = pd.DataFrame({
+        "EPCI": _clip(moved["epci_nom"].astype(str), 42).to_numpy(),
+        "Avant": [fr_percent(v) for v in moved["part_au_dela_avant"]],
+        "Après": [fr_percent(v) for v in moved["part_au_dela_apres"]],
+        "Écart (points)": [fr_number(100 * v, 1, signed=True) for v in moved["ecart_part_au_dela"]],
+        "Rang": [f"{a} → {b}" for a, b in zip(moved["rang_avant"], moved["rang_apres"],
+                                                strict=True)],
+        "Zone": [{"entre": "entre", "sort": "sort"}.get(m, "oui" if sel else "")
+                 for m, sel in zip(moved["mouvement"], moved["selection_apres"], strict=True)],
+    }, index=pd.Index(moved.index, name="SIREN"))
+    click.echo(frame.to_string())
 
 
 def _print_comparison(cmp: Any, epci: pd.DataFrame) -> None:

@@ -16,18 +16,18 @@ from zoning.results import RunResult
 
 if TYPE_CHECKING:  # imported on first use (folium, openpyxl are slow to import)
     from zoning.exports.geopackage import read_geopackage, write_geopackage
-    from zoning.exports.tables import Job, ensure_output_dir, write_tables
+    from zoning.exports.tables import Job, ensure_output_dir, scenario_job, write_tables
     from zoning.exports.travel import write_time_raster, write_travel_outputs
     from zoning.exports.webmap import write_map
 
 _LAZY = {
     "read_geopackage": "geopackage", "write_geopackage": "geopackage",
-    "ensure_output_dir": "tables", "write_tables": "tables",
+    "ensure_output_dir": "tables", "write_tables": "tables", "scenario_job": "tables",
     "Job": "tables", "write_map": "webmap", "write_time_raster": "travel",
     "write_travel_outputs": "travel",
 }
 
-__all__ = ["ensure_output_dir", "read_geopackage", "screenshot", "write_all",
+__all__ = ["ensure_output_dir", "read_geopackage", "scenario_job", "screenshot", "write_all",
            "write_geopackage", "write_map", "write_tables", "write_time_raster",
            "write_travel_outputs"]
 

@@ -294,6 +294,29 @@ def table_jobs(result: RunResult, out_dir: str | Path, french_csv: bool = True) 
     return jobs
 
 
+SCENARIO_COLUMNS = ("epci_nom", "rang_avant", "rang_apres", "selection_avant", "selection_apres",
+                    "mouvement", "part_au_dela_avant", "part_au_dela_apres",
+                    "ecart_part_au_dela", "pop_au_dela_avant", "pop_au_dela_apres")
+
+
+def scenario_job(result: RunResult, changes: pd.DataFrame, label: str,
+                 out_dir: str | Path) -> Job:
+    """``<stem>_scenario_epci.csv``: per EPCI, rank, selection and share beyond the threshold
+    before and after a scenario (:func:`zoning.pipeline.run_scenario`), UTF-8, ``,``.
+
+    The first line is a comment (``# scénario : ...``) naming the scenario.
+    """
+    frame = changes.reindex(columns=list(SCENARIO_COLUMNS))
+    target = Path(out_dir) / f"{slug(result)}_scenario_epci.csv"
+
+    def write(path: Path) -> None:
+        with open(path, "w", encoding="utf-8", newline="") as f:
+            f.write(f"# scénario : {label}\n")
+            frame.to_csv(f, index_label="epci_siren", lineterminator="\n")
+
+    return target, write
+
+
 def run_jobs(jobs: Sequence[Job], name: str | None = None) -> list[Path]:
     """Write every file into a staging folder, then swap them all in together.
 
