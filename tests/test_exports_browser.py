@@ -154,3 +154,28 @@ def test_tooltips_and_search_show_data_as_text(tmp_path: Path) -> None:
     # search finds the commune whose name holds HTML, shown as text
     results = dom.split('class="zoning-search-results"', 1)[1].split("</ul>", 1)[0]
     assert "Saint-Évil &lt;b&gt;gras&lt;/b&gt;" in results and "<b>" not in results
+
+
+def test_map_pdf_is_one_a4_landscape_page(tmp_path: Path) -> None:
+    """``zoning map --pdf``: one A4 landscape page with title, legend, scale, north, sources."""
+    import pypdf
+    from click.testing import CliRunner
+
+    from zoning.cli import main
+    from zoning.exports import write_geopackage
+
+    gpkg = write_geopackage(tiny_result(evil_name=False), tmp_path / "zoning_76.gpkg")
+    pdf = tmp_path / "carte.pdf"
+    res = CliRunner().invoke(main, ["map", "--from", str(gpkg), "-o", str(tmp_path),
+                                    "--pdf", str(pdf)])
+    assert res.exit_code == 0, res.output
+    reader = pypdf.PdfReader(pdf)
+    assert len(reader.pages) == 1
+    box = reader.pages[0].mediabox
+    assert (round(float(box.width)), round(float(box.height))) == (842, 595)  # A4 landscape
+    text = reader.pages[0].extract_text()
+    for needle in ("Zones prioritaires", "Score composite", "Zone prioritaire robuste",
+                   "Sources :", "km", "N"):
+        assert needle in text, needle
+    for hidden in ("Rechercher", "Méthode, sources et notes"):  # controls are not printed
+        assert hidden not in text, hidden

@@ -28,17 +28,21 @@ def _find_gpkg(output: Path) -> Path:
               default=Path("maps"), show_default=True, help="Output folder of the HTML map.")
 @click.option("--screenshot", "png", type=click.Path(dir_okay=False, path_type=Path),
               default=None, help="Also save a PNG picture of the map (headless Chromium).")
+@click.option("--pdf", "pdf", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also print a static A4 landscape PDF of the map (title, legend, scale bar, "
+              "north arrow, sources; headless Chromium).")
 @click.option("--offline-tiles", is_flag=True,
               help="For the picture: block the network (no basemap tiles).")
 @click.option("--size", default="1400x900", show_default=True,
               help="Picture size in pixels, WIDTHxHEIGHT.")
 @click.pass_context
 def map_command(ctx: click.Context, source: Path | None, output: Path, png: Path | None,
-                offline_tiles: bool, size: str) -> None:
+                pdf: Path | None, offline_tiles: bool, size: str) -> None:
     """Rebuild the interactive map (HTML) from a previously written GeoPackage.
 
     The map is one self-contained file that opens offline in any browser. Example:
     zoning map --from maps/zoning_76.gpkg -o maps/ --screenshot maps/zoning_76.png
+    --pdf maps/zoning_76.pdf
     """
     from zoning import progress
     from zoning.atomic import output_set
@@ -51,6 +55,8 @@ def map_command(ctx: click.Context, source: Path | None, output: Path, png: Path
     ensure_output_dir(output)
     if png is not None:
         ensure_output_dir(png.parent, option="--screenshot")
+    if pdf is not None:
+        ensure_output_dir(pdf.parent, option="--pdf")
     with progress.step("Lecture du GeoPackage"):
         result = read_geopackage(gpkg)
     stem = slug(result)
@@ -63,11 +69,18 @@ def map_command(ctx: click.Context, source: Path | None, output: Path, png: Path
             with progress.step("Capture d'écran (Chromium)"):
                 screenshot(staged.path(target.name), staged.path_for(png), width=width,
                            height=height, offline=offline_tiles)
+        if pdf is not None:  # part of the same set
+            from zoning.exports.browser import map_pdf
+
+            with progress.step("Carte A4 en PDF (Chromium)"):
+                map_pdf(staged.path(target.name), staged.path_for(pdf))
     quiet = bool(ctx.obj and ctx.obj.get("quiet"))
     if not quiet:
         click.echo(f"Carte : {target}")
         if png is not None:
             click.echo(f"Image : {png}")
+        if pdf is not None:
+            click.echo(f"PDF : {pdf}")
 
 
 MAX_PIXELS = 16384

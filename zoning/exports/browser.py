@@ -76,3 +76,36 @@ def print_pdf(page: Any, pdf_path: Path, *, landscape: bool) -> None:
     page.emulate_media(media="print")
     page.pdf(path=str(pdf_path), format="A4", landscape=landscape, print_background=True,
              prefer_css_page_size=True)
+
+
+def map_pdf(html_path: str | Path, pdf_path: str | Path, timeout_s: float = 120.0) -> Path:
+    """Print the web map to a static one-page A4 landscape PDF (atomically).
+
+    The page's print style sheet hides the interactive controls and shows the title, the
+    legend (unfolded), the scale bar, a north arrow and the sources; the region is refitted
+    to the page before printing.
+
+    Raises
+    ------
+    ExportError
+        When the map file is missing, Chromium fails, or the page never becomes ready.
+    """
+    from zoning.atomic import atomic_path
+
+    html_path = Path(html_path).resolve()
+    if not html_path.is_file():
+        raise ExportError(f"{html_path}: map file not found (write it first with zoning map)")
+    pdf_path = Path(pdf_path)
+    with session() as b:
+        page = offline_page(b, *A4_LANDSCAPE_PX, scale=2.0)
+        try:
+            page.goto(html_path.as_uri(), timeout=timeout_s * 1000)
+            page.wait_for_selector("body[data-zoning-ready='1']", timeout=timeout_s * 1000)
+        except Exception as exc:  # playwright's TimeoutError / Error
+            raise ExportError(f"{html_path}: the map did not load in Chromium ({exc})") from None
+        page.emulate_media(media="print")
+        page.evaluate("() => window.zoningMapApi.beforePrint()")
+        page.wait_for_timeout(300)
+        with atomic_path(pdf_path) as tmp:
+            print_pdf(page, tmp, landscape=True)
+    return pdf_path

@@ -489,7 +489,9 @@ function zoningMap(map, D) {
     var box = legendCtl.getContainer();
     legendWasOpen = box.open; box.open = true;
     placeMap();
-    map.fitBounds(bounds, { padding: [8, 8], animate: false });
+    /* the legend stays on paper: keep the region clear of it */
+    var lw = box.getBoundingClientRect().width;
+    map.fitBounds(bounds, { paddingTopLeft: [8, 8], paddingBottomRight: [lw + 16, 8], animate: false });
   }
   function afterPrint() {
     if (legendWasOpen !== null) { legendCtl.getContainer().open = legendWasOpen; }
