@@ -246,9 +246,10 @@ def test_filosofi_epci_file_replaces_approximation(
     f = tmp_path / "cc_filosofi_2021_EPCI.csv"
     f.write_text(f"CODGEO;NBMENFISC21;MED21\n{TOULOUSE};1;23456,5\n{CONQUES};1;s\n",
                  encoding="utf-8")
-    from zoning.criteria import niveau_vie_criterion, read_filosofi_epci
+    from zoning.criteria import niveau_vie_criterion
+    from zoning.sources import read_filosofi_epci
 
-    epci_file = read_filosofi_epci(f)
+    epci_file = read_filosofi_epci(data_dir, f)
     assert epci_file.loc[TOULOUSE, "med_niveau_vie"] == 23456.5
     filo = read_filosofi(data_dir)
     base = niveau_vie_criterion(filo, territory)
@@ -263,5 +264,5 @@ def test_filosofi_epci_file_replaces_approximation(
     bad.write_text("CODGEO;MED21\n31555;22140\n", encoding="utf-8")
     from zoning.errors import DataFormatError
 
-    with pytest.raises(DataFormatError, match="9-digit"):
-        read_filosofi_epci(bad)
+    with pytest.raises(DataFormatError, match="not the commune one"):
+        read_filosofi_epci(data_dir, bad)

@@ -247,10 +247,10 @@ def test_read_ald_bad_files(tmp_path: Path) -> None:
     with pytest.raises(DataFileNotFoundError):
         read_ald(tmp_path, tmp_path / "absent.csv")
     path.write_bytes(b"")
-    with pytest.raises(DataFormatError, match="cannot be parsed as CSV"):
+    with pytest.raises(DataFormatError, match="the ALD file is empty"):
         read_ald(tmp_path, path)
     path.write_text('dep,part_ald\n09,"20\n', encoding="utf-8")
-    with pytest.raises(DataFormatError, match="cannot be parsed as CSV"):
+    with pytest.raises(DataFormatError, match="cannot read the ALD file as CSV"):
         read_ald(tmp_path, path)
 
 

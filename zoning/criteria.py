@@ -9,8 +9,9 @@ Aggregation rules
 ``apl``
     DREES rule: EPCI APL = ``Σ w·APL / Σ w`` over the DREES communes of the EPCI with
     ``w = pop_standardisee_mg``. DREES rows are keyed by COG 2024 codes; each maps to one current
-    commune (rows of merged communes all go to the merged commune), which maps to its EPCI.
-    Municipal arrondissements (Paris, Lyon, Marseille) map to their commune.
+    commune through :func:`zoning.territory.map_cog2024` (rows of merged communes all go to the
+    merged commune; municipal arrondissements to their city unless the city has its own row;
+    unmatched codes are reported in ``CriterionResult.mapping``), which maps to its EPCI.
 ``age_mg``
     ``age.indicator = "apl"`` (default): share (%) of the accessible GP supply delivered by GPs
     older than ``apl.age_limit``: ``100 × (1 − Σ w·APL_≤age / Σ w·APL)`` with the same rows and
@@ -44,6 +45,7 @@ import numpy as np
 import pandas as pd
 
 from zoning.errors import DataFormatError
+from zoning.territory import CodeMappingReport, map_cog2024
 
 if TYPE_CHECKING:
     from zoning.config import Config
@@ -95,6 +97,9 @@ class CriterionResult:
     what
         French description of what the value is when it depends on the data read (ALD:
         bassin-de-vie value or the user's file); used by :mod:`zoning.labels`.
+    mapping
+        For COG-2024-keyed sources (APL, Filosofi): what :func:`zoning.territory.map_cog2024`
+        did with the rows, unmatched codes included (reported in every output).
     """
 
     id: str
@@ -106,45 +111,10 @@ class CriterionResult:
     note: str = ""
     details: pd.DataFrame | None = field(default=None, repr=False)
     what: str = ""
+    mapping: CodeMappingReport | None = field(default=None, repr=False)
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def _arrondissement_parent(codes: pd.Series) -> pd.Series:
-    """Map Paris/Lyon/Marseille municipal arrondissement codes to their commune (else NaN)."""
-    out = pd.Series(pd.NA, index=codes.index, dtype="object")
-    out[codes.str.match(r"^751(0[1-9]|1\d|20)$")] = "75056"
-    out[codes.str.match(r"^6938[1-9]$")] = "69123"
-    out[codes.str.match(r"^132(0[1-9]|1[0-6])$")] = "13055"
-    return out
-
-
-def commune_of_cog2024(codes: pd.Index | pd.Series, territory: Territory) -> pd.Series:
-    """Current commune code of each COG 2024 code (NaN when outside the territory).
-
-    Parameters
-    ----------
-    codes
-        COG 2024 commune codes (strings).
-    territory
-        The territory (its ``cog2024_to_2025`` mapping and its communes).
-
-    Returns
-    -------
-    pandas.Series
-        Same positions as ``codes`` (index = the codes), current ``code_insee`` or NaN.
-    """
-    c = pd.Series(pd.Index(codes).astype(str), index=pd.Index(codes).astype(str))
-    mapping = territory.cog2024_to_2025
-    cur = c.map(mapping)
-    # codes already current (mapping may list only changed codes)
-    in_terr = c.isin(territory.communes.index)
-    cur = cur.where(cur.notna() | ~in_terr, c)
-    arr = _arrondissement_parent(c)
-    cur = cur.where(cur.notna(), arr)
-    cur = cur.where(cur.isin(territory.communes.index))
-    return cur
 
 
 def _coverage_from_communes(covered: pd.Series, territory: Territory) -> pd.Series:
@@ -166,14 +136,14 @@ def _empty(territory: Territory) -> pd.Series:
 # --------------------------------------------------------------------------- 1 and 2: APL
 
 
-def _rows_in_territory(frame: pd.DataFrame, territory: Territory) -> pd.DataFrame:
-    """COG-2024-keyed rows with their current commune and EPCI (rows outside dropped)."""
-    cur = commune_of_cog2024(frame.index, territory)
-    rows = frame.copy()
-    rows["code_insee"] = cur.to_numpy()
-    rows = rows[rows["code_insee"].notna()]
+def _rows_in_territory(
+    frame: pd.DataFrame, territory: Territory
+) -> tuple[pd.DataFrame, CodeMappingReport]:
+    """COG-2024-keyed rows with their current commune and EPCI (rows outside dropped), and the
+    report of :func:`zoning.territory.map_cog2024` (unmatched codes)."""
+    rows, report = map_cog2024(frame, territory, aggregate=False)
     rows["epci_siren"] = territory.communes.loc[rows["code_insee"], "epci_siren"].to_numpy()
-    return rows
+    return rows, report
 
 
 def apl_criterion(apl: pd.DataFrame, territory: Territory, millesime: int) -> CriterionResult:
@@ -192,7 +162,7 @@ def apl_criterion(apl: pd.DataFrame, territory: Territory, millesime: int) -> Cr
     -------
     CriterionResult
     """
-    rows = _rows_in_territory(apl, territory)
+    rows, mapping = _rows_in_territory(apl, territory)
     rows = rows[rows["apl_mg"].notna()]
     w = rows["pop_standardisee_mg"].astype("float64")
     num = (w * rows["apl_mg"]).groupby(rows["epci_siren"]).sum()
@@ -206,7 +176,7 @@ def apl_criterion(apl: pd.DataFrame, territory: Territory, millesime: int) -> Cr
         "généralistes",
         vintage=str(millesime),
         note="moyenne des APL communales pondérée par la population standardisée (règle DREES)",
-        details=_commune_apl(rows),
+        details=_commune_apl(rows), mapping=mapping,
     )
 
 
@@ -258,7 +228,7 @@ def age_criterion(
             f"missing; available columns: {', '.join(map(str, apl.columns))} (use apl.age_limit "
             "60, 62 or 65 with the DREES age-variant file in health/)"
         )
-    rows = _rows_in_territory(apl, territory)
+    rows, mapping = _rows_in_territory(apl, territory)
     rows = rows[rows["apl_mg"].notna() & rows[col].notna()]
     w = rows["pop_standardisee_mg"].astype("float64")
     tot = (w * rows["apl_mg"]).groupby(rows["epci_siren"]).sum()
@@ -272,6 +242,7 @@ def age_criterion(
         source="DREES, APL aux médecins généralistes par âge des médecins",
         vintage=str(millesime),
         note=f"1 − APL des médecins de {age_limit} ans et moins / APL (pondération DREES), en %",
+        mapping=mapping,
     )
 
 
@@ -331,7 +302,7 @@ def age_headcount_criterion(
     return CriterionResult(
         id="age_mg", values=vals, coverage=cov, available=bool(vals.notna().any()),
         source="CartoSanté (Atlasanté), médecins généralistes libéraux par âge",
-        vintage="31/12/2019", note=note, details=details,
+        vintage="31/12/2019", note=note, details=details, mapping=report,
     )
 
 
@@ -344,10 +315,9 @@ def ald_criterion(ald: pd.DataFrame | None, territory: Territory) -> CriterionRe
     Parameters
     ----------
     ald
-        None (no data: the criterion is unavailable), or a frame with a level and a value:
-        columns ``niveau`` ("commune" / "epci" / "departement"), ``code`` and ``part_ald``
-        (percent), or the same with the code as index. Frames with a ``dep`` / ``code_insee`` /
-        ``epci_siren`` index name are also accepted.
+        None (no data: the criterion is unavailable), or a :func:`zoning.sources.read_ald`
+        frame: index ``code_insee``, ``epci_siren`` or ``dep`` (the level, also in
+        ``attrs["niveau"]``), column ``part_ald`` (percent).
     territory
         The territory.
 
@@ -458,51 +428,22 @@ def ald_bassin_criterion(
     )
 
 
-_LEVEL_ALIASES = {
-    "commune": "commune", "code_insee": "commune", "code_commune": "commune", "com": "commune",
-    "epci": "epci", "epci_siren": "epci", "siren": "epci",
-    "departement": "departement", "département": "departement", "dep": "departement",
-    "dept": "departement",
-}
+ALD_LEVELS = {"code_insee": "commune", "epci_siren": "epci", "dep": "departement"}
+"""Index name of a :func:`zoning.sources.read_ald` frame -> its geographic level."""
 
 
 def _ald_level_values(ald: pd.DataFrame) -> tuple[str, pd.Series]:
-    df = ald
-    value_col = next((c for c in ("part_ald", "prevalence", "taux_ald", "part") if c in df.columns),
-                     None)
-    if value_col is None:
+    """Level and ``part_ald`` values (index: string codes) of a :func:`read_ald` frame."""
+    level = ald.attrs.get("niveau") or ALD_LEVELS.get(str(ald.index.name))
+    if level not in ALD_LEVELS.values() or "part_ald" not in ald.columns:
         raise DataFormatError(
-            "ALD data: no value column; expected 'part_ald' (share of the population in ALD, "
-            f"in %); columns found: {', '.join(map(str, df.columns))}"
+            "ALD data: expected a zoning.sources.read_ald frame (index code_insee, epci_siren "
+            f"or dep; column part_ald); got index {ald.index.name!r}, columns "
+            f"{', '.join(map(str, ald.columns))}"
         )
-    if "niveau" in df.columns and "code" in df.columns:
-        levels = df["niveau"].astype(str).str.lower().map(_LEVEL_ALIASES)
-        if levels.isna().any() or levels.nunique() != 1:
-            raise DataFormatError(
-                "ALD data: column 'niveau' must hold one of commune, epci, departement "
-                f"(one level per file); found {sorted(df['niveau'].astype(str).unique())[:5]}"
-            )
-        level = str(levels.iloc[0])
-        codes = df["code"].astype(str)
-    else:
-        name = str(df.index.name or "").lower()
-        col = next((c for c in df.columns if str(c).lower() in _LEVEL_ALIASES), None)
-        if name in _LEVEL_ALIASES:
-            level, codes = _LEVEL_ALIASES[name], df.index.to_series().astype(str)
-        elif col is not None:
-            level, codes = _LEVEL_ALIASES[str(col).lower()], df[col].astype(str)
-        else:
-            raise DataFormatError(
-                "ALD data: cannot tell the geographic level; give a 'niveau' column "
-                "(commune / epci / departement) and a 'code' column, or a 'dep', 'code_insee' "
-                "or 'epci_siren' column"
-            )
-    vals = pd.to_numeric(df[value_col].astype(str).str.replace(",", ".", regex=False),
-                         errors="coerce")
-    vals.index = pd.Index(codes.to_numpy(), name="code")
-    if level == "departement":
-        vals.index = vals.index.str.zfill(2)
-    return level, vals[~vals.index.duplicated(keep="first")]
+    vals = ald["part_ald"].astype("float64")
+    vals.index = pd.Index(ald.index.astype(str), name="code")
+    return str(level), vals[~vals.index.duplicated(keep="first")]
 
 
 # --------------------------------------------------------------------------- 4: travel
@@ -620,7 +561,7 @@ def niveau_vie_criterion(
     -------
     CriterionResult
     """
-    rows = _rows_in_territory(filosofi, territory)
+    rows, mapping = _rows_in_territory(filosofi, territory)
     published = rows["med_niveau_vie"].notna() & ~rows["secret"].astype(bool)
     vals = weighted_median(rows["med_niveau_vie"].where(published), rows["nb_personnes"],
                            rows["epci_siren"]).reindex(territory.epci.index)
@@ -641,62 +582,11 @@ def niveau_vie_criterion(
         id="niveau_vie", values=vals.astype("float64").rename("niveau_vie"), coverage=cov,
         available=bool(vals.notna().any()),
         source="INSEE, Filosofi 2021 (revenu disponible médian par unité de consommation)",
-        vintage="2021", note=note, details=details,
+        vintage="2021", note=note, details=details, mapping=mapping,
     )
 
 
 # --------------------------------------------------------------------------- all five
-
-
-def read_filosofi_epci(path: Path) -> pd.DataFrame:
-    """Read a user-supplied EPCI-level Filosofi key-figures file (``cc_filosofi_2021_EPCI``).
-
-    INSEE layout: ``CODGEO`` (EPCI SIREN) and ``MED21`` (median, decimal comma, ``s`` =
-    secret), ``;``-separated; a ``,``-separated file with ``epci_siren`` / ``med_niveau_vie``
-    columns is also accepted.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Index ``epci_siren``; ``med_niveau_vie`` (float64, NaN when secret).
-
-    Raises
-    ------
-    DataFileNotFoundError, DataFormatError
-    """
-    from zoning.errors import DataFileNotFoundError
-
-    path = Path(path)
-    if not path.is_file():
-        raise DataFileNotFoundError(
-            f"{path}: EPCI-level Filosofi file not found (INSEE 'cc_filosofi_2021_EPCI.csv' "
-            "from the Filosofi 2021 key-figures zip)"
-        )
-    first = path.read_text(encoding="utf-8-sig").splitlines()[:1]
-    sep = ";" if first and ";" in first[0] else ","
-    df = pd.read_csv(path, sep=sep, dtype=str, encoding="utf-8-sig")
-    key = next((c for c in ("CODGEO", "epci_siren", "siren") if c in df.columns), None)
-    val = next((c for c in ("MED21", "med_niveau_vie") if c in df.columns), None)
-    if key is None or val is None:
-        raise DataFormatError(
-            f"{path}: expected columns CODGEO and MED21 (or epci_siren and med_niveau_vie); "
-            f"found {', '.join(df.columns)}"
-        )
-    codes = df[key].astype(str).str.strip()
-    bad = ~codes.str.fullmatch(r"\d{9}")
-    if bad.any():
-        raise DataFormatError(
-            f"{path}: column {key!r}: {int(bad.sum())} value(s) are not 9-digit EPCI SIREN "
-            f"(e.g. {codes[bad].iloc[0]!r}); give the EPCI-level file, not the commune one"
-        )
-    raw = df[val].astype(str).str.strip()
-    secret = raw.str.lower().isin(["s", "nd", ""])
-    num = pd.to_numeric(raw.where(~secret).str.replace(",", ".", regex=False), errors="coerce")
-    bad_num = num.isna() & ~secret
-    if bad_num.any():
-        raise DataFormatError(f"{path}: column {val!r}: {int(bad_num.sum())} non-numeric value(s)")
-    return pd.DataFrame({"med_niveau_vie": num.to_numpy(dtype="float64")},
-                        index=pd.Index(codes.to_numpy(), name="epci_siren"))
 
 
 def compute_criteria(
@@ -724,8 +614,8 @@ def compute_criteria(
     ald_path
         User ALD CSV (commune, EPCI or département level); default: the catalogue file if present.
     filosofi_epci_path
-        EPCI-level Filosofi file (:func:`read_filosofi_epci`): its medians replace the
-        approximation from commune medians.
+        EPCI-level Filosofi file (:func:`zoning.sources.read_filosofi_epci`): its medians
+        replace the approximation from commune medians.
 
     Returns
     -------
@@ -736,7 +626,8 @@ def compute_criteria(
 
     apl = sources.read_apl(data_dir, config.apl.millesime)
     filo = sources.read_filosofi(data_dir)
-    filo_epci = read_filosofi_epci(filosofi_epci_path) if filosofi_epci_path else None
+    filo_epci = (sources.read_filosofi_epci(data_dir, filosofi_epci_path)
+                 if filosofi_epci_path else None)
     out: dict[str, CriterionResult] = {
         "apl": apl_criterion(apl, territory, config.apl.millesime),
         "age_mg": (age_criterion(apl, territory, config.apl.age_limit, config.apl.millesime)

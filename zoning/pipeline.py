@@ -22,7 +22,7 @@ import pandas as pd
 from zoning import __version__, progress
 from zoning.config import Config
 from zoning.criteria import CriterionResult, compute_criteria
-from zoning.errors import DataFileNotFoundError, DataFormatError, TerritoryError
+from zoning.errors import TerritoryError
 from zoning.fmt import fr_percent
 from zoning.labels import base_label, criterion_label, criterion_unit
 from zoning.results import CriterionMeta, RunResult
@@ -63,8 +63,7 @@ def read_reference(path: Path, names: pd.Series) -> list[str]:
     Parameters
     ----------
     path
-        CSV file: a column ``epci_siren`` / ``siren`` / ``code`` or ``nom`` / ``epci_nom`` /
-        ``name``, else the first column; rows may hold a 9-digit SIREN or an EPCI name.
+        CSV read by :func:`zoning.sources.read_reference_list`.
     names
         EPCI names of the scored territory, index SIREN.
 
@@ -76,34 +75,11 @@ def read_reference(path: Path, names: pd.Series) -> list[str]:
     Raises
     ------
     DataFileNotFoundError, DataFormatError, TerritoryError
-        Missing or empty file; SIREN or names not in the territory (all listed at once).
+        Missing or unreadable file; SIREN or names not in the territory (all listed at once).
     """
-    path = Path(path)
-    if not path.is_file():
-        raise DataFileNotFoundError(f"{path}: reference file not found (give an existing CSV)")
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError:
-        raise DataFormatError(f"{path}: not UTF-8 text (save the reference list as UTF-8 CSV)"
-                              ) from None
-    first = text.splitlines()[0] if text.strip() else ""
-    sep = next((c for c in (";", "\t", ",") if c in first), ",")
-    keys = ("epci_siren", "siren", "code", "nom", "epci_nom", "name", "epci")
-    header = [h.strip().lower() for h in first.split(sep)]
-    has_header = any(h in keys for h in header)
-    try:
-        df = pd.read_csv(path, dtype=str, sep=sep, encoding="utf-8-sig",
-                         header=0 if has_header else None)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise DataFormatError(f"{path}: cannot read the reference CSV ({exc})") from None
-    if has_header:
-        cols = {str(c).strip().lower(): c for c in df.columns}
-        col = next(cols[k] for k in keys if k in cols)
-    else:  # no header: first column
-        col = df.columns[0]
-    values = [v.strip() for v in df[col].dropna().astype(str) if v.strip()]
-    if not values:
-        raise DataFormatError(f"{path}: column {col!r}: no EPCI listed")
+    from zoning.sources import read_reference_list
+
+    values = read_reference_list(path)
     known = set(names.index.astype(str))
     out: list[str] = []
     problems: list[str] = []
@@ -121,7 +97,7 @@ def read_reference(path: Path, names: pd.Series) -> list[str]:
             problems.append(str(exc))
     if problems:
         raise TerritoryError(
-            f"{path}: column {col!r}: {len(problems)} EPCI not in the scored territory: "
+            f"{path}: column {values.name!r}: {len(problems)} EPCI not in the scored territory: "
             + "; ".join(problems) + " (fix the file, or choose the matching --region)"
         )
     return list(dict.fromkeys(out))
@@ -314,6 +290,7 @@ def _notes(
             f"Niveau de vie : {nv.note}. Couverture de la population : médiane "
             f"{_pct(float(nv.coverage.median()))}, {low} EPCI couverts à moins de 90 %."
         )
+    notes += _mapping_notes(crits)
     if tin is not None and tin.note:
         notes.append(f"Temps de trajet : {tin.note}.")
     elif tin is None:
@@ -327,6 +304,30 @@ def _notes(
             f"), graine {table.attrs.get('seed')} ; « robuste » = sélectionné dans au moins "
             f"{_pct(config.sensitivity.robust_threshold)} des tirages."
         )
+    return notes
+
+
+MAPPED_SOURCES = {"apl": "APL (DREES)", "niveau_vie": "Filosofi (INSEE)"}
+"""Criteria whose source is keyed by COG 2024 codes (``age_mg`` shares the APL rows)."""
+
+
+def _mapping_notes(crits: dict[str, CriterionResult]) -> list[str]:
+    """One French note per COG-2024-keyed source: every unmatched code, listed."""
+    notes = []
+    for cid, name in MAPPED_SOURCES.items():
+        r = crits.get(cid)
+        m = r.mapping if r is not None else None
+        if m is None:
+            continue
+        if m.unmatched:
+            what = (f"{len(m.unmatched)} code(s) sans correspondance, lignes ignorées : "
+                    + ", ".join(m.unmatched))
+        else:
+            what = "aucun code sans correspondance"
+        missing = (f" ; {len(m.missing)} commune(s) du territoire sans ligne : "
+                   + ", ".join(m.missing) if m.missing else "")
+        notes.append(f"Codes communes COG 2024 → COG 2025, {name} : {m.matched} lignes "
+                     f"rattachées au territoire, {what}{missing}.")
     return notes
 
 
@@ -353,6 +354,12 @@ def _params(
         "vintages": {
             **{k: r.vintage for k, r in crits.items()},
             "territoire": "COG 2025, EPCI 2025/2026 (DGCL), populations municipales 2023",
+        },
+        "cog2024_mapping": {
+            cid: {"rows": m.n_rows, "matched": m.matched, "outside": m.outside,
+                  "unmatched": m.unmatched, "territory_communes_without_data": m.missing}
+            for cid in MAPPED_SOURCES
+            if (r := crits.get(cid)) is not None and (m := r.mapping) is not None
         },
         "n_epci": int(len(table)),
         "n_selected": int(table["selected"].sum()),

@@ -343,6 +343,7 @@ def map_cog2024(
     sum_columns: Iterable[str] = (),
     weighted_means: Mapping[str, str] | None = None,
     code_column: str | None = None,
+    aggregate: bool = True,
 ) -> tuple[pd.DataFrame, CodeMappingReport]:
     """Aggregate COG-2024-keyed rows onto the territory's current communes.
 
@@ -363,6 +364,11 @@ def map_cog2024(
         approximation).
     code_column
         Column holding the code, when it is not the index.
+    aggregate
+        False: return the rows themselves (those placed on a territory commune, index
+        unchanged) with their current ``code_insee`` column, for statistics that need
+        the old communes (a weighted median of commune medians); ``sum_columns`` and
+        ``weighted_means`` are then ignored.
 
     Returns
     -------
@@ -392,10 +398,26 @@ def map_cog2024(
     in_territory = target.isin(territory.communes.index).to_numpy()
     outside_mask = target.notna().to_numpy() & ~in_territory
 
+    unmatched = sorted(codes[unmatched_mask].unique().tolist())
+    arrondissements = sorted(codes[is_arr].unique().tolist())
+    placed = target[in_territory].to_numpy()
+    if not aggregate:
+        rows = frame.loc[in_territory].copy()
+        rows["code_insee"] = placed
+        groups = pd.Series(codes[in_territory].to_numpy()).groupby(placed).agg(list)
+        report = CodeMappingReport(
+            n_rows=len(frame), matched=int(in_territory.sum()), outside=int(outside_mask.sum()),
+            unmatched=unmatched, arrondissements=arrondissements,
+            merged={str(k): [str(c) for c in v] for k, v in groups.items() if len(v) > 1},
+            missing=sorted(territory.communes.index.difference(pd.Index(placed)).tolist()),
+        )
+        _log_report(report)
+        return rows, report
+
     work = frame.loc[in_territory].copy()
     if code_column:
         work = work.drop(columns=code_column)
-    work["_code"] = target[in_territory].to_numpy()
+    work["_code"] = placed
     work["_old"] = codes[in_territory].to_numpy()
 
     grouped = work.groupby("_code", sort=True)
@@ -422,14 +444,15 @@ def map_cog2024(
     multi = out.loc[out["n_codes_2024"] > 1, "codes_2024"]
     merged = {str(k): str(v).split(";") for k, v in multi.items()}
     report = CodeMappingReport(
-        n_rows=len(frame),
-        matched=int(in_territory.sum()),
-        outside=int(outside_mask.sum()),
-        unmatched=sorted(codes[unmatched_mask].unique().tolist()),
-        arrondissements=sorted(codes[is_arr].unique().tolist()),
-        merged=merged,
+        n_rows=len(frame), matched=int(in_territory.sum()), outside=int(outside_mask.sum()),
+        unmatched=unmatched, arrondissements=arrondissements, merged=merged,
         missing=sorted(territory.communes.index.difference(out.index).tolist()),
     )
+    _log_report(report)
+    return out, report
+
+
+def _log_report(report: CodeMappingReport) -> None:
     if report.unmatched:
         log.warning("COG 2024 mapping: %d code(s) not in the COG 2025 mapping: %s",
                     len(report.unmatched), ", ".join(report.unmatched[:20]))
@@ -437,7 +460,6 @@ def map_cog2024(
         log.warning("COG 2024 mapping: %d territory commune(s) without data: %s",
                     len(report.missing), ", ".join(report.missing[:20]))
     log.info("COG 2024 mapping: %s", report.text())
-    return out, report
 
 
 PREFECTURE = "préfecture"

@@ -29,6 +29,7 @@ from zoning.sources.readers import (
     read_filosofi,
     read_mairies,
     read_population_grid,
+    read_reference_list,
     read_smur_types,
     source_rows,
 )
@@ -56,6 +57,7 @@ __all__ = [
     "read_mairies",
     "read_mg_2019",
     "read_population_grid",
+    "read_reference_list",
     "read_smur_types",
     "source_rows",
 ]

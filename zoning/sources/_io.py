@@ -7,6 +7,7 @@ naming the file and the columns.
 from __future__ import annotations
 
 import csv
+import io
 import logging
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -272,3 +273,61 @@ def as_int64(frame: pd.DataFrame, column: str, path: Path) -> list[str]:
         return [f"column '{column}': {int(bad.sum())} value(s) are not integers (e.g. {ex})"]
     frame[column] = num.astype("int64")
     return []
+
+
+def read_user_csv(path: str | Path, what: str, hint: str,
+                  header: bool = True) -> tuple[pd.DataFrame, str]:
+    """Read a CSV the user gives on the command line (``--ald``, ``--filosofi-epci``,
+    ``--reference``) as text columns, with one clear error per failure.
+
+    The separator is the most frequent of ``;``, tab and ``,`` in the first line; the file must
+    be UTF-8 (a BOM is accepted); cells are kept as strings (codes keep their leading zeros),
+    empty cells are NaN.
+
+    Parameters
+    ----------
+    path
+        The file.
+    what
+        What the file is, in English (used in messages), e.g. "ALD file".
+    hint
+        What the file should be (columns, publisher), appended to "not found".
+    header
+        False: the first line is data (columns numbered 0, 1...).
+
+    Returns
+    -------
+    (DataFrame, str)
+        The cells (column names stripped) and the separator found.
+
+    Raises
+    ------
+    DataFileNotFoundError
+        When the file does not exist.
+    DataFormatError
+        When it is a folder, is not UTF-8 text, is empty or cannot be parsed.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise DataFormatError(f"{path}: is a folder, not a file; give the {what} itself")
+    if not path.is_file():
+        raise DataFileNotFoundError(f"{path}: {what} not found; {hint}")
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DataFormatError(
+            f"{path}: not UTF-8 text (byte {exc.start}); save the {what} as UTF-8 CSV "
+            "(e.g. in LibreOffice: Save As, CSV, character set Unicode UTF-8)"
+        ) from None
+    if not text.strip():
+        raise DataFormatError(f"{path}: the {what} is empty; {hint}")
+    first = text.splitlines()[0]
+    sep = max((";", "\t", ","), key=first.count) if any(c in first for c in ";\t,") else ","
+    try:
+        frame = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False,
+                            na_values=[""], header=0 if header else None)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise DataFormatError(f"{path}: cannot read the {what} as CSV ({exc})") from None
+    if header:
+        frame.columns = [str(c).strip() for c in frame.columns]
+    return frame, sep

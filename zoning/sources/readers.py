@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from zoning.errors import DataFileNotFoundError, DataFormatError
+from zoning.errors import DataFormatError
 from zoning.sources import _io, health, sites
 from zoning.sources.catalogue import CATALOGUE, Source
 
@@ -481,22 +482,9 @@ def read_ald(data_dir: str | Path, path: str | Path | None = None) -> pd.DataFra
             return None
     else:
         file = Path(path)
-        if not file.is_file():
-            raise DataFileNotFoundError(
-                f"{file}: ALD file not found; give an existing CSV (columns: dep, epci_siren or "
-                f"code_insee, and part_ald or beneficiaires_ald + population; see {src.url})"
-            )
-    try:
-        with open(file, encoding="utf-8-sig", newline="") as fh:
-            first = fh.readline()
-        sep = ";" if first.count(";") > first.count(",") else ","
-        df = pd.read_csv(file, sep=sep, dtype=str, encoding="utf-8-sig", keep_default_na=False,
-                         na_values=[""])
-    except UnicodeDecodeError:
-        raise DataFormatError(f"{file}: not readable as UTF-8 text (save it as UTF-8)") from None
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise DataFormatError(f"{file}: cannot be parsed as CSV ({exc})") from None
-    df.columns = [str(c).strip() for c in df.columns]
+    df, sep = _io.read_user_csv(
+        file, "ALD file", "give an existing CSV (columns: dep, epci_siren or code_insee, and "
+        f"part_ald or beneficiaires_ald + population; see {src.url})")
     keys = [c for c in df.columns if c in ALD_KEYS]
     if len(keys) != 1:
         raise DataFormatError(
@@ -589,6 +577,45 @@ def read_arrondissements(data_dir: str | Path) -> pd.Series:
     problems += _io.check_unique(path, df, "code_insee")
     _io.fail(path, problems)
     return df.set_index("code_insee")["arrondissement"].astype("string")
+
+
+REFERENCE_KEYS = ("epci_siren", "siren", "code", "nom", "epci_nom", "name", "epci")
+"""Accepted header names of a reference list (else the first column, without header)."""
+
+
+def read_reference_list(path: str | Path) -> pd.Series:
+    """Read a reference list of EPCI (``--reference``): SIREN or names, one per row.
+
+    Parameters
+    ----------
+    path
+        CSV: a column among :data:`REFERENCE_KEYS` (``epci_siren``, ``nom``...), else the
+        first column of a file without header. UTF-8 text.
+
+    Returns
+    -------
+    pandas.Series
+        The non-empty stripped values in file order, named after the column read.
+
+    Raises
+    ------
+    DataFileNotFoundError, DataFormatError
+        Missing, non-UTF-8, empty or unparsable file; no EPCI listed.
+    """
+    path = Path(path)
+    df, _ = _io.read_user_csv(path, "reference CSV", "give an existing CSV listing EPCI "
+                              "(SIREN or names, one per row)", header=False)
+    first = [str(v).strip().lower() for v in df.iloc[0].fillna("")]
+    col: Any = next((i for k in REFERENCE_KEYS for i, h in enumerate(first) if h == k), None)
+    if col is None:  # no header: first column
+        name, values = "1re colonne", df[0]
+    else:
+        name, values = str(df.iat[0, col]).strip(), df[col].iloc[1:]
+    values = values.dropna().astype(str).str.strip()
+    values = values[values != ""]
+    if values.empty:
+        raise DataFormatError(f"{path}: column {name!r}: no EPCI listed")
+    return pd.Series(values.to_numpy(), name=name)
 
 
 def source_rows(source_id: str, data_dir: str | Path) -> int:
