@@ -87,7 +87,7 @@ def test_population_points(tiny: Path) -> None:
 def test_map_cog2024_apl(tiny: Path, caplog: pytest.LogCaptureFixture) -> None:
     t = load_territory(tiny, "76")
     apl = read_apl(tiny, 2023)
-    with caplog.at_level(logging.WARNING, logger="zoning.territory"):
+    with caplog.at_level(logging.INFO, logger="zoning.territory"):
         mapped, report = map_cog2024(apl, t, sum_columns=APL_SUMS, weighted_means=APL_MEANS)
     assert "09999" in caplog.text  # unmatched codes are logged, not silently dropped
     assert report.unmatched == ["09999"]

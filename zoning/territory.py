@@ -376,7 +376,7 @@ def map_cog2024(
         The frame indexed by ``code_insee`` (territory communes having at least one
         row), with the aggregated columns plus ``n_codes_2024`` and ``codes_2024``
         (';'-joined); columns not listed keep the value of the first row of each
-        group. The report lists unmatched codes (also logged as a warning).
+        group. The report lists unmatched codes (also logged).
     """
     weighted = dict(weighted_means or {})
     sums = list(sum_columns)
@@ -453,11 +453,12 @@ def map_cog2024(
 
 
 def _log_report(report: CodeMappingReport) -> None:
+    """Log the report (INFO: the run notes and parameters carry it to every output)."""
     if report.unmatched:
-        log.warning("COG 2024 mapping: %d code(s) not in the COG 2025 mapping: %s",
+        log.info("COG 2024 mapping: %d code(s) not in the COG 2025 mapping: %s",
                     len(report.unmatched), ", ".join(report.unmatched[:20]))
     if report.missing:
-        log.warning("COG 2024 mapping: %d territory commune(s) without data: %s",
+        log.info("COG 2024 mapping: %d territory commune(s) without data: %s",
                     len(report.missing), ", ".join(report.missing[:20]))
     log.info("COG 2024 mapping: %s", report.text())
 
