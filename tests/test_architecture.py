@@ -16,7 +16,8 @@ LAYERS: dict[str, int] = {
     "zoning.progress": 0, "zoning.config": 0, "zoning.results": 0,
     # the one-way flow
     "zoning.sources": 1, "zoning.territory": 2, "zoning.routing": 3, "zoning.traveltimes": 4,
-    "zoning.criteria": 5, "zoning.scoring": 6, "zoning.exports": 7, "zoning.pipeline": 8,
+    "zoning.criteria": 5, "zoning.scoring": 6, "zoning.calibration": 6, "zoning.exports": 7,
+    "zoning.pipeline": 8,
     "zoning.cli": 9,
 }
 

@@ -6,7 +6,9 @@ naming the file and the key path (``criteria[2].weight: ...``).
 
 from __future__ import annotations
 
+import json
 import math
+import re
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -256,3 +258,65 @@ def load_config(path: str | Path | None = None) -> Config:
     except UnicodeDecodeError:
         raise ConfigError(path, ["<file>: not UTF-8 text (save it as UTF-8)"]) from None
     return parse_config(raw, source=str(path))
+
+
+# --------------------------------------------------------------------------- writing
+
+_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+def _toml_key(key: str) -> str:
+    return key if _BARE_KEY.match(key) else json.dumps(key, ensure_ascii=False)
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)  # JSON string escapes are valid TOML
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{_toml_key(str(k))} = {_toml_value(v)}"
+                                for k, v in value.items()) + " }"
+    raise TypeError(f"cannot write {type(value).__name__} to TOML")
+
+
+def config_to_toml(config: Config, header: str = "") -> str:
+    """The configuration as TOML text that :func:`load_config` reads back to the same values.
+
+    Parameters
+    ----------
+    config
+        A validated configuration.
+    header
+        Comment lines written first (each prefixed with ``# ``).
+
+    Returns
+    -------
+    str
+        TOML text: one table per section (nested mappings as sub-tables), the criteria as
+        an array of tables.
+    """
+    data = config.model_dump(mode="json", exclude={"source_path"})
+    lines = [f"# {line}".rstrip() for line in header.splitlines()]
+    for section, body in data.items():
+        if section == "criteria":
+            continue
+        lines += ["", f"[{_toml_key(section)}]"]
+        subtables = {k: v for k, v in body.items() if isinstance(v, dict)
+                     and k not in ("priority_zones_by_region",)}
+        for k, v in body.items():
+            if k not in subtables:
+                lines.append(f"{_toml_key(k)} = {_toml_value(v)}")
+        for k, v in subtables.items():
+            lines += ["", f"[{_toml_key(section)}.{_toml_key(k)}]"]
+            lines += [f"{_toml_key(str(kk))} = {_toml_value(vv)}" for kk, vv in v.items()]
+    for crit in data["criteria"]:
+        lines += ["", "[[criteria]]"]
+        lines += [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in crit.items()]
+    return "\n".join(lines).lstrip("\n") + "\n"

@@ -25,7 +25,7 @@ from zoning.criteria import CriterionResult, compute_criteria
 from zoning.errors import TerritoryError
 from zoning.fmt import fr_percent
 from zoning.labels import base_label, criterion_label, criterion_unit
-from zoning.results import CriterionMeta, RunResult
+from zoning.results import CriterionMeta, NoteSection, RunResult
 from zoning.scoring import Comparison, compare, find_epci, score
 from zoning.traveltimes import TravelTimes, run_travel_times
 
@@ -160,6 +160,9 @@ def run(
     data_dir = Path(data_dir)
     with progress.step("Territoire (EPCI, communes)"):
         territory = load_territory(data_dir, region=region)
+    names = territory.epci["epci_nom"].astype(str)
+    # read the reference list before the long steps: a bad file fails at once
+    ref_sirens = read_reference(reference, names) if reference is not None else None
     tin: TravelTimes | None
     if travel is True:
         with progress.step("Temps de trajet vers les urgences (SU / SMUR)"):
@@ -171,8 +174,6 @@ def run(
     with progress.step("Critères"):
         crits = compute_criteria(territory, config, data_dir, tin, ald_path=ald_path,
                                  filosofi_epci_path=filosofi_epci_path)
-    names = territory.epci["epci_nom"].astype(str)
-    ref_sirens = read_reference(reference, names) if reference is not None else None
     with progress.step("Score, classement et analyse de sensibilité"):
         table = score(crits, config, territory.epci["population"], strict=strict, top=top,
                       draws=draws, seed=seed)
@@ -180,6 +181,10 @@ def run(
 
     epci = territory.epci.join(table, how="left")
     epci = epci.sort_values("rank")
+    sections: list[NoteSection] = []
+    if comparison is not None:
+        epci["in_reference"] = epci.index.isin(comparison.reference)
+        sections.append(reference_section(comparison, names, reference))
     communes = _communes_frame(territory, crits, tin, data_dir)
     facilities = tin.sites if tin is not None else _empty_facilities()
     metas = _criteria_meta(config, crits, table)
@@ -190,9 +195,51 @@ def run(
         region=region, region_name=str(getattr(territory, "region_name", region)),
         epci=gpd.GeoDataFrame(epci, geometry="geometry", crs=territory.epci.crs),
         communes=communes, facilities=facilities, criteria=metas, notes=notes, params=params,
+        sections=sections,
     )
     return Run(result=result, table=table, criteria=crits, comparison=comparison,
                extra={"travel": tin, "territory": territory, "config": config})
+
+
+def reference_section(
+    comparison: Comparison, names: pd.Series, reference: Path | str | None = None
+) -> NoteSection:
+    """French note block comparing the selection with the reference list (map, XLSX).
+
+    Parameters
+    ----------
+    comparison
+        :func:`zoning.scoring.compare` result.
+    names
+        EPCI names, index SIREN.
+    reference
+        The reference file (named in the first line).
+
+    Returns
+    -------
+    NoteSection
+    """
+    def name(s: str) -> str:
+        return f"{names.get(s, s)} ({s})"
+
+    src = f" ({Path(reference).name})" if reference is not None else ""
+    jac = f"{comparison.jaccard:.2f}".replace(".", ",")
+    lines = [
+        f"Liste de référence{src} : {len(comparison.reference)} EPCI ; "
+        f"{len(comparison.both)} sont aussi zones prioritaires, {len(comparison.only_model)} "
+        f"zones prioritaires n'y figurent pas, {len(comparison.only_reference)} EPCI de la liste "
+        f"ne sont pas retenus (indice de Jaccard {jac}).",
+    ]
+    if comparison.only_model:
+        lines.append("Zones prioritaires hors de la liste : "
+                     + " ; ".join(name(s) for s in comparison.only_model) + ".")
+    if comparison.only_reference:
+        lines.append("Dans la liste mais non retenus : " + " ; ".join(
+            f"{name(s)}, rang {int(comparison.ranks[s])}" for s in comparison.only_reference)
+            + ".")
+    lines.append("Tableaux : colonne « Dans la liste de référence » ; carte : couche "
+                 "« Liste de référence et zones prioritaires ».")
+    return NoteSection("Comparaison avec la liste de référence", lines)
 
 
 def _empty_facilities() -> gpd.GeoDataFrame:
@@ -609,6 +656,173 @@ def scenario_changes(base: Run, scenario: Run) -> pd.DataFrame:
     return out.iloc[order]
 
 
+# --------------------------------------------------------------------------- calibration
+
+
+@dataclass
+class CalibrationRun:
+    """``zoning calibrate``: the weights a reference list implies, and the run they give.
+
+    Attributes
+    ----------
+    calibration
+        :class:`zoning.calibration.Calibration` (weights, intervals, agreement, EPCI).
+    base
+        The run with the configured weights (criteria, territory, travel times).
+    fitted
+        The run with the fitted weights, carrying the calibration report (a note section
+        and annex tables) and the reference comparison: what is written.
+    config_text
+        The criteria file of the fitted weights (TOML), as ``zoning score --config`` reads it.
+    config_path
+        Where it is written.
+    lines
+        The French report lines.
+    """
+
+    calibration: Any
+    base: Run
+    fitted: Run
+    config_text: str
+    config_path: Path
+    lines: list[str]
+
+
+def run_calibration(
+    config: Config,
+    data_dir: Path,
+    reference: Path,
+    out_dir: Path,
+    region: str | None = None,
+    *,
+    bootstrap: int = 200,
+    cv: int | str = 5,
+    seed: int | None = None,
+    draws: int | None = None,
+    ald_path: Path | None = None,
+    filosofi_epci_path: Path | None = None,
+    travel: TravelTimes | None | bool = True,
+) -> CalibrationRun:
+    """Fit the weights a reference list implies, then score the region with them.
+
+    Parameters
+    ----------
+    config
+        Configuration (criteria, normalisations; its weights are the baseline compared).
+    data_dir
+        Data directory.
+    reference
+        CSV list of EPCI (SIREN or names, official full names accepted).
+    out_dir
+        Output folder: names the criteria file written (``criteres_calibres_<region>.toml``).
+    region
+        Region code (default ``run.region``).
+    bootstrap, cv, seed
+        See :func:`zoning.calibration.calibrate`.
+    draws
+        Sensitivity draws of the fitted run (default: config).
+    ald_path, filosofi_epci_path, travel
+        As for :func:`run`.
+
+    Returns
+    -------
+    CalibrationRun
+    """
+    import tomllib
+
+    from zoning import calibration as cal_mod
+    from zoning.config import config_to_toml, parse_config
+    from zoning.results import AnnexTable
+
+    region = str(region or config.run.region)
+    base = run(config, data_dir, region=region, reference=reference, draws=0,
+               ald_path=ald_path, filosofi_epci_path=filosofi_epci_path, travel=travel)
+    assert base.comparison is not None
+    territory = base.extra["territory"]
+    names = territory.epci["epci_nom"].astype(str)
+    with progress.step("Calibration des poids sur la liste de référence"):
+        cal = cal_mod.calibrate(base.criteria, config, territory.epci["population"],
+                                base.comparison.reference, bootstrap=bootstrap, cv=cv,
+                                seed=seed)
+    weights = cal.weights_for_config(config)
+    n_ref = len(cal.reference)
+    zones = {**config.run.priority_zones_by_region, region: n_ref}
+    fitted_cfg = config.model_copy(update={
+        "criteria": [c.model_copy(update={"weight": weights[c.id]}) for c in config.criteria],
+        "run": config.run.model_copy(update={
+            "region": region, "selection": "top", "method": "composite",
+            "priority_zones_by_region": zones}),
+    })
+    path = Path(out_dir) / f"criteres_calibres_{region}.toml"
+    header_lines = [
+        f"Critères et poids ajustés par « zoning calibrate » sur la liste {Path(reference).name}",
+        f"({n_ref} EPCI, région {region}) ; relancer : zoning score --config {path.name}",
+    ]
+    for c in config.criteria:
+        line = f"  {c.id} : poids {weights[c.id]:.4f}"
+        if c.id not in cal.weights.index:
+            line += " (donnée indisponible : non estimé)"
+        elif cal.bootstrap:
+            lo, hi = cal.intervals.loc[c.id, ["low", "high"]].to_numpy(dtype="float64")
+            line += f", intervalle bootstrap [{lo:.3f} ; {hi:.3f}]"
+        header_lines.append(line)
+    header_lines.append(f"Sélection : les {n_ref} premiers (taille de la liste), méthode "
+                        "composite.")
+    header = "\n".join(header_lines)
+    text = config_to_toml(fitted_cfg, header)
+    fitted_cfg = parse_config(tomllib.loads(text), source=str(path))  # what score will read
+    fitted = run(fitted_cfg, data_dir, region=region, reference=reference, draws=draws,
+                 ald_path=ald_path, filosofi_epci_path=filosofi_epci_path,
+                 travel=base.extra.get("travel") or False)
+    lines = cal_mod.summary_lines(cal, config, names, source=Path(reference).name)
+    lines.append(f"Carte, tableaux et GeoPackage calculés avec les poids ajustés (fichier "
+                 f"{path.name}, accepté par « zoning score --config »).")
+    res = fitted.result
+    res.sections.append(NoteSection("Calibration des poids sur la liste de référence", lines))
+    res.annexes.extend([
+        AnnexTable("calibration_poids", "Calibration - poids",
+                   cal_mod.weights_frame(cal, config), cal_mod.WEIGHT_LABELS),
+        AnnexTable("calibration_accord", "Calibration - accord",
+                   cal_mod.agreement_frame(cal), cal_mod.AGREEMENT_LABELS),
+        AnnexTable("calibration_epci", "Calibration - EPCI",
+                   cal_mod.epci_frame(cal, names), cal_mod.epci_labels(cal, config)),
+    ])
+    res.params["calibration"] = {
+        "reference": str(reference), "weights": {k: float(v) for k, v in cal.weights.items()},
+        "intervals": {k: [float(r["low"]), float(r["high"])]
+                      for k, r in cal.intervals.iterrows()},
+        "bootstrap": cal.bootstrap, "cv": cal.cv, "seed": cal.seed,
+        "in_sample": [cal.in_sample.top_overlap, cal.in_sample.n, cal.in_sample.auc],
+        "cross_validated": [cal.cross_validated.top_overlap, cal.cross_validated.n,
+                            cal.cross_validated.auc],
+        "config_file": str(path),
+    }
+    return CalibrationRun(calibration=cal, base=base, fitted=fitted, config_text=text,
+                          config_path=path, lines=lines)
+
+
+def write_calibration(crun: CalibrationRun, out_dir: Path) -> list[Path]:
+    """Write the fitted run's outputs (one output set, all or nothing), then the criteria file.
+
+    The criteria file is written atomically on its own, after the set, and is not a member
+    of it: a later ``zoning score --config criteres_calibres_<region>.toml`` writing to the
+    same folder replaces the set's files but never deletes the file it was run with.
+    """
+    from zoning.atomic import atomic_path
+    from zoning.errors import ExportError
+
+    written = write_outputs(crun.fitted, out_dir)
+    try:
+        with atomic_path(crun.config_path) as tmp:
+            Path(tmp).write_text(crun.config_text, encoding="utf-8")
+    except OSError as exc:
+        raise ExportError(
+            f"{crun.config_path}: cannot write the criteria file ({exc.strerror or exc}); the "
+            "other outputs were written (choose a writable output folder with --output)"
+        ) from exc
+    return [*written, crun.config_path]
+
+
 def resolve_epci(result: RunResult, query: str) -> str:
     """SIREN of the EPCI named or numbered ``query`` in the run (see :func:`find_epci`)."""
     return find_epci(query, result.epci["epci_nom"].astype(str))
@@ -672,6 +886,7 @@ def nearest_emergency(result: RunResult, siren: str) -> dict[str, Any] | None:
 
 
 __all__: Sequence[str] = (
-    "Run", "read_reference", "run", "write_outputs", "raster_job", "resolve_epci",
-    "worst_communes", "nearest_emergency",
+    "CalibrationRun", "Run", "read_reference", "reference_section", "run", "run_calibration",
+    "write_calibration", "write_outputs", "raster_job", "resolve_epci", "worst_communes",
+    "nearest_emergency",
 )

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,44 @@ class CriterionMeta:
     note: str = ""
 
 
+@dataclass(frozen=True)
+class NoteSection:
+    """A titled block of French lines shown in the map's notes and the XLSX method sheet.
+
+    Attributes
+    ----------
+    title
+        Section title (e.g. "Comparaison avec la liste de référence").
+    lines
+        French lines, one bullet each.
+    """
+
+    title: str
+    lines: list[str]
+
+
+@dataclass(frozen=True)
+class AnnexTable:
+    """An extra table of a run (e.g. the calibration report): CSV files and one XLSX sheet.
+
+    Attributes
+    ----------
+    key
+        File suffix: written as ``<stem>_<key>.csv`` (and ``<stem>_<key>_fr.csv``).
+    sheet
+        XLSX sheet title (at most 31 characters).
+    frame
+        The table, machine column names, index named.
+    labels
+        French header per column (and for the index name).
+    """
+
+    key: str
+    sheet: str
+    frame: pd.DataFrame
+    labels: dict[str, str] = field(default_factory=dict)
+
+
 @dataclass
 class RunResult:
     """Everything the exports need, all geometries in EPSG:2154.
@@ -70,6 +109,10 @@ class RunResult:
         Run parameters: config path and content, data vintages, version, computed_at.
     raster_path
         Travel-time GeoTIFF, when one was written.
+    sections
+        Extra titled note blocks (reference comparison, calibration report).
+    annexes
+        Extra tables written beside the ranked tables (CSV + an XLSX sheet each).
     """
 
     region: str
@@ -81,3 +124,5 @@ class RunResult:
     notes: list[str] = field(default_factory=list)
     params: dict[str, Any] = field(default_factory=dict)
     raster_path: Path | None = None
+    sections: list[NoteSection] = field(default_factory=list)
+    annexes: list[AnnexTable] = field(default_factory=list)

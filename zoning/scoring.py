@@ -56,7 +56,9 @@ Conventions
 
 from __future__ import annotations
 
+import difflib
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
@@ -410,6 +412,37 @@ def _criterion_frames(
     return raw, oriented, available
 
 
+def _normalised(oriented: pd.DataFrame, config: Config) -> pd.DataFrame:
+    scores = pd.DataFrame(index=oriented.index)
+    for c in config.criteria:
+        scores[c.id] = normalise(oriented[c.id], c.normalisation)
+    return scores
+
+
+def criterion_scores(
+    criteria: Mapping[str, CriterionResult], config: Config, index: pd.Index
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, bool]]:
+    """Raw values and normalised scores of every configured criterion, as :func:`score` has them.
+
+    Parameters
+    ----------
+    criteria
+        Criterion id -> :class:`~zoning.criteria.CriterionResult`.
+    config
+        Configuration (directions and normalisations).
+    index
+        EPCI SIREN to score.
+
+    Returns
+    -------
+    tuple
+        ``raw`` and ``scores`` (one column per configured criterion, index ``index``; scores
+        0..1, 1 = most vulnerable, NaN = missing) and ``available`` (criterion id -> has data).
+    """
+    raw, oriented, available = _criterion_frames(criteria, config, index)
+    return raw, _normalised(oriented, config), available
+
+
 def score(
     criteria: Mapping[str, CriterionResult],
     config: Config,
@@ -456,9 +489,7 @@ def score(
     raw, oriented, available = _criterion_frames(criteria, config, index)
     w = effective_weights(config.weights, available, strict=strict)
 
-    scores = pd.DataFrame(index=index)
-    for c in config.criteria:
-        scores[c.id] = normalise(oriented[c.id], c.normalisation)
+    scores = _normalised(oriented, config)
     used_ids = [k for k in w.used if w.used[k] > 0]
     comp = composite(scores, w.used)
     nfrag = fragility_count(oriented[used_ids], config.run.cumul_quantile)
@@ -637,7 +668,13 @@ def robustness_labels(
 
 
 def find_epci(query: str, names: pd.Series) -> str:
-    """Resolve a SIREN or an (accent/case-insensitive) name fragment to one SIREN.
+    """Resolve a SIREN or an (accent/case-insensitive) name or name fragment to one SIREN.
+
+    Names are compared folded (no accents, case, apostrophes or dashes) with the official
+    legal forms shortened as in the EPCI file: "Communauté de communes du Pays de X" matches
+    "CC du Pays de X" ("Communauté d'agglomération" -> CA, "Communauté urbaine" -> CU,
+    "St" -> "Saint"). Tried in turn: the exact folded name, a name containing the query,
+    then a name holding every significant word of the query (articles ignored).
 
     Parameters
     ----------
@@ -654,7 +691,7 @@ def find_epci(query: str, names: pd.Series) -> str:
     Raises
     ------
     TerritoryError
-        Unknown SIREN or no name matching.
+        Unknown SIREN or no name matching (the closest names are suggested).
     AmbiguousNameError
         Several EPCI match; ``candidates`` lists ``"SIREN name"`` strings.
     """
@@ -673,11 +710,23 @@ def find_epci(query: str, names: pd.Series) -> str:
     if len(exact) == 1:
         return str(exact[0])
     hits = idx[norm.str.contains(fq, regex=False).to_numpy()] if not len(exact) else exact
+    if len(hits) == 0:
+        words = _significant_words(fq)
+        if words:
+            has_all = np.ones(len(norm), dtype=bool)
+            for w in words:  # a handful of words, each test vectorised over the names
+                has_all &= norm.str.contains(rf"\b{re.escape(w)}\b", regex=True).to_numpy()
+            hits = idx[has_all]
     if len(hits) == 1:
         return str(hits[0])
     if len(hits) == 0:
+        close = difflib.get_close_matches(fq, norm.tolist(), n=3, cutoff=0.6)
+        pos = {v: i for i, v in enumerate(norm.tolist())}
+        hint = ("; closest names: " + "; ".join(
+            f"{idx[pos[c]]} {names.iloc[pos[c]]}" for c in close)) if close else ""
         raise TerritoryError(
-            f"no EPCI name contains {query!r} in this territory (give a SIREN or another name)"
+            f"no EPCI name matches {query!r} in this territory{hint} (give a SIREN or another "
+            "name)"
         )
     cands = [f"{s} {names.loc[s]}" for s in sorted(hits)]
     shown = "; ".join(cands[:12]) + (f"; … and {len(cands) - 12} more" if len(cands) > 12
@@ -688,13 +737,33 @@ def find_epci(query: str, names: pd.Series) -> str:
     )
 
 
+_LEGAL_FORMS = (
+    (r"^communaute de communes\b", "cc"),
+    (r"^communaute d agglomeration\b", "ca"),
+    (r"^communaute urbaine\b", "cu"),
+    (r"^c c\b", "cc"),
+    (r"^c a\b", "ca"),
+    (r"\bst\b", "saint"),
+    (r"\bste\b", "sainte"),
+)
+_ARTICLES = frozenset({"de", "du", "des", "la", "le", "les", "l", "d", "et", "en", "a", "au",
+                       "aux", "sur", "cc", "ca", "cu"})
+
+
+def _significant_words(folded: str) -> list[str]:
+    return [w for w in folded.split() if w not in _ARTICLES]
+
+
 def _fold(s: pd.Series) -> pd.Series:
-    """Lower-case, strip accents, normalise apostrophes and dashes, squeeze spaces."""
+    """Lower-case, strip accents, normalise apostrophes, dashes and dots, squeeze spaces,
+    shorten the legal form ("communaute de communes" -> "cc")."""
     out = (
         s.str.normalize("NFKD").str.encode("ascii", "ignore").str.decode("ascii")
-        .str.lower().str.replace(r"[’'`\-]", " ", regex=True)
+        .str.lower().str.replace(r"[’'`\-.]", " ", regex=True)
         .str.replace(r"\s+", " ", regex=True).str.strip()
     )
+    for pattern, repl in _LEGAL_FORMS:
+        out = out.str.replace(pattern, repl, regex=True)
     return out
 
 

@@ -46,6 +46,7 @@ EPCI_LABELS: dict[str, str] = {
     "composite": "Score composite (0 à 1, 1 = plus vulnérable)",
     "rank": "Rang (1 = plus vulnérable)",
     "selected": "Zone prioritaire",
+    "in_reference": "Dans la liste de référence",
     "probability": "Probabilité de sélection",
     "rank_p05": "Rang, 5e centile (sensibilité)",
     "rank_p95": "Rang, 95e centile (sensibilité)",
@@ -165,7 +166,8 @@ def epci_column_labels(result: RunResult) -> dict[str, str]:
 
 def epci_output_columns(result: RunResult) -> list[str]:
     """EPCI columns in output order (identity, ranking, then each criterion raw and score)."""
-    first = ["epci_nom", "epci_type", "dep", "population", "rank", "selected", "composite",
+    first = ["epci_nom", "epci_type", "dep", "population", "rank", "selected", "in_reference",
+             "composite",
              "probability", "rank_p05", "rank_p95", "robustesse"]
     crit = [col for c in result.criteria for col in (c.id, f"{c.id}_score")]
     return [col for col in first + crit if col in result.epci.columns]

@@ -7,7 +7,9 @@ Files (``<stem>`` = ``zoning_<region>``):
 - ``<stem>_epci_fr.csv`` and ``<stem>_communes_fr.csv``: UTF-8 with BOM, ``;`` separator,
   decimal comma, French headers, missing values written ``donnée indisponible`` (opens
   directly in a French spreadsheet);
-- ``<stem>.xlsx``: sheets "Classement des EPCI", "Communes" and "Méthode et sources".
+- ``<stem>.xlsx``: sheets "Classement des EPCI", "Communes" and "Méthode et sources";
+- each annex of the run (:class:`~zoning.results.AnnexTable`, e.g. the calibration report of
+  ``zoning calibrate``): ``<stem>_<key>.csv``, ``<stem>_<key>_fr.csv`` and one more XLSX sheet.
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ from zoning.exports._common import (
     value_decimals,
     version,
 )
-from zoning.results import RunResult
+from zoning.results import AnnexTable, RunResult
 from zoning.text import FORMULA_START, check_utf8_path, formula_safe_frame
 
 Job = tuple[Path, Callable[[Path], None]]
@@ -251,6 +253,13 @@ def _method_sheet(ws: Worksheet, result: RunResult) -> None:
     for line in missing_criteria_notes(result):
         ws.append(["", line])
         ws.cell(row=ws.max_row, column=2).alignment = Alignment(wrap_text=True)
+    for section in result.sections:
+        ws.append([])
+        ws.append([section.title])
+        ws.cell(row=ws.max_row, column=1).font = bold
+        for line in section.lines:
+            ws.append(["", line])
+            ws.cell(row=ws.max_row, column=2).alignment = Alignment(wrap_text=True)
     if result.raster_path:
         ws.append(["Raster des temps de trajet", str(result.raster_path)])
 
@@ -265,6 +274,8 @@ def _write_xlsx(result: RunResult, epci: pd.DataFrame, communes: pd.DataFrame,
     _fill_sheet(ws, epci, labels, highlight=epci["selected"] if "selected" in epci else None)
     _fill_sheet(wb.create_sheet("Communes"), communes, COMMUNE_LABELS)
     _method_sheet(wb.create_sheet("Méthode et sources"), result)
+    for annex in result.annexes:
+        _fill_sheet(wb.create_sheet(annex.sheet[:31]), annex.frame, annex.labels)
     wb.save(path)
 
 
@@ -290,6 +301,8 @@ def table_jobs(result: RunResult, out_dir: str | Path, french_csv: bool = True) 
             (out_dir / f"{stem}_communes_fr.csv",
              lambda p: _write_csv_fr(communes, COMMUNE_LABELS, p)),
         ]
+    for annex in result.annexes:
+        jobs += _annex_jobs(annex, out_dir / f"{stem}_{annex.key}", french_csv)
     jobs.append((out_dir / f"{stem}.xlsx", lambda p: _write_xlsx(result, epci_fr, communes, p)))
     return jobs
 
@@ -315,6 +328,15 @@ def scenario_job(result: RunResult, changes: pd.DataFrame, label: str,
             frame.to_csv(f, index_label="epci_siren", lineterminator="\n")
 
     return target, write
+
+
+def _annex_jobs(annex: AnnexTable, base: Path, french_csv: bool) -> list[Job]:
+    frame, labels = annex.frame, annex.labels
+    jobs: list[Job] = [(base.with_name(base.name + ".csv"), lambda p: _write_csv(frame, p))]
+    if french_csv:
+        jobs.append((base.with_name(base.name + "_fr.csv"),
+                     lambda p: _write_csv_fr(frame, labels, p)))
+    return jobs
 
 
 def run_jobs(jobs: Sequence[Job], name: str | None = None) -> list[Path]:

@@ -70,6 +70,14 @@ PRIORITY_LAYER = "Priorité : score composite et zones prioritaires"
 COMMUNE_LAYER = "Temps d'accès au SU ou SMUR le plus proche (communes)"
 SU_LAYER = "Services d'urgences (SU)"
 SMUR_LAYER = "SMUR (équipes mobiles d'urgence)"
+REFERENCE_LAYER = "Liste de référence et zones prioritaires"
+REFERENCE_CLASSES = (
+    ("#5e3c99", "Dans la liste de référence et zone prioritaire"),
+    ("#e66101", "Dans la liste de référence seulement"),
+    ("#fdb863", "Zone prioritaire seulement (hors de la liste de référence)"),
+    ("#f7f7f7", "Ni l'un ni l'autre"),
+)
+"""Colours (PuOr, colour-blind safe) and labels of the reference-comparison layer."""
 
 
 def _leaflet_dir() -> Path:
@@ -225,6 +233,11 @@ def _epci_part(result: RunResult, tolerance_m: float) -> tuple[dict[str, Any], l
     ]
     labels.insert(5, "Pourquoi")
     cols.insert(5, why_selected(epci))
+    has_ref = "in_reference" in epci.columns
+    if has_ref:
+        in_ref = epci["in_reference"].fillna(False).astype(bool)
+        labels.insert(6, "Dans la liste de référence")
+        cols.insert(6, in_ref.map({True: "oui", False: "non"}))
     for c in result.criteria:
         labels.append(short_label(c.label))  # the value carries the unit
         if c.available:
@@ -272,6 +285,8 @@ def _epci_part(result: RunResult, tolerance_m: float) -> tuple[dict[str, Any], l
         "legend": {"title": "Score composite (quintiles ; plus foncé = plus vulnérable)",
                    "items": items},
     })
+    if has_ref:
+        layers.append(_reference_layer(selected, in_ref))
     for c in result.criteria:
         factor, shown_unit = display_scale(c)
         unit = f" ({shown_unit})" if shown_unit else ""
@@ -298,6 +313,21 @@ def _epci_part(result: RunResult, tolerance_m: float) -> tuple[dict[str, Any], l
                        "items": items, "note": c.note},
         })
     return data, layers, geoms
+
+
+def _reference_layer(selected: pd.Series, in_ref: pd.Series) -> dict[str, Any]:
+    """EPCI coloured by agreement between the selection and the reference list."""
+    sel, ref = selected.to_numpy(dtype=bool), in_ref.to_numpy(dtype=bool)
+    codes = np.select([ref & sel, ref, sel], [0, 1, 2], default=3)
+    counts = np.bincount(codes, minlength=len(REFERENCE_CLASSES))
+    items = [{"color": col, "label": f"{lab} ({int(k)} EPCI)"}
+             for (col, lab), k in zip(REFERENCE_CLASSES, counts, strict=True)]
+    return {
+        "name": REFERENCE_LAYER, "priority": False, "visible": False,
+        "codes": codes.tolist(), "colors": [c for c, _ in REFERENCE_CLASSES],
+        "legend": {"title": "Comparaison de la sélection avec la liste de référence",
+                   "items": items},
+    }
 
 
 def _communes_part(result: RunResult, tolerance_m: float,
@@ -475,6 +505,7 @@ def build_payload(result: RunResult, epci_tolerance_m: float = EPCI_TOLERANCE_M,
         "computed_at": when,
         "sources": sources_lines(result),
         "notes": missing_criteria_notes(result),
+        "sections": [{"title": sec.title, "lines": list(sec.lines)} for sec in result.sections],
         "footer": (f"zoning {version(result)} — géométries simplifiées pour le web (frontières "
                    "communes conservées) ; fond de carte OpenStreetMap facultatif (en ligne)."),
         "attribution": _attribution(result),

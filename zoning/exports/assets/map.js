@@ -355,6 +355,12 @@ function zoningMap(map, D) {
       D.notes.forEach(function (s) { ul2.appendChild(el("li", null, s)); });
       d.appendChild(ul2);
     }
+    (D.sections || []).forEach(function (sec) {
+      d.appendChild(el("h2", null, sec.title));
+      var ul3 = el("ul");
+      sec.lines.forEach(function (s) { ul3.appendChild(el("li", null, s)); });
+      d.appendChild(ul3);
+    });
     d.appendChild(el("p", "zoning-small", D.footer));
     L.DomEvent.disableClickPropagation(d);
     L.DomEvent.disableScrollPropagation(d);
