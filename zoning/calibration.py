@@ -45,6 +45,7 @@ from threadpoolctl import threadpool_limits
 
 from zoning.errors import ScoringError
 from zoning.fmt import fr_number, fr_percent
+from zoning.labels import base_label, criterion_label, criterion_unit
 from zoning.scoring import composite, criterion_scores, rank_values
 
 if TYPE_CHECKING:
@@ -459,7 +460,7 @@ MISSING = "donnée indisponible"
 
 
 def _label(config: Config, cid: str) -> str:
-    return config.criterion(cid).label.split(" (")[0]
+    return base_label(config.criterion(cid).label)
 
 
 def _agreement_text(a: Agreement) -> str:
@@ -588,7 +589,7 @@ def weights_frame(cal: Calibration, config: Config) -> pd.DataFrame:
         iv = (cal.intervals.loc[c.id].to_dict() if fitted
               else {"low": np.nan, "high": np.nan, "median": np.nan})
         rows.append({
-            "critere": c.label,
+            "critere": criterion_label(config, c.id),
             "poids": float(cal.weights[c.id]) if fitted else np.nan,
             "ic_bas": float(iv["low"]),
             "ic_haut": float(iv["high"]),
@@ -646,7 +647,7 @@ def epci_labels(cal: Calibration, config: Config) -> dict[str, str]:
         "cas": "Cas à discuter",
     }
     for cid in cal.criteria:
-        c = config.criterion(cid)
-        labels[cid] = f"{c.label} ({c.unit})" if c.unit else c.label
-        labels[f"{cid}_score"] = f"Score normalisé : {c.label} (0 à 1, 1 = plus vulnérable)"
+        label, unit = criterion_label(config, cid), criterion_unit(config, cid)
+        labels[cid] = f"{label} ({unit})" if unit else label
+        labels[f"{cid}_score"] = f"Score normalisé : {label} (0 à 1, 1 = plus vulnérable)"
     return labels
