@@ -23,6 +23,7 @@ from zoning.config import config_to_toml, load_config, parse_config
 from zoning.criteria import CriterionResult
 from zoning.errors import AmbiguousNameError, ScoringError, TerritoryError
 from zoning.exports import write_map, write_tables
+from zoning.labels import base_label
 from zoning.results import AnnexTable, NoteSection
 from zoning.scoring import composite, criterion_scores, find_epci, rank_values
 
@@ -123,7 +124,8 @@ def test_calibrate_on_a_top_n_list() -> None:
     assert sum(w.values()) == pytest.approx(1.0, abs=1e-9) and w["ald"] == 0.0
     lines = summary_lines(cal, load_config(), pd.Series("x", index=pop.index), source="ref.csv")
     assert any(line.startswith("Poids implicites") for line in lines)
-    assert any("Part des patients en ALD » : donnée indisponible" in line for line in lines)
+    ald = base_label(load_config().criterion("ald").label)
+    assert any(f"{ald} » : donnée indisponible" in line for line in lines)
     assert any("2 EPCI n'ont pas de valeur pour tous les critères" in line for line in lines)
     worst = epci_frame(cal, pd.Series("x", index=pop.index))
     assert worst["ecart"].is_monotonic_decreasing
