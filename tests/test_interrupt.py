@@ -9,6 +9,7 @@ staging folder is left.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -53,8 +54,11 @@ def test_signal_during_export_keeps_previous_outputs(
         sig: signal.Signals, tiny_data_dir: Path, scored_once: Path, tmp_path: Path) -> None:
     out = tmp_path / "maps"
     out.mkdir()
-    for p in scored_once.iterdir():
-        (out / p.name).write_bytes(p.read_bytes())
+    for p in scored_once.iterdir():  # files, and the fiches/ folder
+        if p.is_dir():
+            shutil.copytree(p, out / p.name)
+        else:
+            (out / p.name).write_bytes(p.read_bytes())
     before = snapshot(out)
     flag = tmp_path / "flag"
     script = tmp_path / "slow.py"

@@ -52,7 +52,7 @@ def test_score_writes_ranked_table(scored: tuple[str, Path]) -> None:
     stdout, out = scored
     written = [Path(line.split(" : ", 1)[1]) for line in stdout.splitlines()
                if line.startswith("écrit : ")]
-    assert written and all(p.is_file() for p in written)
+    assert written and all(p.exists() for p in written)  # files, and the fiches/ folder
     csv = next(p for p in written if p.name.endswith("epci.csv"))
     ranked = pd.read_csv(csv, dtype={"epci_siren": str}, comment="#")
     assert len(ranked) == 161 and ranked["epci_siren"].is_unique
@@ -67,6 +67,33 @@ def test_score_writes_ranked_table(scored: tuple[str, Path]) -> None:
     sel = ranked["selected"].astype(str).str.lower() == "true"
     assert params["n_selected"] == 28 == int(sel.sum())
     assert params["population_selected"] == int(ranked.loc[sel, "population"].sum())
+
+
+def test_score_writes_one_page_fiche_per_zone(scored: tuple[str, Path]) -> None:
+    """``fiches/``: one A4 portrait page (HTML and PDF) per selected zone, in French."""
+    import pypdf
+
+    _, out = scored
+    pdfs = sorted((out / "fiches").glob("*.pdf"))
+    assert len(pdfs) == 28 == len(list((out / "fiches").glob("*.html")))
+    ranked = pd.read_csv(out / "zoning_76_epci.csv", dtype={"epci_siren": str}, comment="#")
+    first = ranked.sort_values("rank").iloc[0]
+    for pdf in pdfs:
+        reader = pypdf.PdfReader(pdf)
+        assert len(reader.pages) == 1, pdf.name
+        box = reader.pages[0].mediabox
+        assert (round(float(box.width)), round(float(box.height))) == (595, 842), pdf.name
+    pdf = next(p for p in pdfs if first["epci_siren"] in p.name)
+    text = pdf_text(pdf)
+    for needle in (str(first["epci_nom"]), "Rang 1 / 161", "zone prioritaire",
+                   "Sources et précautions", "bassin de vie", "Site le plus proche"):
+        assert needle in text, needle
+
+
+def pdf_text(path: Path) -> str:
+    import pypdf
+
+    return " ".join(" ".join(p.extract_text().split()) for p in pypdf.PdfReader(path).pages)
 
 
 def test_reference_comparison(data_dir: Path, scored: tuple[str, Path], tmp_path: Path) -> None:

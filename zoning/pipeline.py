@@ -465,9 +465,9 @@ def raster_job(run_: Run, out_dir: Path) -> tuple[Path, Callable[[Path], None]] 
 def write_outputs(run_: Run, out_dir: Path, extra_jobs: Sequence[Any] = ()) -> list[Path]:
     """Write every output of the run to ``out_dir``, all or nothing.
 
-    GeoPackage, HTML map, CSV and XLSX tables (``zoning.exports.write_all``) and the
-    travel-time GeoTIFF: each is written to a temporary file first and the targets are
-    replaced only once all of them were written.
+    GeoPackage, HTML map, CSV and XLSX tables (``zoning.exports.write_all``), the
+    travel-time GeoTIFF and ``fiches/`` (one A4 page, HTML and PDF, per selected zone):
+    everything is staged first and the targets are replaced only once all were written.
 
     Parameters
     ----------
@@ -484,10 +484,14 @@ def write_outputs(run_: Run, out_dir: Path, extra_jobs: Sequence[Any] = ()) -> l
         Files written.
     """
     from zoning.exports import write_all
+    from zoning.exports.fiche import fiches_job
 
     raster = raster_job(run_, Path(out_dir))
     jobs = ([raster] if raster is not None else []) + list(extra_jobs)
-    with progress.step("Écriture des résultats (GeoPackage, carte, tableaux, GeoTIFF)"):
+    if bool(run_.result.epci["selected"].fillna(False).astype(bool).any()):
+        jobs.append(fiches_job(run_.result, Path(out_dir)))  # fiches/: one page per zone
+    with progress.step("Écriture des résultats (GeoPackage, carte, tableaux, GeoTIFF, "
+                       "fiches)"):
         written = write_all(run_.result, Path(out_dir), extra_jobs=jobs)
     return list(written.values())
 

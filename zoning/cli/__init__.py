@@ -125,9 +125,9 @@ def main(ctx: click.Context, verbose: int, quiet: bool) -> None:
 
 
 def _register() -> None:
-    from zoning.cli import calibrate_cmd, map_cmd, score_cmd, sources_cmd, travel_cmd
+    from zoning.cli import calibrate_cmd, fiche_cmd, map_cmd, score_cmd, sources_cmd, travel_cmd
 
-    for module in (sources_cmd, travel_cmd, score_cmd, calibrate_cmd, map_cmd):
+    for module in (sources_cmd, travel_cmd, score_cmd, calibrate_cmd, map_cmd, fiche_cmd):
         for command in module.COMMANDS:
             main.add_command(command)
 

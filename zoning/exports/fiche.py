@@ -1,0 +1,325 @@
+"""One A4 page per EPCI (``fiche``) for the people who decide: HTML and PDF, in French.
+
+A fiche shows the EPCI's identity and population, its rank with the sensitivity interval and
+robustness, each criterion against the region's distribution (an inline SVG strip: every
+EPCI a grey tick, this one red, the unfavourable side on the right), a static SVG map of its
+communes' travel times with the nearest SU/SMUR sites, the communes table and the sources
+and caveats. Every text from data is HTML-escaped. PDFs are printed by ONE headless Chromium
+for all the fiches of a run (:func:`write_fiches`).
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import shapely
+
+from zoning.exports._common import (
+    MISSING,
+    MISSING_COLOR,
+    TRAVEL_BREAKS,
+    YLGNBU5,
+    check_result,
+    class_labels,
+    computed_at,
+    display_scale,
+    fixed_classes,
+    fmt_datetime,
+    fmt_number,
+    fmt_probability,
+    fmt_value,
+    palette,
+    short_label,
+    slug,
+    sources_lines,
+    value_decimals,
+    version,
+)
+from zoning.exports.webmap import criterion_ranks, why_selected
+from zoning.results import RunResult
+
+FIT_ONE_PAGE = """() => {
+  /* A4 portrait minus the 9 mm margins is 279 mm = 1054 CSS px high: shrink a long fiche */
+  var h = document.documentElement.scrollHeight, max = 1045;
+  if (h > max) { document.body.style.zoom = (max / h).toFixed(3); }
+}"""
+"""Script run before printing: a fiche that would overflow is scaled to one page."""
+
+MAX_COMMUNE_ROWS = 16
+"""Communes listed on the page (the farthest from emergencies first); the rest are counted."""
+
+_CSS = """
+@page { size: A4 portrait; margin: 9mm; }
+* { box-sizing: border-box; -webkit-print-color-adjust: exact; print-color-adjust: exact; }
+body { font: 9.5px/1.3 "Helvetica Neue", Arial, "Liberation Sans", sans-serif; color: #1a1a1a;
+  margin: 0; width: 192mm; }
+h1 { font-size: 17px; margin: 0 0 1px; }
+h2 { font-size: 11px; margin: 7px 0 3px; border-bottom: 1px solid #263238; padding-bottom: 1px; }
+.sub { color: #444; margin: 0 0 4px; }
+.rank { background: #263238; color: #fff; padding: 5px 8px; font-size: 11px; margin: 4px 0; }
+.rank b { font-size: 13px; }
+.grid { display: grid; grid-template-columns: 108mm 82mm; column-gap: 2mm; }
+table { border-collapse: collapse; width: 100%; }
+th, td { text-align: left; padding: 1.5px 3px; vertical-align: top; }
+thead th { background: #eceff1; font-weight: 600; }
+tbody tr + tr td { border-top: 1px solid #eee; }
+td.n { text-align: right; }
+td.r { white-space: nowrap; }
+.crit td:first-child { width: 38%; }
+.missing { color: #777; font-style: italic; }
+.note { color: #555; font-size: 8.5px; }
+ul { margin: 2px 0; padding-left: 14px; }
+li { margin: 1px 0; }
+.legend span { display: inline-block; width: 10px; height: 8px; border: 1px solid #999;
+  margin: 0 2px 0 6px; vertical-align: middle; }
+footer { margin-top: 5px; color: #666; font-size: 8px; }
+"""
+
+
+def _e(text: Any) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def fiche_name(result: RunResult, siren: str) -> str:
+    """File stem of a fiche: ``fiche_<siren>_<name>`` (ASCII, no spaces)."""
+    name = str(result.epci.at[siren, "epci_nom"])
+    ascii_name = (pd.Series([name]).str.normalize("NFKD").str.encode("ascii", "ignore")
+                  .str.decode("ascii").iloc[0])
+    short = re.sub(r"[^A-Za-z0-9]+", "_", ascii_name).strip("_")[:40]
+    return f"fiche_{siren}_{short}" if short else f"fiche_{siren}"
+
+
+# --------------------------------------------------------------------------- pictures
+
+
+def strip_svg(values: pd.Series, value: float, direction: str, width: int = 120,
+              height: int = 16) -> str:
+    """The region's distribution of one criterion, this EPCI's value marked in red.
+
+    Every EPCI is a grey tick; the unfavourable side is on the right whatever the
+    criterion's direction.
+    """
+    vals = pd.to_numeric(values, errors="coerce").dropna().to_numpy(dtype=float)
+    if vals.size == 0 or not np.isfinite(value):
+        return ""
+    lo, hi = float(vals.min()), float(vals.max())
+    span = hi - lo if hi > lo else 1.0
+
+    def x(v: np.ndarray | float) -> Any:
+        t = (np.asarray(v, dtype=float) - lo) / span
+        if direction == "higher_is_better":
+            t = 1.0 - t
+        return 3 + t * (width - 6)
+
+    ticks = "".join(f'<line x1="{xi:.1f}" y1="4" x2="{xi:.1f}" y2="{height - 4}" />'
+                    for xi in np.atleast_1d(x(vals)))
+    xv = float(x(value))
+    return (f'<svg width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
+            f'role="img" aria-label="répartition régionale">'
+            f'<rect x="0" y="{height / 2 - 1}" width="{width}" height="2" fill="#eceff1"/>'
+            f'<g stroke="#90a4ae" stroke-width="1">{ticks}</g>'
+            f'<line x1="{xv:.1f}" y1="0" x2="{xv:.1f}" y2="{height}" stroke="#c62828" '
+            f'stroke-width="3"/></svg>')
+
+
+def _path(geom: Any, tx: Any) -> str:
+    parts = []
+    for poly in getattr(geom, "geoms", [geom]):
+        if poly.is_empty or poly.geom_type != "Polygon":
+            continue
+        for ring in [poly.exterior, *poly.interiors]:
+            xy = np.asarray(ring.coords)
+            pts = tx(xy)
+            parts.append("M" + " L".join(f"{a:.1f},{b:.1f}" for a, b in pts) + "Z")
+    return "".join(parts)
+
+
+def map_svg(communes: Any, sites: Any, width: int = 300, height: int = 280) -> str:
+    """Static map (EPSG:2154): communes by travel-time class, nearest sites as dots."""
+    if len(communes) == 0:
+        return ""
+    geoms = shapely.simplify(communes.geometry.values, 60.0)
+    xmin, ymin, xmax, ymax = shapely.total_bounds(geoms)
+    if len(sites):
+        sx, sy = shapely.get_x(sites.geometry.values), shapely.get_y(sites.geometry.values)
+        xmin, xmax = min(xmin, sx.min()), max(xmax, sx.max())
+        ymin, ymax = min(ymin, sy.min()), max(ymax, sy.max())
+    pad = 0.06 * max(xmax - xmin, ymax - ymin, 1000.0)
+    xmin, ymin, xmax, ymax = xmin - pad, ymin - pad, xmax + pad, ymax + pad
+    k = min(width / (xmax - xmin), height / (ymax - ymin))
+
+    def tx(xy: np.ndarray) -> np.ndarray:
+        return np.column_stack([(xy[:, 0] - xmin) * k, (ymax - xy[:, 1]) * k])
+
+    t = pd.to_numeric(communes.get("t_urgence_min", pd.Series(np.nan, index=communes.index)),
+                      errors="coerce")
+    cls = fixed_classes(t, TRAVEL_BREAKS)
+    colors = palette(cls.k, YLGNBU5)
+    shapes = []
+    for g, code in zip(geoms, cls.codes, strict=True):
+        fill = MISSING_COLOR if code < 0 else colors[code]
+        shapes.append(f'<path d="{_path(g, tx)}" fill="{fill}" stroke="#fff" '
+                      'stroke-width="0.6"/>')
+    outline = shapely.union_all(geoms)
+    shapes.append(f'<path d="{_path(outline, tx)}" fill="none" stroke="#111" '
+                  'stroke-width="1.6"/>')
+    for _, s in sites.iterrows():
+        px, py = tx(np.array([[s.geometry.x, s.geometry.y]]))[0]
+        shapes.append(f'<circle cx="{px:.1f}" cy="{py:.1f}" r="4" fill="#fff" stroke="#000" '
+                      f'stroke-width="2"/><text x="{px + 6:.1f}" y="{py + 3:.1f}" '
+                      f'font-size="8" paint-order="stroke" stroke="#fff" stroke-width="2">'
+                      f'{_e(s["nom"])[:38]}</text>')
+    # scale bar: 10 km (or 5 km for small EPCI)
+    km = 10 if (xmax - xmin) > 25_000 else 5
+    bar = km * 1000 * k
+    shapes.append(f'<g font-size="8"><rect x="6" y="{height - 12}" width="{bar:.1f}" height="3" '
+                  f'fill="#263238"/><text x="6" y="{height - 15}">{km} km</text>'
+                  f'<text x="{width - 14}" y="14" font-weight="700">N</text>'
+                  f'<path d="M{width - 11},18 l4,10 h-8 z" fill="#263238"/></g>')
+    w, h = (xmax - xmin) * k, (ymax - ymin) * k
+    legend = "".join(f'<span style="background:{c}"></span>{_e(lab)}'
+                     for c, lab in zip(colors, class_labels(cls, 0, "min"), strict=True))
+    return (f'<svg width="{w:.0f}" height="{h:.0f}" viewBox="0 0 {w:.1f} {h:.1f}" '
+            f'role="img" aria-label="carte des temps d\'accès">{"".join(shapes)}</svg>'
+            f'<div class="legend note">Temps au SU ou SMUR le plus proche : {legend}'
+            f'<span style="background:{MISSING_COLOR}"></span>{MISSING}</div>')
+
+
+# --------------------------------------------------------------------------- page
+
+
+def fiche_html(result: RunResult, siren: str) -> str:
+    """The HTML page of one EPCI's fiche (self-contained, A4 portrait when printed)."""
+    check_result(result)
+    epci = result.epci
+    row = epci.loc[siren]
+    n = len(epci)
+    name = str(row["epci_nom"])
+    com = result.communes[result.communes["epci_siren"].astype(str) == siren]
+    rank = pd.to_numeric(row["rank"], errors="coerce")
+    rank_txt = MISSING if pd.isna(rank) else f"{int(rank)} / {n}"
+    why = why_selected(epci).loc[siren]
+    sel = bool(row["selected"]) if pd.notna(row["selected"]) else False
+
+    crit_rows = []
+    for c in result.criteria:
+        factor, unit = display_scale(c)
+        vals = pd.to_numeric(epci[c.id], errors="coerce") * factor
+        v = vals.loc[siren]
+        if not c.available or pd.isna(v):
+            what = MISSING if not c.available else f"{MISSING} pour cet EPCI"
+            crit_rows.append(f'<tr><td>{_e(short_label(c.label))}</td>'
+                             f'<td class="missing" colspan="3">{_e(what)}</td></tr>')
+            continue
+        dec = min(value_decimals(vals), 1) if unit.startswith("%") else value_decimals(vals)
+        cr = criterion_ranks(vals, c.direction).loc[siren]
+        crit_rows.append(
+            f'<tr><td>{_e(short_label(c.label))}</td>'
+            f'<td class="n">{_e(fmt_value(v, unit, dec))}</td>'
+            f'<td class="n r">{int(cr)}\u00a0/\u00a0{int(vals.notna().sum())}</td>'
+            f'<td>{strip_svg(vals, float(v), c.direction)}</td></tr>')
+
+    t = pd.to_numeric(com.get("t_urgence_min", pd.Series(np.nan, index=com.index)),
+                      errors="coerce")
+    ordered = com.assign(_t=t).sort_values(["_t", "population"], ascending=[False, False],
+                                           na_position="first")
+    rows = []
+    for code, c in ordered.head(MAX_COMMUNE_ROWS).iterrows():
+        near = c.get("nom_urgence", "")
+        rows.append(f'<tr><td>{_e(c["nom"])}</td><td>{_e(code)}</td>'
+                    f'<td class="n">{fmt_number(c["population"], 0)}</td>'
+                    f'<td class="n">{_e(fmt_value(c["_t"], "min", 0))}</td>'
+                    f'<td>{_e(near if isinstance(near, str) and near else MISSING)}</td></tr>')
+    more = len(ordered) - MAX_COMMUNE_ROWS
+    more_txt = (f'<p class="note">… et {more} autres communes plus proches des urgences : '
+                f'liste complète dans {slug(result)}_communes.csv.</p>' if more > 0 else "")
+
+    sites = result.facilities.iloc[0:0]
+    if "finess_urgence" in com.columns and len(result.facilities):
+        ids = com["finess_urgence"].dropna().astype(str).unique()
+        sites = result.facilities[result.facilities.index.astype(str).isin(ids)]
+
+    # caveats said plainly: missing criteria, approximations (ALD by bassin de vie...)
+    caveats = [f"{short_label(c.label)} : {MISSING}" + (f" ({c.note})" if c.note else "")
+               for c in result.criteria if not c.available]
+    caveats += [f"{short_label(c.label)} : {c.note}" for c in result.criteria
+                if c.available and c.note]
+    caveats += [str(x) for x in result.notes if str(x).startswith(("Temps de trajet",
+                                                                   "Robustesse"))]
+    when = fmt_datetime(computed_at(result)) or "date inconnue"
+    pop = fmt_number(row["population"], 0)
+    dep = _e(row.get("dep", ""))
+    return f"""<!DOCTYPE html>
+<html lang="fr"><head><meta charset="utf-8"><title>{_e(name)} — fiche zoning</title>
+<style>{_CSS}</style></head><body>
+<h1>{_e(name)}</h1>
+<p class="sub">{_e(row.get("epci_type", ""))} — SIREN {_e(siren)} — département {dep} —
+{pop} habitants — {len(com)} communes — {_e(result.region_name)}</p>
+<div class="rank">Rang <b>{rank_txt}</b> (1 = plus vulnérable) ;
+{"<b>zone prioritaire</b>" if sel else "hors zone prioritaire"} — {_e(why)} ;
+probabilité de sélection {fmt_probability(row["probability"])} ;
+score composite {fmt_number(row["composite"], 2)} (0 à 1).</div>
+<div class="grid"><div>
+<h2>Les cinq critères face aux {n} EPCI de la région</h2>
+<table class="crit"><thead><tr><th>Critère</th><th>Valeur</th><th>Rang</th><th>Répartition régionale
+</th></tr></thead><tbody>{"".join(crit_rows)}</tbody></table>
+<p class="note">Rang : 1 = le plus défavorable de la région. Répartition : chaque trait gris
+est un EPCI, le trait rouge celui-ci ; à droite, le plus défavorable.</p>
+<h2>Communes les plus éloignées des urgences</h2>
+<table><thead><tr><th>Commune</th><th>Code</th><th>Population</th><th>Temps</th>
+<th>Site le plus proche</th></tr></thead><tbody>{"".join(rows)}</tbody></table>{more_txt}
+</div><div>
+<h2>Temps de trajet routier vers les urgences</h2>
+{map_svg(com, sites)}
+</div></div>
+<h2>Sources et précautions</h2>
+<ul class="note">{"".join(f"<li>{_e(s)}</li>" for s in sources_lines(result))}</ul>
+<ul class="note">{"".join(f"<li>{_e(s)}</li>" for s in caveats)}</ul>
+<footer>zoning {_e(version(result))} — calcul du {_e(when)} — fiche générée automatiquement ;
+les valeurs manquantes sont signalées « {MISSING} », jamais remplacées.</footer>
+</body></html>"""
+
+
+def write_fiches(result: RunResult, folder: str | Path, sirens: Sequence[str],
+                 pdf: bool = True) -> list[Path]:
+    """Write the HTML (and PDF) fiche of each EPCI into ``folder``, one Chromium for all.
+
+    Returns
+    -------
+    list of Path
+        Files written (HTML, then PDF, per EPCI).
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    pages: list[tuple[Path, Path]] = []
+    out: list[Path] = []
+    for siren in sirens:
+        stem = fiche_name(result, str(siren))
+        h = folder / f"{stem}.html"
+        h.write_text(fiche_html(result, str(siren)), encoding="utf-8")
+        out.append(h)
+        pages.append((h, folder / f"{stem}.pdf"))
+    if pdf and pages:
+        from zoning.exports import browser
+
+        with browser.session() as b:
+            page = browser.offline_page(b, 794, 1123)
+            page.emulate_media(media="print")
+            for h, p in pages:
+                page.goto(h.resolve().as_uri())
+                page.evaluate(FIT_ONE_PAGE)
+                browser.print_pdf(page, p, landscape=False)
+                out.append(p)
+    return out
+
+
+def fiches_job(result: RunResult, out_dir: str | Path) -> tuple[Path, Any]:
+    """The ``fiches/`` folder of the selected zones as an export job (staged with the run)."""
+    sel = result.epci.index[result.epci["selected"].fillna(False).astype(bool)].astype(str)
+    return Path(out_dir) / "fiches", lambda tmp: write_fiches(result, tmp, list(sel))
