@@ -451,3 +451,36 @@ def test_several_extracts_merge_on_osm_node_ids(tmp_path: Path) -> None:
     t2, f2 = nearest_facility(two, fac)
     np.testing.assert_array_equal(t1, t2)
     np.testing.assert_array_equal(f1, f2)
+
+
+def test_osmnx_engine_same_graph_imputed_speeds_and_simplified(tmp_path: Path) -> None:
+    zon = graph_from_osm_pbf(HELSINKI, OSM_SPEEDS, crs="EPSG:32635", use_cache=False)
+    onx = graph_from_osm_pbf(HELSINKI, OSM_SPEEDS, crs="EPSG:32635", use_cache=False,
+                             engine="osmnx")
+    # the same directed edges (OSM node ids, lengths); osmnx only changes untagged speeds
+    def edges(g: RoadGraph) -> dict[tuple[int, int, float], float]:
+        speed = g.length_m / g.time_s * 3.6
+        return {(int(g.node_ids[a]), int(g.node_ids[b]), round(float(length), 3)): float(s)
+                for a, b, length, s in zip(g.u, g.v, g.length_m, speed, strict=True)}
+
+    ez, eo = edges(zon), edges(onx)
+    assert ez.keys() == eo.keys() and onx.n_nodes == zon.n_nodes
+    cls = {k: zon.classes[c] for k, c in zip(ez, zon.road_class, strict=True)}
+    changed = {k for k in ez if abs(eo[k] - ez[k]) > 1e-6}
+    assert changed and len(changed) < len(ez)
+    # osmnx only changes edges without maxspeed (zoning gave them the type default), and gives
+    # every such edge of a type one speed: the mean of that type's maxspeed values
+    for hw in {cls[k] for k in changed}:
+        kept = [ez[k] for k in ez.keys() - changed if cls[k] == hw]
+        imputed = {round(eo[k], 6) for k in changed if cls[k] == hw}
+        assert all(abs(ez[k] - OSM_SPEEDS[hw]) < 1e-6 for k in changed if cls[k] == hw)
+        assert len(imputed) == 1 and min(kept) - 1e-6 <= imputed.pop() <= max(kept) + 1e-6
+    assert "osmnx" in onx.source
+    simple = graph_from_osm_pbf(HELSINKI, OSM_SPEEDS, crs="EPSG:32635", use_cache=False,
+                                engine="osmnx", simplify=True)
+    assert simple.n_nodes < 0.7 * onx.n_nodes  # chains of degree-2 nodes merged
+    assert simple.length_m.sum() == pytest.approx(onx.length_m.sum(), rel=0.01)
+    with pytest.raises(RoutingError, match="osm_engine"):
+        graph_from_osm_pbf(HELSINKI, OSM_SPEEDS, engine="networkx", use_cache=False)
+    with pytest.raises(RoutingError, match="osm_simplify"):
+        graph_from_osm_pbf(HELSINKI, OSM_SPEEDS, simplify=True, use_cache=False)

@@ -96,6 +96,8 @@ class RoutingConfig(_Strict):
     snap_candidates: int = Field(5, ge=1, le=32)
     class_speeds_kmh: dict[str, float] = Field(default_factory=dict)
     osm_speeds_kmh: dict[str, float] = Field(default_factory=dict)
+    osm_engine: Literal["zoning", "osmnx"] = "zoning"
+    osm_simplify: bool = False
 
     def line_model_terms(self) -> dict[str, dict[str, float]]:
         """``line_model`` as plain mappings (the line-layer builder's ``line_model``)."""

@@ -142,7 +142,8 @@ def load_network(
         networks = [Path(p) for p in network]
     if all(p.name.lower().endswith(".pbf") for p in networks):
         with progress.step("Lecture du réseau OpenStreetMap"):
-            return graph_from_osm_pbf(networks, r.osm_speeds_kmh, cache_dir=cache_dir)
+            return graph_from_osm_pbf(networks, r.osm_speeds_kmh, cache_dir=cache_dir,
+                                      engine=r.osm_engine, simplify=r.osm_simplify)
     if len(networks) != 1:
         raise RoutingError("several networks can only be several .osm.pbf extracts")
     path = networks[0]

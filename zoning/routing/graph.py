@@ -728,6 +728,58 @@ def _osm_direction(
     return fwd, bwd
 
 
+def osmnx_speeds(
+    u: IntArray, v: IntArray, highway: npt.NDArray[Any], tagged_kmh: FloatArray,
+    length_m: FloatArray, defaults: Mapping[str, float], x: FloatArray, y: FloatArray, crs: str,
+    simplify: bool = False,
+) -> tuple[IntArray, IntArray, FloatArray, FloatArray, npt.NDArray[Any], FloatArray]:
+    """Edge speeds and travel times by osmnx, optionally on the osmnx-simplified graph.
+
+    ``osmnx.routing.add_edge_speeds`` imputes the speed of an edge without a usable
+    ``maxspeed`` from the mean ``maxspeed`` of the edges of its highway type; a type
+    with no tagged edge at all takes its configured default (``defaults``).
+    ``osmnx.routing.add_edge_travel_times`` gives the edge times; with ``simplify``,
+    ``osmnx.simplify_graph`` merges the chains of degree-2 nodes (lengths and times
+    summed). ``maxspeed`` values are parsed beforehand by :func:`parse_maxspeed`
+    (osmnx does not read zone codes such as ``FR:urban``).
+
+    Returns
+    -------
+    (u, v, length_m, time_s, highway, speed_kmh)
+        Directed edges (node indices into ``x, y``; with ``simplify``, only the
+        nodes kept are referenced).
+    """
+    import networkx as nx
+    import osmnx as ox
+
+    g = nx.MultiDiGraph(crs=crs)
+    g.add_nodes_from((int(i), {"x": float(a), "y": float(b)})
+                     for i, (a, b) in enumerate(zip(x, y, strict=True)))
+    maxspeed = [f"{t:g}" if math.isfinite(t) else None for t in tagged_kmh.tolist()]
+    attrs = ({"highway": str(h), "length": float(L), **({"maxspeed": m} if m else {})}
+             for h, L, m in zip(highway, length_m, maxspeed, strict=True))
+    g.add_edges_from(zip(u.tolist(), v.tolist(), attrs, strict=True))
+    observed = set(np.unique(highway[np.isfinite(tagged_kmh)]).tolist())
+    unobserved = {str(h): float(defaults[str(h)]) for h in np.unique(highway)
+                  if str(h) not in observed}
+    if simplify:
+        g = ox.simplify_graph(g, edge_attrs_differ=["highway"])
+    g = ox.routing.add_edge_speeds(g, hwy_speeds=unobserved or None)
+    g = ox.routing.add_edge_travel_times(g)
+    data = list(g.edges(data=True))
+    uu = np.fromiter((e[0] for e in data), dtype=np.int64, count=len(data))
+    vv = np.fromiter((e[1] for e in data), dtype=np.int64, count=len(data))
+    ln = np.fromiter((e[2]["length"] for e in data), dtype=np.float64, count=len(data))
+    tt = np.fromiter((e[2]["travel_time"] for e in data), dtype=np.float64, count=len(data))
+    sp = np.fromiter((e[2]["speed_kph"] for e in data), dtype=np.float64, count=len(data))
+    hw = np.array([h[0] if isinstance(h := e[2]["highway"], list) else h for e in data],
+                  dtype=object)
+    return uu, vv, ln, tt, hw, sp
+
+
+OSM_ENGINES = ("zoning", "osmnx")
+
+
 def graph_from_osm_pbf(
     path: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
     speeds: Mapping[str, float],
@@ -735,6 +787,8 @@ def graph_from_osm_pbf(
     note: str | None = None,
     cache_dir: str | os.PathLike[str] | None = None,
     use_cache: bool = True,
+    engine: str = "zoning",
+    simplify: bool = False,
 ) -> RoadGraph:
     """Build a directed drivable road graph from one or several OSM ``.osm.pbf`` extracts.
 
@@ -756,6 +810,13 @@ def graph_from_osm_pbf(
         French note for outputs (default names OpenStreetMap and the files).
     cache_dir, use_cache
         Graph cache folder (default :func:`default_cache_dir`) and whether to use it.
+    engine
+        ``"zoning"`` (default): speed = parsed ``maxspeed``, else the highway-type
+        default, times in numpy; ``"osmnx"``: speeds and times by osmnx
+        (:func:`osmnx_speeds`: an untagged edge takes the mean ``maxspeed`` of its
+        highway type) -- the same graph, 10-30 times slower to build (``bench/bench_osm.py``).
+    simplify
+        With ``engine="osmnx"``: merge chains of degree-2 nodes (``osmnx.simplify_graph``).
 
     Returns
     -------
@@ -777,15 +838,21 @@ def graph_from_osm_pbf(
     for p in paths:
         _check_file(p, "OpenStreetMap extract")
     speeds = _check_speeds(speeds, "routing.osm_speeds_kmh")
+    if engine not in OSM_ENGINES:
+        raise RoutingError(f"routing.osm_engine must be one of {', '.join(OSM_ENGINES)}, "
+                           f"got {engine!r}")
+    if simplify and engine != "osmnx":
+        raise RoutingError("routing.osm_simplify needs routing.osm_engine = \"osmnx\"")
     names = ", ".join(p.name for p in paths)
     if note is None:
         note = (
             f"réseau routier OpenStreetMap ({names}), vitesses maxspeed, sinon par type de voie"
         )
-    params = {"speeds": speeds, "crs": crs, "note": note}
+    params = {"speeds": speeds, "crs": crs, "note": note, "engine": engine,
+              "simplify": simplify}
 
     def build() -> RoadGraph:
-        return _build_osm(paths, speeds, crs, note)
+        return _build_osm(paths, speeds, crs, note, engine, simplify)
 
     return _cached("osm", paths, params, cache_dir, use_cache, build)
 
@@ -810,7 +877,8 @@ def _read_osm_network(path: Path) -> tuple[Any, Any]:
     return result[0], result[1]
 
 
-def _build_osm(paths: list[Path], speeds: dict[str, float], crs: str, note: str) -> RoadGraph:
+def _build_osm(paths: list[Path], speeds: dict[str, float], crs: str, note: str,
+               engine: str = "zoning", simplify: bool = False) -> RoadGraph:
     import pandas as pd
     from pyproj import Transformer
 
@@ -864,16 +932,33 @@ def _build_osm(paths: list[Path], speeds: dict[str, float], crs: str, note: str)
     fwd, bwd = _osm_direction(edges_df["oneway"].to_numpy(), edges_df["junction"].to_numpy())
     transformer = Transformer.from_crs("EPSG:4326", crs, always_xy=True)
     x, y = transformer.transform(order["lon"].to_numpy(), order["lat"].to_numpy())
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    u = np.concatenate([ui[fwd], vi[bwd]])
+    v = np.concatenate([vi[fwd], ui[bwd]])
+    length_d = np.concatenate([length[fwd], length[bwd]])
+    time_d = np.concatenate([time[fwd], time[bwd]])
+    codes_d = np.concatenate([codes[fwd], codes[bwd]])
+    source = f"OpenStreetMap {', '.join(p.name for p in paths)}"
+    if engine == "osmnx":
+        u, v, length_d, time_d, hw, _ = osmnx_speeds(
+            u, v, classes[codes_d], np.concatenate([tagged[fwd], tagged[bwd]]), length_d,
+            speeds, x, y, crs, simplify=simplify)
+        codes_d = np.searchsorted(classes, hw.astype(str))
+        used = np.unique(np.concatenate([u, v]))  # simplification drops interstitial nodes
+        u, v = np.searchsorted(used, u), np.searchsorted(used, v)
+        x, y, ids = x[used], y[used], ids[used]
+        source += " (osmnx" + (", simplifié)" if simplify else ")")
     return assemble_graph(
-        x=np.asarray(x, dtype=np.float64),
-        y=np.asarray(y, dtype=np.float64),
-        u=np.concatenate([ui[fwd], vi[bwd]]),
-        v=np.concatenate([vi[fwd], ui[bwd]]),
-        length_m=np.concatenate([length[fwd], length[bwd]]),
-        time_s=np.concatenate([time[fwd], time[bwd]]),
-        road_class=np.concatenate([codes[fwd], codes[bwd]]),
+        x=x,
+        y=y,
+        u=u,
+        v=v,
+        length_m=length_d,
+        time_s=time_d,
+        road_class=codes_d,
         classes=[str(c) for c in classes],
-        source=f"OpenStreetMap {', '.join(p.name for p in paths)}",
+        source=source,
         note=note,
         crs=crs,
         node_ids=ids,
