@@ -46,7 +46,7 @@ r = cfg.routing
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 t = time.perf_counter()
 g = graph_from_line_layer(sys.argv[1], "road_class", r.class_speeds_kmh, r.circuity,
-                          layer="edges", cache_dir=sys.argv[2])
+                          layer="edges", cache_dir=sys.argv[2], line_model=r.line_model_terms())
 elapsed = time.perf_counter() - t
 after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 print(json.dumps({"seconds": elapsed, "rss_before_mb": before / 1024, "rss_peak_mb": after / 1024,

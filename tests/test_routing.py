@@ -436,6 +436,18 @@ def test_travel_mapping_graph(data_dir: Path, tmp_path: Path) -> None:
     assert 300_000 < xmin < 500_000 and 850_000 < xmax < 950_000
     assert 6_000_000 < ymin < 6_150_000 and 6_450_000 < ymax < 6_550_000
     assert g.note == "réseau routier numéroté (Travel Mapping), vitesses modélisées par classe"
+    # the fitted line model (config [routing.line_model]): motorways keep their drawn length,
+    # D roads get the Andorra circuity scaled by their waypoint spacing
+    fitted = graph_from_line_layer(data_dir / TRAVEL_MAPPING, "road_class", r.class_speeds_kmh,
+                                   r.circuity, layer="edges", cache_dir=tmp_path,
+                                   line_model=r.line_model_terms())
+    speed = np.array([r.class_speeds_kmh[c] for c in fitted.classes])[fitted.road_class] / 3.6
+    factor = fitted.time_s * speed / fitted.length_m
+    cls = np.array(fitted.classes)[fitted.road_class]
+    np.testing.assert_allclose(factor[cls == "motorway"], 1.0)
+    np.testing.assert_allclose(factor[cls == "metropolitan"], r.circuity)  # not in the model
+    d = factor[cls == "departmental_or_regional"]
+    assert 1.0 <= d.min() and d.max() <= 3.0 and 1.35 < np.median(d) < 1.45
 
 
 def test_several_extracts_merge_on_osm_node_ids(tmp_path: Path) -> None:
