@@ -865,7 +865,7 @@ def _read_osm_network(path: Path) -> tuple[Any, Any]:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            osm = pyrosm.OSM(str(path))
+            osm = pyrosm.OSM(str(path), progress=False)  # our own progress: no pyrosm line
             result = osm.get_network(network_type="driving", nodes=True)
     except Exception as exc:  # pyrosm raises assorted errors on corrupt input
         raise DataFormatError(
