@@ -260,6 +260,37 @@ def edge_errors(frame: pd.DataFrame, circuity: np.ndarray) -> tuple[float, float
     return float(np.median(err)), float(np.quantile(err, 0.9))
 
 
+EXAMPLES = (
+    ("Le Vigan (mairie) -> SU de Ganges", ("mairie", "30350"), ("site", "340780717")),
+    ("Hôpital Purpan (Toulouse) -> CHU Lapeyronie (Montpellier)", ("site", "310783048"),
+     ("site", "340785161")),
+)
+"""Trips named in issue 11, printed under each model (node nearest each end, no access leg)."""
+
+
+def example_trips(data_dir: Path, models: dict[str, RoadGraph],
+                  speeds: dict[str, float]) -> pd.DataFrame:
+    """Graph length (modelled) and time of the :data:`EXAMPLES` trips under each model."""
+    from scipy.sparse.csgraph import dijkstra
+    from scipy.spatial import cKDTree
+
+    from zoning.routing import build_csr
+    from zoning.sources import read_facilities, read_mairies
+
+    points = {"mairie": read_mairies(data_dir).geometry, "site": read_facilities(data_dir).geometry}
+    rows = []
+    for label, start, end in EXAMPLES:
+        a, b = points[start[0]].loc[start[1]], points[end[0]].loc[end[1]]
+        for name, g in models.items():
+            tree = cKDTree(np.c_[g.x, g.y])
+            ia, ib = (int(tree.query([p.x, p.y])[1]) for p in (a, b))
+            mlen = _modelled_length(g, speeds)
+            t = dijkstra(build_csr(g.n_nodes, g.u, g.v, g.time_s), indices=[ia])[0, ib]
+            d = dijkstra(build_csr(g.n_nodes, g.u, g.v, mlen), indices=[ia])[0, ib]
+            rows.append({"trajet": label, "modèle": name, "km": d / 1000, "min": t / 60})
+    return pd.DataFrame(rows)
+
+
 # --------------------------------------------------------------------------- region
 
 
@@ -298,6 +329,8 @@ class Calibration:
     """:func:`error_table`: per model and measure, median bias, median and P90 |error|."""
     shares: dict[str, float]
     """Occitanie share beyond the threshold per model (empty when not computed)."""
+    examples: pd.DataFrame
+    """:func:`example_trips`."""
 
 
 def calibrate(data_dir: Path, config: Config, region: bool = True) -> Calibration:
@@ -329,12 +362,13 @@ def calibrate(data_dir: Path, config: Config, region: bool = True) -> Calibratio
                 cfg.routing.circuity, layer="edges", cache_dir=cache,
                 line_model=cfg.routing.line_model_terms())
         frame, n_places, n_pairs = path_errors(osm, models, r.class_speeds_kmh, tm)
+        examples = example_trips(data_dir, models, r.class_speeds_kmh)
         shares = {}
         if region:
             for name, cfg in (("avant", before), ("après", config)):
                 shares[name] = region_share(cfg, data_dir, cache)
     return Calibration(len(tm), good, len(matched), fit, edge_err, n_places, n_pairs,
-                       error_table(frame, list(models)), shares)
+                       error_table(frame, list(models)), shares, examples)
 
 
 def _pct(value: float, signed: bool = False) -> str:
@@ -344,7 +378,7 @@ def _pct(value: float, signed: bool = False) -> str:
 
 def readme_block(cal: Calibration) -> str:
     """The calibration figures as the README states them (a test checks they are there)."""
-    p = cal.paths.set_index(["modèle", "mesure"])
+    p: dict[Any, Any] = cal.paths.set_index(["modèle", "mesure"]).to_dict()
     rows = ["| Andorra (vs OpenStreetMap) | previous model (flat 1.15) | fitted model |",
             "|---|---|---|"]
     (eb_med, eb_p90), (ea_med, ea_p90) = cal.edge_errors["avant"], cal.edge_errors["après"]
@@ -356,8 +390,14 @@ def readme_block(cal: Calibration) -> str:
         for col, name in (("biais médian", "median error"),
                           ("|erreur| P90", "90th percentile absolute error")):
             signed = col == "biais médian"
-            rows.append(f"| {label}, {name} | {_pct(p.loc[('avant', what), col], signed)} | "
-                        f"{_pct(p.loc[('après', what), col], signed)} |")
+            rows.append(f"| {label}, {name} | {_pct(p[col][('avant', what)], signed)} | "
+                        f"{_pct(p[col][('après', what)], signed)} |")
+    ex: dict[Any, Any] = cal.examples.set_index(["trajet", "modèle"]).to_dict()
+    for label, _, _ in EXAMPLES:
+        km_b, km_a = ex["km"][(label, "avant")], ex["km"][(label, "après")]
+        mn_b, mn_a = ex["min"][(label, "avant")], ex["min"][(label, "après")]
+        rows.append(f"| {label}: graph length, time | {km_b:.1f} km, {mn_b:.1f} min | "
+                    f"{km_a:.1f} km, {mn_a:.1f} min |")
     if cal.shares:
         rows.append(f"| Occitanie population beyond 30 min | {_pct(cal.shares['avant'])} | "
                     f"{_pct(cal.shares['après'])} |")
@@ -397,6 +437,8 @@ def main(argv: list[str] | None = None) -> int:
           f"at >= {MIN_PATH_M / 1000:.0f} km on OSM; OSM: shortest length, fastest time with "
           "maxspeed else highway default):")
     print(cal.paths.to_string(index=False, float_format=lambda v: f"{v:+.1%}"))
+    print("\nTrips named in issue 11 (Travel Mapping graph, nearest node at each end):")
+    print(cal.examples.to_string(index=False, float_format=lambda v: f"{v:.1f}"))
     if cal.shares:
         print(f"\nOccitanie population beyond {config.travel.threshold_min:.0f} min "
               "(SU or SMUR, grid weights):")
@@ -417,6 +459,7 @@ What this sample can and cannot show:
 - the Andorran roads were drafted in Travel Mapping by other contributors than the Occitanie D
   roads (denser waypoints, sharper angles): the shape terms carry the fit to Occitanie only
   as far as the drafting is alike;
+- the line layer carries no altitude, so no slope or altitude term could be fitted;
 - the OSM 'times' are themselves modelled (maxspeed, else a highway-type default, no curve or
   congestion slow-down): they test the length model and the class speeds against speed
   limits, not against driven times;
