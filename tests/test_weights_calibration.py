@@ -18,7 +18,13 @@ from sklearn.base import clone
 from sklearn.model_selection import cross_val_score
 from test_exports_fixtures import tiny_result
 
-from zoning.calibration import SimplexLogit, calibrate, epci_frame, summary_lines
+from zoning.calibration import (
+    SimplexLogit,
+    calibrate,
+    compatible_ranges,
+    epci_frame,
+    summary_lines,
+)
 from zoning.config import config_to_toml, load_config, parse_config
 from zoning.criteria import CriterionResult
 from zoning.errors import AmbiguousNameError, ScoringError, TerritoryError
@@ -124,11 +130,27 @@ def test_calibrate_on_a_top_n_list() -> None:
     assert sum(w.values()) == pytest.approx(1.0, abs=1e-9) and w["ald"] == 0.0
     lines = summary_lines(cal, load_config(), pd.Series("x", index=pop.index), source="ref.csv")
     assert any(line.startswith("Poids implicites") for line in lines)
+    assert cal.compatible is not None  # a top-N list of some weighting: reproducible
+    assert any(line.startswith("La liste est exactement reproductible") for line in lines)
     ald = base_label(load_config().criterion("ald").label)
     assert any(f"{ald} » : donnée indisponible" in line for line in lines)
     assert any("2 EPCI n'ont pas de valeur pour tous les critères" in line for line in lines)
     worst = epci_frame(cal, pd.Series("x", index=pop.index))
     assert worst["ecart"].is_monotonic_decreasing
+
+
+def test_compatible_ranges_known_answer() -> None:
+    """In the list: (1, 0); out: (0, 1) and (0.4, 0.4). With w = (a, 1 - a) the list is
+    reproduced iff a >= 1 - a and a >= 0.4, i.e. a in [0.5, 1]; a row with a missing value is
+    left out; an EPCI of the list below every other on every criterion makes it impossible."""
+    x = np.array([[1.0, 0.0], [0.0, 1.0], [0.4, 0.4], [np.nan, 0.9]])
+    y = np.array([1, 0, 0, 0])
+    r = compatible_ranges(x, y, ["a", "b"])
+    assert r is not None
+    np.testing.assert_allclose(r.loc["a"].to_numpy(), [0.5, 1.0], atol=1e-9)
+    np.testing.assert_allclose(r.loc["b"].to_numpy(), [0.0, 0.5], atol=1e-9)
+    assert compatible_ranges(np.array([[0.0, 0.0], [1.0, 1.0]]), np.array([1, 0]),
+                             ["a", "b"]) is None
 
 
 def test_calibrate_bad_inputs() -> None:

@@ -30,7 +30,7 @@ TRUE_PATTERN = {"apl": 0.35, "age_mg": 0.15, "ald": 0.2, "urgences": 0.3, "nivea
 
 TOLERANCE = 0.1
 """Largest error allowed on each recovered weight. A top-28 list fixes the weights only up to
-the set of weightings that give the same 28 (:func:`_identified_ranges`: with five criteria
+the set of weightings that give the same 28 (``Calibration.compatible``: with five criteria
 some weights range over 0.2 or more in it), and any point of that set reproduces the list
 equally well: the test also checks that the fitted weights lie in it."""
 
@@ -64,41 +64,14 @@ def clean(base: pipeline.Run, known: tuple) -> Calibration:
     return calibrate(base.criteria, load_config(), pop, ref, bootstrap=BOOT, seed=7)
 
 
-def _identified_ranges(scores: pd.DataFrame, in_list: np.ndarray) -> pd.DataFrame:
-    """Smallest and largest weight of each criterion over the weightings (on the simplex) that
-    put every EPCI of the list at or above a threshold and every other at or below it (linear
-    programme over the EPCI that have every criterion)."""
-    from scipy.optimize import linprog
-
-    x = scores.to_numpy(dtype="float64")
-    ok = ~np.isnan(x).any(axis=1)
-    x, y = x[ok], in_list[ok]
-    k = x.shape[1]
-    a_ub = np.vstack([np.column_stack([-x[y], np.ones(int(y.sum()))]),
-                      np.column_stack([x[~y], -np.ones(int((~y).sum()))])])
-    a_eq = np.r_[np.ones(k), 0.0][None, :]
-    bounds = [(0.0, 1.0)] * k + [(None, None)]
-    out = {}
-    for j, cid in enumerate(scores.columns):
-        c = np.zeros(k + 1)
-        c[j] = 1.0
-        lo = linprog(c, A_ub=a_ub, b_ub=np.zeros(len(a_ub)), A_eq=a_eq, b_eq=[1.0],
-                     bounds=bounds)
-        hi = linprog(-c, A_ub=a_ub, b_ub=np.zeros(len(a_ub)), A_eq=a_eq, b_eq=[1.0],
-                     bounds=bounds)
-        assert lo.success and hi.success
-        out[cid] = (lo.fun, -hi.fun)
-    return pd.DataFrame(out, index=["low", "high"]).T
-
-
-def test_recovers_known_weights_and_reproduces_the_list(base: pipeline.Run, clean: Calibration,
-                                                        known: tuple) -> None:
-    true, ref, pop = known
+def test_recovers_known_weights_and_reproduces_the_list(clean: Calibration, known: tuple
+                                                        ) -> None:
+    true, ref, _ = known
     assert clean.criteria == list(true)
     err = {k: abs(float(clean.weights[k]) - v) for k, v in true.items()}
     assert max(err.values()) <= TOLERANCE, err
-    _, scores, _ = criterion_scores(base.criteria, load_config(), pop.index)
-    ranges = _identified_ranges(scores[list(true)], pop.index.isin(ref))
+    ranges = clean.compatible  # weightings reproducing the list exactly (linear programmes)
+    assert ranges is not None and clean.n_compatible_rows > 150
     for cid, v in true.items():  # the truth is in the set, and so is the fit
         assert ranges.at[cid, "low"] - 1e-6 <= v <= ranges.at[cid, "high"] + 1e-6
         assert ranges.at[cid, "low"] - 1e-3 <= clean.weights[cid] <= ranges.at[cid, "high"] + 1e-3
@@ -123,6 +96,7 @@ def test_noise_lowers_agreement_and_widens_intervals(base: pipeline.Run, known: 
     assert noisy.cross_validated.auc < clean.cross_validated.auc - 0.08
     assert noisy.cross_validated.top_overlap < clean.cross_validated.top_overlap
     assert noisy.in_sample.n == N_LIST and noisy.in_sample.top_overlap < N_LIST
+    assert noisy.compatible is None  # no weighting reproduces a list with random swaps
     width_clean = float((clean.intervals["high"] - clean.intervals["low"]).mean())
     width_noisy = float((noisy.intervals["high"] - noisy.intervals["low"]).mean())
     assert width_noisy > 1.5 * width_clean, (width_clean, width_noisy)

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import minimize
+from scipy.optimize import linprog, minimize
 from scipy.special import expit, log_expit
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.metrics import roc_auc_score
@@ -175,6 +175,63 @@ class SimplexLogit(ClassifierMixin, BaseEstimator):
         return (self.predict_proba(X)[:, 1] >= 0.5).astype("int64")
 
 
+# --------------------------------------------------------------------------- identified set
+
+
+def compatible_ranges(x: np.ndarray, y: np.ndarray, names: Sequence[str]) -> pd.DataFrame | None:
+    """Range of each weight over the weightings that reproduce the list exactly, or None.
+
+    A weighting ``w`` (``w >= 0``, ``Σ w = 1``) reproduces the list when a threshold ``t``
+    has every EPCI of the list at or above it and every other at or below it:
+    ``s_i · w >= t >= s_j · w``. That set is a polytope; each weight's smallest and largest
+    value over it is one linear programme (scipy ``linprog``, HiGHS). EPCI lacking a criterion
+    are left out (their composite is not linear in ``w``), so the set is computed over the
+    others and may be slightly larger than the exact one.
+
+    Parameters
+    ----------
+    x
+        Scores, shape ``(n, k)``, NaN = missing.
+    y
+        1 = in the list.
+    names
+        The ``k`` criterion ids.
+
+    Returns
+    -------
+    pandas.DataFrame or None
+        Index ``names``: ``low``, ``high``; None when no weighting reproduces the list
+        (its EPCI with every criterion cannot all be put above the others).
+    """
+    x = np.asarray(x, dtype="float64")
+    yy = np.asarray(y).astype(bool)
+    ok = ~np.isnan(x).any(axis=1)
+    x, yy = x[ok], yy[ok]
+    k = x.shape[1]
+    if yy.all() or not yy.any():
+        return None
+    a_ub = np.vstack([np.column_stack([-x[yy], np.ones(int(yy.sum()))]),
+                      np.column_stack([x[~yy], -np.ones(int((~yy).sum()))])])
+    b_ub = np.zeros(len(a_ub))
+    a_eq = np.r_[np.ones(k), 0.0][None, :]
+    bounds = [(0.0, 1.0)] * k + [(None, None)]
+    low, high = np.empty(k), np.empty(k)
+    for j in range(k):
+        c = np.zeros(k + 1)
+        c[j] = 1.0
+        lo = linprog(c, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=[1.0], bounds=bounds,
+                     method="highs")
+        if lo.status == 2:  # infeasible: no weighting reproduces the list
+            return None
+        hi = linprog(-c, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=[1.0], bounds=bounds,
+                     method="highs")
+        if not (lo.success and hi.success):
+            return None
+        low[j], high[j] = float(lo.fun), float(-hi.fun)
+    return pd.DataFrame({"low": np.clip(low, 0, 1), "high": np.clip(high, 0, 1)},
+                        index=list(names))
+
+
 # --------------------------------------------------------------------------- calibration
 
 
@@ -239,6 +296,12 @@ class Calibration:
         seed, interval level, sharpness penalty.
     n_bootstrap_ok
         Bootstrap refits that converged (the intervals use them all).
+    compatible
+        When some weighting reproduces the list exactly: index = fitted criterion ids,
+        ``low``, ``high``, the range of each weight over all such weightings
+        (:func:`compatible_ranges`); None when none does.
+    n_compatible_rows
+        EPCI (with every criterion) over which ``compatible`` was computed.
     """
 
     criteria: list[str]
@@ -260,6 +323,8 @@ class Calibration:
     level: float = 0.95
     penalty: float = DEFAULT_PENALTY
     n_bootstrap_ok: int = 0
+    compatible: pd.DataFrame | None = None
+    n_compatible_rows: int = 0
 
     def worst_in(self, n: int | None = None) -> pd.DataFrame:
         """EPCI of the list with the lowest fitted probability (worst explained first)."""
@@ -444,12 +509,14 @@ def calibrate(
         table[cid] = raw[cid]
         table[f"{cid}_score"] = scores[cid]
     table = table.sort_values("rank")
+    compatible = compatible_ranges(x, y, ids)
     return Calibration(
         criteria=ids, missing=missing, weights=weights, intervals=intervals,
         configured=configured, in_sample=in_sample, cross_validated=cross, baseline=baseline,
         epci=table, scale=float(model.scale_), intercept=float(model.intercept_),
         reference=ref, excluded=excluded, bootstrap=int(max(bootstrap, 0)), cv=cv_name,
         seed=rng_seed, level=level, penalty=penalty, n_bootstrap_ok=n_ok,
+        compatible=compatible, n_compatible_rows=int((~np.isnan(x).any(axis=1)).sum()),
     )
 
 
@@ -519,6 +586,18 @@ def summary_lines(cal: Calibration, config: Config, names: pd.Series, n_worst: i
             txt += f" [{fr_number(lo, 2)} – {fr_number(hi, 2)}]"
         parts.append(txt)
     lines.append(f"Poids implicites ({boot}) : " + " ; ".join(parts) + ".")
+    if cal.compatible is None:
+        lines.append("Aucune moyenne pondérée de ces critères ne reproduit exactement la liste "
+                     "(aucun jeu de poids ne place tous ses EPCI devant tous les autres) : les "
+                     "poids ci-dessus sont ceux qui s'en approchent le plus.")
+    else:
+        rng_txt = " ; ".join(
+            f"{_label(config, str(cid))} {fr_number(r['low'], 2)} – {fr_number(r['high'], 2)}"
+            for cid, r in cal.compatible.iterrows())
+        lines.append("La liste est exactement reproductible : toutes les pondérations suivantes "
+                     f"la donnent (plage de chaque poids, calculée sur les {cal.n_compatible_rows} "
+                     f"EPCI ayant tous les critères) : {rng_txt}. Les données ne départagent pas "
+                     "ces pondérations.")
     lines.append(f"Accord dans l'échantillon (poids ajustés) : {_agreement_text(cal.in_sample)}.")
     lines.append(f"Accord en validation croisée ({cal.cv}, probabilités hors échantillon) : "
                  f"{_agreement_text(cal.cross_validated)}.")
@@ -564,6 +643,8 @@ WEIGHT_LABELS: dict[str, str] = {
     "ic_haut": "Intervalle bootstrap, borne haute",
     "mediane_bootstrap": "Médiane bootstrap",
     "poids_configure": "Poids configuré (renormalisé)",
+    "plage_exacte_bas": "Plage des poids reproduisant exactement la liste, borne basse",
+    "plage_exacte_haut": "Plage des poids reproduisant exactement la liste, borne haute",
     "estime": "Estimé",
 }
 
@@ -588,6 +669,10 @@ def weights_frame(cal: Calibration, config: Config) -> pd.DataFrame:
         fitted = c.id in cal.weights.index
         iv = (cal.intervals.loc[c.id].to_dict() if fitted
               else {"low": np.nan, "high": np.nan, "median": np.nan})
+        exact: dict[str, float] = {}
+        if fitted and cal.compatible is not None:
+            lo_hi = cal.compatible.loc[c.id, ["low", "high"]].to_numpy(dtype="float64")
+            exact = {"low": float(lo_hi[0]), "high": float(lo_hi[1])}
         rows.append({
             "critere": criterion_label(config, c.id),
             "poids": float(cal.weights[c.id]) if fitted else np.nan,
@@ -595,6 +680,8 @@ def weights_frame(cal: Calibration, config: Config) -> pd.DataFrame:
             "ic_haut": float(iv["high"]),
             "mediane_bootstrap": float(iv["median"]),
             "poids_configure": float(cal.configured.get(c.id, np.nan)),
+            "plage_exacte_bas": exact.get("low", np.nan),
+            "plage_exacte_haut": exact.get("high", np.nan),
             "estime": fitted,
         })
     return pd.DataFrame(rows, index=pd.Index([c.id for c in config.criteria],

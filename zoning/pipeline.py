@@ -779,6 +779,10 @@ def run_calibration(
                  ald_path=ald_path, filosofi_epci_path=filosofi_epci_path,
                  travel=base.extra.get("travel") or False)
     lines = cal_mod.summary_lines(cal, config, names, source=Path(reference).name)
+    if config.run.method == "cumul":
+        lines.insert(1, "La configuration classe les EPCI par cumul des fragilités ; la "
+                        "calibration porte sur le score composite, méthode écrite dans le "
+                        "fichier de critères.")
     lines.append(f"Carte, tableaux et GeoPackage calculés avec les poids ajustés (fichier "
                  f"{path.name}, accepté par « zoning score --config »).")
     res = fitted.result

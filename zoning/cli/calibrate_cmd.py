@@ -109,6 +109,10 @@ def calibrate(
             f"{fr_number(cal.intervals.at[c, 'high'], 3)}" for c in cal.criteria],
         "Poids configuré": [fr_number(cal.configured[c], 3) for c in cal.criteria],
     })
+    if cal.compatible is not None:
+        wt["Plage reproduisant la liste"] = [
+            f"{fr_number(cal.compatible.at[c, 'low'], 3)} – "
+            f"{fr_number(cal.compatible.at[c, 'high'], 3)}" for c in cal.criteria]
     click.echo(wt.to_string(index=False))
     for cid in cal.missing:
         click.echo(f"  {config.criterion(cid).label} : donnée indisponible, non estimé.")
