@@ -225,3 +225,32 @@ def test_long_names_are_marked_as_cut() -> None:
 
     out = _clip(pd.Series(["x" * 50, "CC du Réquistanais", "y" * 42]), 42).tolist()
     assert out == ["x" * 41 + "…", "CC du Réquistanais", "y" * 42]
+
+
+def test_geotiff_has_its_qgis_style_and_no_output_records_a_machine_path(
+        scored: tuple[str, Path], data_dir: Path) -> None:
+    """The .qml beside the GeoTIFF classes band 3 as 0–10–20–30–45–60+ min; no file written by
+    score holds an absolute path of the machine (the output folder, the data directory)."""
+    import xml.etree.ElementTree as ET
+    import zipfile
+
+    _, out = scored
+    qml = out / "temps_urgences_76.qml"
+    assert (out / "temps_urgences_76.tif").is_file() and qml.is_file()
+    root = ET.fromstring(qml.read_text(encoding="utf-8").split("\n", 1)[1])
+    renderer = root.find("pipe/rasterrenderer")
+    assert renderer is not None and renderer.get("band") == "3"
+    values = [i.get("value") for i in root.iter("item")]
+    assert values == ["10", "20", "30", "45", "60", "inf"]
+    roots = {str(out.resolve()), str(Path.cwd().resolve()), str(Path.home()),
+             str(data_dir.resolve())}
+    for f in out.rglob("*"):
+        if not f.is_file() or f.name.startswith("."):
+            continue
+        if f.suffix == ".xlsx":
+            with zipfile.ZipFile(f) as z:
+                data = b"".join(z.read(n) for n in z.namelist())
+        else:
+            data = f.read_bytes()
+        for r in roots:
+            assert r.encode() not in data, (f.name, r)

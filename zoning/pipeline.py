@@ -378,6 +378,20 @@ def _mapping_notes(crits: dict[str, CriterionResult]) -> list[str]:
     return notes
 
 
+def portable_path(path: str | Path | None) -> str | None:
+    """A path as outputs may record it: relative to the working folder when under it (or
+    already relative), else its last component only (never an absolute machine path)."""
+    if path is None or str(path) == "":
+        return None if path is None else ""
+    p = Path(path)
+    if not p.is_absolute():
+        return p.as_posix()
+    try:
+        return p.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return p.name
+
+
 def _params(
     config: Config, data_dir: Path, region: str, top: int | None, strict: bool,
     table: pd.DataFrame, crits: dict[str, CriterionResult], reference: Path | None,
@@ -387,8 +401,9 @@ def _params(
         "version": __version__,
         "computed_at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         "region": region,
-        "data_dir": str(data_dir),
-        "config_path": config.source_path,
+        # outputs never record an absolute path of the machine that made them
+        "data_dir": portable_path(data_dir),
+        "config_path": portable_path(config.source_path),
         "config": config.model_dump(mode="json", exclude={"source_path"}),
         "top": top if top is not None else config.run.priority_zones,
         "selection": "top" if top is not None else config.run.selection,
@@ -415,7 +430,7 @@ def _params(
     }
     if comparison is not None:
         params["reference"] = {
-            "file": str(reference),
+            "file": portable_path(reference),
             "both": comparison.both,
             "only_model": comparison.only_model,
             "only_reference": comparison.only_reference,
@@ -488,6 +503,11 @@ def write_outputs(run_: Run, out_dir: Path, extra_jobs: Sequence[Any] = ()) -> l
 
     raster = raster_job(run_, Path(out_dir))
     jobs = ([raster] if raster is not None else []) + list(extra_jobs)
+    if raster is not None:  # its QGIS style, same name: QGIS opens the GeoTIFF with it
+        from zoning.exports.travel import raster_qml
+
+        jobs.append((raster[0].with_suffix(".qml"),
+                     lambda p: p.write_text(raster_qml(), encoding="utf-8")))
     if bool(run_.result.epci["selected"].fillna(False).astype(bool).any()):
         jobs.append(fiches_job(run_.result, Path(out_dir)))  # fiches/: one page per zone
     with progress.step("Écriture des résultats (GeoPackage, carte, tableaux, GeoTIFF, "

@@ -261,7 +261,8 @@ def _method_sheet(ws: Worksheet, result: RunResult) -> None:
             ws.append(["", line])
             ws.cell(row=ws.max_row, column=2).alignment = Alignment(wrap_text=True)
     if result.raster_path:
-        ws.append(["Raster des temps de trajet", str(result.raster_path)])
+        # the file name only (it lies beside the workbook): no path of the machine
+        ws.append(["Raster des temps de trajet", Path(result.raster_path).name])
 
 
 def _write_xlsx(result: RunResult, epci: pd.DataFrame, communes: pd.DataFrame,

@@ -103,6 +103,47 @@ def write_time_raster(
     return target
 
 
+RASTER_CLASSES = ((10, "< 10 min", "#ffffcc"), (20, "10 – 20 min", "#c7e9b4"),
+                  (30, "20 – 30 min", "#7fcdbb"), (45, "30 – 45 min", "#41b6c4"),
+                  (60, "45 – 60 min", "#225ea8"), (math.inf, "≥ 60 min", "#081d58"))
+"""Travel-time classes of the GeoTIFF's QGIS style (upper bound in minutes, label, colour)."""
+
+
+def raster_qml(band: int = 3) -> str:
+    """QGIS style (``.qml``) of the travel-time GeoTIFF: discrete classes 0–10–20–30–45–60+.
+
+    Saved beside the ``.tif`` with the same name, QGIS opens the raster with it (band 3 =
+    nearest SU or SMUR) instead of a red-green-blue composite of the three bands.
+    """
+    from xml.sax.saxutils import quoteattr
+
+    items = "\n".join(
+        f'          <item alpha="255" value={quoteattr("inf" if math.isinf(v) else str(v))} '
+        f'label={quoteattr(lab)} color={quoteattr(col)}/>' for v, lab, col in RASTER_CLASSES)
+    return f"""<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>
+<qgis version="3.28" styleCategories="AllStyleCategories">
+  <pipe>
+    <rasterrenderer type="singlebandpseudocolor" band="{band}" opacity="1" alphaBand="-1"
+                    classificationMin="0" classificationMax="60" nodataColor="">
+      <rasterTransparency/>
+      <minMaxOrigin><limits>None</limits><extent>WholeRaster</extent>
+        <statAccuracy>Estimated</statAccuracy></minMaxOrigin>
+      <rastershader>
+        <colorrampshader colorRampType="DISCRETE" classificationMode="3" clip="0"
+                         minimumValue="0" maximumValue="60">
+{items}
+        </colorrampshader>
+      </rastershader>
+    </rasterrenderer>
+    <brightnesscontrast brightness="0" contrast="0" gamma="1"/>
+    <huesaturation saturation="0" grayscaleMode="0" colorizeOn="0"/>
+    <rasterresampler maxOversampling="2"/>
+  </pipe>
+  <blendMode>0</blendMode>
+</qgis>
+"""
+
+
 def _scenario_name(name: str) -> str:
     stem, dot, ext = name.rpartition(".")
     return f"{stem}_scenario.{ext}" if dot else f"{name}_scenario"
@@ -174,7 +215,9 @@ def write_travel_outputs(
             _write_csv(epci_time_table(situation, territory), staged.path(names[1]))
             write_time_raster(situation, staged.path(names[2]), config,
                               resolution_m=resolution_m, mask=mask)
-            written += names
+            qml = Path(names[2]).with_suffix(".qml").name  # QGIS loads it with the raster
+            staged.path(qml).write_text(raster_qml(), encoding="utf-8")
+            written += [*names, qml]
         if travel.scenario is not None:
             diff = scenario_difference(travel, travel.scenario)
             diff = territory.epci[["epci_nom"]].join(diff, how="right")
