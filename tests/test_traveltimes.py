@@ -420,7 +420,8 @@ def test_cli_run_and_scenario(cli_env: CliRunner, data_dir: Path, tmp_path: Path
     assert names == sorted([
         "temps_urgences_communes.csv", "temps_urgences_epci.csv", "temps_urgences.tif",
         "temps_urgences_communes_scenario.csv", "temps_urgences_epci_scenario.csv",
-        "temps_urgences_scenario.tif", "scenario_urgences_epci_difference.csv"])
+        "temps_urgences_scenario.tif", "scenario_urgences_epci_difference.csv",
+        "temps_urgences.qml", "temps_urgences_scenario.qml"])  # QGIS styles of the GeoTIFFs
     epci = pd.read_csv(out / "temps_urgences_epci.csv", dtype={"epci_siren": str})
     assert len(epci) == 161 and epci["reseau_routier"].str.contains("Travel Mapping").all()
     com = pd.read_csv(out / "temps_urgences_communes.csv", dtype={"code_insee": str})
