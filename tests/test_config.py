@@ -152,7 +152,7 @@ def test_check_config_command_lists_criteria_in_french() -> None:
                         f"{cfg.run.region}, {cfg.run.priority_zones} zones prioritaires)")
     assert len(lines) == 1 + len(cfg.criteria)
     for line, c in zip(lines[1:], cfg.criteria, strict=True):
-        assert line.split()[:3] == [c.id, "poids", f"{c.weight:g}".replace(".", ",")]
+        assert line.split()[:3] == [c.id, "poids", f"{c.weight:.2f}".replace(".", ",")]
         assert ("plus haut = mieux" if c.direction == "higher_is_better"
                 else "plus haut = pire") in line and line.endswith(c.label)
 

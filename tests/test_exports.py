@@ -35,21 +35,23 @@ from zoning.exports import (
     write_tables,
 )
 from zoning.exports import tables as tables_mod
+from zoning.fmt import fr_number, fr_percent, fr_probability, fr_value
 
 # --------------------------------------------------------------------------- helpers
 
 
 def test_french_number_formatting() -> None:
-    assert common.fmt_number(12345.678, 1) == "12\u202f345,7"
-    assert common.fmt_number(0.5, 2) == "0,50"
-    assert common.fmt_number(float("nan"), 2) == common.MISSING
-    assert common.fmt_number(None) == common.MISSING
-    assert common.fmt_percent(0.953) == "95\u00a0%"
+    assert fr_number(12345.678, 1, missing=common.MISSING) == "12\u202f345,7"
+    assert fr_number(0.5, 2, missing=common.MISSING) == "0,50"
+    assert fr_number(float("nan"), 2, missing=common.MISSING) == common.MISSING
+    assert fr_number(None, 0, missing=common.MISSING) == common.MISSING
+    assert fr_percent(0.953, 0, missing=common.MISSING) == "95\u00a0%"
     # probabilities round down: 0.896 is below the 90 % of "robuste", 0.999 is not "always"
-    assert [common.fmt_probability(p) for p in (0.896, 0.9, 0.29, 0.999, 1.0, float("nan"))] == [
+    assert [fr_probability(p, missing=common.MISSING)
+            for p in (0.896, 0.9, 0.29, 0.999, 1.0, float("nan"))] == [
         "89\u00a0%", "90\u00a0%", "29\u00a0%", "99\u00a0%", "100\u00a0%", common.MISSING]
-    assert common.fmt_value(2.345, "consultations", 2) == "2,35 consultations"
-    assert common.fmt_value(np.nan, "consultations", 2) == common.MISSING
+    assert fr_value(2.345, "consultations", 2, missing=common.MISSING) == "2,35 consultations"
+    assert fr_value(np.nan, "consultations", 2, missing=common.MISSING) == common.MISSING
 
 
 def test_quantile_classes_cover_values_and_order() -> None:
@@ -262,7 +264,7 @@ def test_map_payload_content(tiny_html: str) -> None:
     # a share in 0..1 ("part de l'APL") is shown in percent, with one decimal
     share = r.epci.loc["200000003", "age_mg"]
     assert row["Présence de jeunes médecins"] == \
-        common.fmt_number(100 * share, 1) + " % de l'APL — rang 1 / 4"
+        fr_number(100 * share, 1, missing=common.MISSING) + " % de l'APL — rang 1 / 4"
     age = p["epci_layers"][2]
     assert age["name"] == "Présence de jeunes médecins (% de l'APL)"
     top_class = age["legend"]["items"][len(age["colors"]) - 1]["label"]

@@ -1,7 +1,10 @@
-"""French number formatting for user-facing text (terminal tables, maps, spreadsheets)."""
+"""French formatting of every user-facing number, share, probability and date (terminal
+tables, maps, spreadsheets, GeoPackage labels): the one formatter of the project."""
 
 from __future__ import annotations
 
+import math
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -52,3 +55,44 @@ def fr_percent(share: Any, decimals: int = 1, *, missing: str = "–", sep: str 
     if _missing(share):
         return missing
     return fr_number(100.0 * float(share), decimals, sep=sep) + symbol
+
+
+def floor_percent(p: float) -> int:
+    """A probability (0..1) as whole percent rounded *down*.
+
+    The label ``robuste`` needs a probability of at least the threshold (90 %): 0.896 must read
+    89 %, not 90 %, and 0.999 must not read 100 % (not selected in every draw).
+    """
+    return int(math.floor(100.0 * float(p) + 1e-9))
+
+
+def fr_probability(p: Any, *, missing: str = "–", symbol: str = "\u00a0%") -> str:
+    """A selection probability as a whole percentage rounded down (:func:`floor_percent`)."""
+    if _missing(p):
+        return missing
+    return f"{floor_percent(float(p))}{symbol}"
+
+
+def fr_value(x: Any, unit: str, decimals: int, *, missing: str = "–") -> str:
+    """A value with its unit (``"2,35 consultations"``), or ``missing``."""
+    if _missing(x):
+        return missing
+    s = fr_number(x, decimals)
+    return f"{s} {unit}" if unit else s
+
+
+def fr_datetime(text: str) -> str:
+    """An ISO date-time as ``25/11/2026 à 21:55`` (Paris time when the text has a time zone)."""
+    try:
+        dt = datetime.fromisoformat(text)
+    except ValueError:
+        return text
+    if dt.tzinfo is not None:
+        try:
+            from zoneinfo import ZoneInfo
+
+            dt = dt.astimezone(ZoneInfo("Europe/Paris"))
+        except (ImportError, KeyError, OSError):
+            return dt.strftime("%d/%m/%Y à %H:%M %Z")
+        return dt.strftime("%d/%m/%Y à %H:%M (heure de Paris)")
+    return dt.strftime("%d/%m/%Y à %H:%M")

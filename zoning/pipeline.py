@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
+import functools
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -292,8 +293,8 @@ def _criteria_meta(
     return out
 
 
-def _pct(x: float) -> str:
-    return fr_percent(x, 1, sep=" ", symbol=" %")
+_pct = functools.partial(fr_percent, decimals=1, symbol=" %")
+"""Shares in the French notes: ``5,3 %``."""
 
 
 def _notes(

@@ -66,7 +66,6 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 from scipy.special import ndtr
-from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
 from zoning.errors import AmbiguousNameError, ScoringError, TerritoryError
 from zoning.labels import criterion_label, criterion_unit
@@ -139,8 +138,12 @@ def normalise(oriented: pd.Series, method: str) -> pd.Series:
         r = pd.Series(x).rank(method="average").to_numpy()
         s = (r - 1.0) / (x.size - 1.0)
     elif method == "minmax":
+        from sklearn.preprocessing import MinMaxScaler  # imported only when used (~0.5 s)
+
         s = MinMaxScaler().fit_transform(x.reshape(-1, 1)).ravel()
     elif method == "zscore":
+        from sklearn.preprocessing import StandardScaler
+
         s = ndtr(StandardScaler().fit_transform(x.reshape(-1, 1)).ravel())
     else:
         raise ScoringError(

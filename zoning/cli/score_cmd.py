@@ -11,8 +11,7 @@ import pandas as pd
 
 from zoning.cli.options import config_option, data_dir_option, output_option, region_option
 from zoning.config import load_config
-from zoning.exports._common import floor_percent
-from zoning.fmt import fr_number, fr_percent
+from zoning.fmt import floor_percent, fr_number, fr_percent
 from zoning.settings import resolve_data_dir
 
 SHORT_LABELS: dict[str, tuple[str, int | str]] = {
@@ -170,7 +169,7 @@ def score(
         miss_txt = " ; " + ", ".join(
             f"{config.criterion(m).label.split(' (')[0]} : donnée indisponible (*)"
             for m in missing)
-    share = f"{100 * pop_sel / pop.sum():.1f}".replace(".", ",")
+    share = fr_number(100 * pop_sel / pop.sum(), 1)
     click.echo(
         f"{r.region_name} : {len(table)} EPCI classés, {int(sel.sum())} sélectionnés "
         f"(population {_fmt_int(pop_sel)} hab., {share} % de la population) ; "

@@ -2,29 +2,26 @@
 
 from __future__ import annotations
 
-import hashlib
-import shutil
-import tempfile
 from pathlib import Path
 
 import click
 
 from zoning import progress
-from zoning.atomic import atomic_path
 from zoning.cli.options import config_option, data_dir_option, region_option
 from zoning.config import load_config
-from zoning.errors import DataFileNotFoundError, DataFormatError, DownloadError, ZoningError
+from zoning.errors import DataFileNotFoundError, DataFormatError, DownloadError
 from zoning.fmt import fr_number
 from zoning.settings import resolve_data_dir
-from zoning.sources import SOURCES, Source, get_source, source_rows
-
-DEFAULT_TIMEOUT_S = 15.0
-
-
-STATUS_FOUND = "présent"
-STATUS_MISSING = "absent"
-STATUS_OPTIONAL = "absent (facultatif)"
-STATUS_INVALID = "INVALIDE"
+from zoning.sources import SOURCES, get_source
+from zoning.sources.check import (
+    DEFAULT_TIMEOUT_S,
+    STATUS_FOUND,
+    STATUS_INVALID,
+    STATUS_MISSING,
+    STATUS_OPTIONAL,
+    check_sources,
+    download_source,
+)
 
 
 def _fmt_rows(n: int | None) -> str:
@@ -34,31 +31,6 @@ def _fmt_rows(n: int | None) -> str:
     if n < 0:
         return "n. d."
     return fr_number(n)
-
-
-def check_sources(data_dir: Path) -> list[tuple[Source, str, int | None, str]]:
-    """Check every catalogued file of ``data_dir``.
-
-    Returns
-    -------
-    list of (source, status, rows, problem)
-        ``status`` is ``présent``, ``absent``, ``absent (facultatif)`` or ``INVALIDE``
-        (French: shown in the table);
-        ``problem`` is the error message (empty when found).
-    """
-    out: list[tuple[Source, str, int | None, str]] = []
-    for src in progress.progress(SOURCES, desc="Vérification des sources", total=len(SOURCES)):
-        try:
-            rows = source_rows(src.id, data_dir)
-        except DataFileNotFoundError as exc:
-            status = STATUS_MISSING if src.required else STATUS_OPTIONAL
-            out.append((src, status, None, str(exc)))
-            continue
-        except DataFormatError as exc:
-            out.append((src, STATUS_INVALID, None, str(exc)))
-            continue
-        out.append((src, STATUS_FOUND, rows, ""))
-    return out
 
 
 @click.command()
@@ -138,74 +110,6 @@ def _print_site_check(root: Path) -> None:
         click.echo(f"  à vérifier  {f} {r['nom']} : {r['probleme']}")
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def download_source(src: Source, data_dir: Path, timeout: float = DEFAULT_TIMEOUT_S) -> Path:
-    """Download the official file of ``src`` into ``data_dir`` (checksum-verified).
-
-    Parameters
-    ----------
-    src
-        The catalogue entry.
-    data_dir
-        The data directory (the file goes to ``src.path(data_dir)``, written atomically).
-    timeout
-        Network timeout in seconds.
-
-    Returns
-    -------
-    Path
-        The file written.
-
-    Raises
-    ------
-    DownloadError
-        When the source has no direct download (a derived file), the network fails,
-        or the checksum does not match.
-    """
-    import pooch
-
-    if src.derived or not src.download_url:
-        raise DownloadError(
-            f"{src.path(data_dir)}: source '{src.id}' is a derivation of official products and "
-            f"cannot be downloaded as is: {src.fix_hint(data_dir)}"
-        )
-    target = src.path(data_dir)
-    with tempfile.TemporaryDirectory(prefix="zoning-fetch-") as tmp:
-        processor = pooch.Unzip(members=[src.archive_member]) if src.archive_member else None
-        known = f"sha256:{src.sha256}" if (src.sha256 and not src.archive_member) else None
-        try:
-            fetched = pooch.retrieve(
-                src.download_url,
-                known_hash=known,
-                path=tmp,
-                processor=processor,
-                downloader=pooch.HTTPDownloader(timeout=timeout,
-                                                progressbar=progress.enabled()),
-            )
-        except Exception as exc:  # network errors, HTTP errors, checksum mismatch
-            raise DownloadError(
-                f"{target}: download of source '{src.id}' from {src.download_url} failed "
-                f"({type(exc).__name__}: {str(exc)[:200]}); {src.fix_hint(data_dir)}"
-            ) from None
-        path = Path(fetched[0] if isinstance(fetched, list) else fetched)
-        if src.sha256 and _sha256(path) != src.sha256:
-            raise DownloadError(
-                f"{target}: checksum mismatch for source '{src.id}' (expected sha256 "
-                f"{src.sha256}); the publisher may have released a new version: check "
-                f"{src.url}"
-            )
-        with atomic_path(target) as part:
-            shutil.copyfile(path, part)
-    return target
-
-
 @click.command()
 @data_dir_option
 @click.option("--only", "only", multiple=True, metavar="ID",
@@ -262,7 +166,7 @@ def check_config(config_file: Path | None) -> None:
                f"{cfg.run.region}, {cfg.run.priority_zones} zones prioritaires)")
     sens = {"higher_is_better": "plus haut = mieux", "higher_is_worse": "plus haut = pire"}
     for c in cfg.criteria:
-        weight = f"{c.weight:g}".replace(".", ",")
+        weight = fr_number(c.weight, 2)
         click.echo(f"  {c.id:<11} poids {weight:<5} {sens.get(c.direction, c.direction):<17} "
                    f"{c.label}")
 
@@ -293,4 +197,4 @@ def territory(data_dir: Path | None, config_path: Path | None, region: str | Non
 
 COMMANDS: list[click.Command] = [sources, fetch, check_config, territory]
 
-__all__ = ["COMMANDS", "ZoningError", "check_sources", "download_source"]
+__all__ = ["COMMANDS"]

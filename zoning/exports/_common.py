@@ -7,8 +7,6 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -210,11 +208,6 @@ def slug(result: RunResult) -> str:
 
 # --------------------------------------------------------------------------- formatting
 
-def fmt_number(x: Any, decimals: int = 0) -> str:
-    """French formatting: thin no-break thousands separator, decimal comma; NaN -> MISSING."""
-    return fr_number(x, decimals, missing=MISSING)
-
-
 def value_decimals(values: pd.Series | np.ndarray) -> int:
     """Number of decimals that shows a criterion's values sensibly (by magnitude)."""
     arr = np.asarray(values, dtype="float64")
@@ -229,35 +222,6 @@ def value_decimals(values: pd.Series | np.ndarray) -> int:
     if m >= 1:
         return 2
     return 3
-
-
-def fmt_value(x: Any, unit: str, decimals: int) -> str:
-    """A criterion value with its unit, or MISSING."""
-    s = fmt_number(x, decimals)
-    return s if s == MISSING or not unit else f"{s} {unit}"
-
-
-def fmt_percent(x: Any, decimals: int = 0) -> str:
-    """A 0..1 share as a French percentage, or MISSING."""
-    if x is None or pd.isna(x):
-        return MISSING
-    return fmt_number(float(x) * 100.0, decimals) + "\u00a0%"
-
-
-def floor_percent(p: float) -> int:
-    """A probability (0..1) as whole percent rounded *down*.
-
-    The label ``robuste`` needs a probability of at least the threshold (90 %): 0.896 must read
-    89 %, not 90 %, and 0.999 must not read 100 % (not selected in every draw).
-    """
-    return int(math.floor(100.0 * float(p) + 1e-9))
-
-
-def fmt_probability(x: Any) -> str:
-    """A selection probability as a French whole percentage rounded down, or MISSING."""
-    if x is None or pd.isna(x):
-        return MISSING
-    return f"{floor_percent(float(x))}\u00a0%"
 
 
 # --------------------------------------------------------------------------- classes
@@ -320,11 +284,12 @@ def class_labels(classes: Classes, decimals: int, unit: str = "") -> list[str]:
     for i in range(classes.k):
         lo, hi = b[i], b[i + 1]
         if math.isinf(lo):
-            out.append(f"< {fmt_number(hi, decimals)}{suffix}")
+            out.append(f"< {fr_number(hi, decimals, missing=MISSING)}{suffix}")
         elif math.isinf(hi):
-            out.append(f"≥ {fmt_number(lo, decimals)}{suffix}")
+            out.append(f"≥ {fr_number(lo, decimals, missing=MISSING)}{suffix}")
         else:
-            out.append(f"{fmt_number(lo, decimals)} – {fmt_number(hi, decimals)}{suffix}")
+            out.append(f"{fr_number(lo, decimals, missing=MISSING)} – "
+                       f"{fr_number(hi, decimals, missing=MISSING)}{suffix}")
     return out
 
 
@@ -394,29 +359,13 @@ def ranking_sentence(result: RunResult) -> str:
     """French sentence saying how the EPCI were ordered (``composite`` or ``cumul`` method)."""
     if result.params.get("method") == "cumul":
         q = (result.params.get("config") or {}).get("run", {}).get("cumul_quantile")
-        share = f" (les {fmt_number(100 * float(q), 0)}\u00a0% les plus défavorables)" if q else ""
+        share = (f" (les {fr_number(100 * float(q), 0)}\u00a0% les plus défavorables)"
+                 if q else "")
         return ("Les EPCI sont classés par nombre de fragilités (critères où l'EPCI est parmi "
                 f"les plus défavorables{share}), le score composite départageant les ex aequo "
                 "(rang 1 = plus vulnérable) ; les premiers sont retenus comme zones prioritaires.")
     return ("Les EPCI sont classés par score composite décroissant (rang 1 = plus vulnérable) ; "
             "les premiers sont retenus comme zones prioritaires.")
-
-
-def fmt_datetime(text: str) -> str:
-    """``25/11/2026 à 21:55`` in Paris time when the ISO text carries a time zone."""
-    try:
-        dt = datetime.fromisoformat(text)
-    except ValueError:
-        return text
-    if dt.tzinfo is not None:
-        try:
-            from zoneinfo import ZoneInfo
-
-            dt = dt.astimezone(ZoneInfo("Europe/Paris"))
-        except (ImportError, KeyError, OSError):
-            return dt.strftime("%d/%m/%Y à %H:%M %Z")
-        return dt.strftime("%d/%m/%Y à %H:%M (heure de Paris)")
-    return dt.strftime("%d/%m/%Y à %H:%M")
 
 
 def computed_at(result: RunResult) -> str:

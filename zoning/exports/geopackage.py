@@ -36,7 +36,6 @@ from zoning.exports._common import (
     check_result,
     computed_at,
     epci_column_labels,
-    fmt_number,
     missing_criteria_notes,
     params_json,
     quantile_classes,
@@ -44,6 +43,7 @@ from zoning.exports._common import (
     sources_lines,
     version,
 )
+from zoning.fmt import fr_number
 from zoning.results import CriterionMeta, RunResult
 
 LAYERS = ("epci_scores", "communes", "urgences")
@@ -103,7 +103,8 @@ def epci_style(result: RunResult, labels: dict[str, str], fields: list[str]) -> 
             lo, hi = cls.bounds[i], cls.bounds[i + 1]
             e.set("lower", f"{lo:.6f}")
             e.set("upper", f"{hi:.6f}")
-            e.set("label", f"{fmt_number(lo, 2)} – {fmt_number(hi, 2)}")
+            e.set("label", f"{fr_number(lo, 2)} – "
+                           f"{fr_number(hi, 2)}")
     _set_aliases(root, labels, fields)
     return _QML_DOCTYPE + ET.tostring(root, encoding="unicode")
 
@@ -146,7 +147,7 @@ def _field_docs(result: RunResult) -> dict[str, dict[str, tuple[str, str]]]:
         epci[c.id] = (labels[c.id], f"{c.label}, en {c.unit} ({sens}).{src}{note}{status}")
         epci[f"{c.id}_score"] = (labels[f"{c.id}_score"],
                                  f"Score normalisé du critère « {c.label} », poids "
-                                 f"{fmt_number(c.weight, 3)} dans le score composite.{status}")
+                                 f"{fr_number(c.weight, 3)} dans le score composite.{status}")
     epci["probability"] = (labels["probability"],
                            "Part des tirages de l'analyse de sensibilité (poids et normalisation "
                            "tirés au hasard) où l'EPCI est sélectionné.")

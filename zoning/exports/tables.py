@@ -36,7 +36,6 @@ from zoning.exports._common import (
     computed_at,
     epci_column_labels,
     epci_output_columns,
-    fmt_datetime,
     missing_criteria_notes,
     ranking_sentence,
     short_label,
@@ -45,6 +44,7 @@ from zoning.exports._common import (
     value_decimals,
     version,
 )
+from zoning.fmt import fr_datetime
 from zoning.results import AnnexTable, RunResult
 from zoning.text import FORMULA_START, check_utf8_path, formula_safe_frame
 
@@ -207,7 +207,7 @@ def _method_sheet(ws: Worksheet, result: RunResult) -> None:
     ws["A1"].font = Font(bold=True, size=14)
     n_sel = int(result.epci["selected"].fillna(False).astype(bool).sum())
     ws.append(["Région", f"{result.region_name} ({result.region})"])
-    ws.append(["Date du calcul", fmt_datetime(computed_at(result))])
+    ws.append(["Date du calcul", fr_datetime(computed_at(result))])
     ws.append(["Version de zoning", version(result)])
     ws.append(["Configuration", str(result.params.get("config_path", ""))])
     ws.append(["EPCI classés / zones prioritaires", f"{len(result.epci)} / {n_sel}"])

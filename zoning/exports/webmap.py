@@ -42,10 +42,6 @@ from zoning.exports._common import (
     computed_at,
     display_scale,
     fixed_classes,
-    fmt_datetime,
-    fmt_number,
-    fmt_probability,
-    fmt_value,
     missing_criteria_notes,
     palette,
     quantile_classes,
@@ -56,6 +52,7 @@ from zoning.exports._common import (
     value_decimals,
     version,
 )
+from zoning.fmt import fr_datetime, fr_number, fr_probability, fr_value
 from zoning.results import RunResult
 from zoning.sources import emergency_services
 
@@ -196,7 +193,7 @@ def criterion_ranks(values: pd.Series, direction: str) -> pd.Series:
 
 def why_selected(epci: pd.DataFrame) -> pd.Series:
     """French sentence per EPCI: selected or not, how robustly, rank interval."""
-    prob = epci["probability"].map(fmt_probability)
+    prob = epci["probability"].map(lambda p: fr_probability(p, missing=MISSING))
     lo = pd.to_numeric(epci["rank_p05"], errors="coerce")
     hi = pd.to_numeric(epci["rank_p95"], errors="coerce")
     interval = pd.Series("", index=epci.index)
@@ -225,11 +222,11 @@ def _epci_part(result: RunResult, tolerance_m: float) -> tuple[dict[str, Any], l
     cols: list[pd.Series] = [
         pd.Series(epci.index.astype(str), index=epci.index),
         epci["dep"].astype("string").fillna(MISSING),
-        epci["population"].map(lambda v: fmt_number(v, 0)),
+        epci["population"].map(lambda v: fr_number(v, 0, missing=MISSING)),
         rank.map(lambda r: MISSING if pd.isna(r) else f"{int(r)} / {n}"),
         selected.map({True: "oui", False: "non"}),
-        epci["probability"].map(fmt_probability),
-        epci["composite"].map(lambda v: fmt_number(v, 2)),
+        epci["probability"].map(lambda p: fr_probability(p, missing=MISSING)),
+        epci["composite"].map(lambda v: fr_number(v, 2, missing=MISSING)),
     ]
     labels.insert(5, "Pourquoi")
     cols.insert(5, why_selected(epci))
@@ -244,7 +241,7 @@ def _epci_part(result: RunResult, tolerance_m: float) -> tuple[dict[str, Any], l
             factor, shown_unit = display_scale(c)
             vals = pd.to_numeric(epci[c.id], errors="coerce") * factor
             dec = _decimals(vals, shown_unit)
-            text = vals.map(lambda v, u=shown_unit, d=dec: fmt_value(v, u, d))
+            text = vals.map(lambda v, u=shown_unit, d=dec: fr_value(v, u, d, missing=MISSING))
             crank = criterion_ranks(vals, c.direction)
             n_ok = int(vals.notna().sum())
             text = text.where(crank.isna(), text + " — rang " + crank.map(
@@ -272,7 +269,7 @@ def _epci_part(result: RunResult, tolerance_m: float) -> tuple[dict[str, Any], l
     items = _items(colors, class_labels(cls, 2))
     robust = selected & (epci["robustesse"].astype(str) == "robuste")
     thr = ((result.params.get("config") or {}).get("sensitivity") or {}).get("robust_threshold")
-    thr_txt = f" : retenue dans au moins {fmt_number(100 * float(thr), 0)} % des tirages" \
+    thr_txt = f" : retenue dans au moins {fr_number(100 * float(thr), 0)} % des tirages" \
         if isinstance(thr, (int, float)) else ""
     items.append({"kind": "outline",
                   "label": f"Zone prioritaire robuste ({int(robust.sum())} EPCI{thr_txt})"})
@@ -490,7 +487,7 @@ def build_payload(result: RunResult, epci_tolerance_m: float = EPCI_TOLERANCE_M,
     absent = [short_label(c.label) for c in result.criteria if not c.available]
     absent_txt = (f" ({', '.join(absent)} : {MISSING}, poids réparti sur les autres)"
                   if absent else "")
-    when = fmt_datetime(computed_at(result)) or "date inconnue"
+    when = fr_datetime(computed_at(result)) or "date inconnue"
     return {
         "title": f"Zones prioritaires « déserts médicaux » — {result.region_name}",
         "subtitle": (f"{len(result.epci)} EPCI classés sur {n_crit} critères disponibles sur "

@@ -21,6 +21,7 @@ import pandas as pd
 import shapely
 
 from zoning.errors import DataFormatError
+from zoning.fmt import fr_number
 from zoning.sources.catalogue import CODE_PATTERNS
 
 CORRECTIONS_FILE = Path(__file__).resolve().parent / "corrections" / "facility_coordinates.csv"
@@ -239,7 +240,7 @@ def check_sites(facilities: gpd.GeoDataFrame, communes: gpd.GeoDataFrame,
                              "française (commune géocodée : "
                              f"{str(fac['commune'].iloc[i]).title()})")
         if np.isfinite(dist[i]) and dist[i] > max_km:
-            parts.append(f"point à {dist[i]:.1f} km de sa commune".replace(".", ","))
+            parts.append(f"point à {fr_number(dist[i], 1)} km de sa commune")
         flagged[i] = bool(parts)
         problems.append(" ; ".join(parts))
     out = pd.DataFrame({
