@@ -22,8 +22,9 @@ CRITERION_IDS: tuple[str, ...] = ("apl", "age_mg", "ald", "urgences", "niveau_vi
 
 NORMALISATIONS: tuple[str, ...] = ("percentile", "minmax", "zscore")
 
-DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config" / "criteria.toml"
-"""Default configuration: the repository's ``config/criteria.toml``."""
+DEFAULT_CONFIG = Path(__file__).resolve().parent / "criteria.toml"
+"""Default configuration shipped with the package (in the repository, ``zoning/criteria.toml``
+is a symbolic link to the user-facing ``config/criteria.toml``: one file, also in the wheel)."""
 
 
 class _Strict(BaseModel):
@@ -235,7 +236,8 @@ def load_config(path: str | Path | None = None) -> Config:
     Parameters
     ----------
     path
-        The TOML file; ``None`` means the default ``config/criteria.toml``.
+        The TOML file; ``None`` means ``config/criteria.toml`` of the current folder when it
+        exists, else the packaged default (:data:`DEFAULT_CONFIG`).
 
     Returns
     -------
