@@ -83,3 +83,51 @@ def chromium():  # type: ignore[no-untyped-def]
 
     with browser.session() as b:
         yield b
+
+
+def _locate_or_install_chromium() -> tuple[str | None, str]:
+    """The Chromium of the browser tests: ``$ZONING_CHROMIUM`` or PATH, else Debian's
+    ``chromium`` installed with apt-get when this process may (root); (path or None, why)."""
+    import shutil
+    import subprocess
+    import tempfile
+
+    from zoning.errors import ExportError
+    from zoning.exports.screenshot import find_chromium
+
+    try:
+        return find_chromium(), ""
+    except ExportError as exc:
+        why = str(exc)
+    if not (shutil.which("apt-get") and hasattr(os, "geteuid") and os.geteuid() == 0):
+        return None, why + " (the tests install it themselves only as root with apt-get)"
+    log = Path(tempfile.gettempdir()) / "zoning-tests-chromium-apt.log"
+    with open(log, "w", encoding="utf-8") as fh:
+        for cmd in (["apt-get", "update", "-q"], ["apt-get", "install", "-y", "-q", "chromium"]):
+            if subprocess.run(cmd, stdout=fh, stderr=subprocess.STDOUT,
+                              env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+                              ).returncode:
+                return None, f"{why}; apt-get install chromium failed (see {log})"
+    try:
+        return find_chromium(), ""
+    except ExportError as exc:
+        return None, f"{exc} (after apt-get install chromium, see {log})"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Browser tests need Chromium: located, or installed (root + apt-get) before they run.
+
+    In CI a browser that cannot be found or installed stops the run (never a silent skip);
+    elsewhere the browser tests are skipped with the reason.
+    """
+    browser_items = [i for i in items if i.get_closest_marker("browser")]
+    if not browser_items:
+        return
+    path, why = _locate_or_install_chromium()
+    if path is not None:
+        return
+    if os.environ.get("CI"):
+        raise pytest.UsageError(f"browser tests: no Chromium: {why}")
+    skip = pytest.mark.skip(reason=f"no Chromium: {why}")
+    for item in browser_items:
+        item.add_marker(skip)

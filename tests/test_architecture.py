@@ -101,3 +101,15 @@ def test_no_import_cycle() -> None:
     for module in sorted(edges):
         if module not in state:
             visit(module)
+
+
+def test_tests_do_not_import_from_each_other() -> None:
+    """Shared test helpers live in ``tests/_*.py`` modules and ``conftest.py`` fixtures."""
+    tests = Path(__file__).resolve().parent
+    bad = []
+    for path in sorted(tests.glob("test_*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import) else
+                     [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            bad += [f"{path.name} imports {n}" for n in names if n.startswith("test_")]
+    assert not bad, bad

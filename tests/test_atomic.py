@@ -11,18 +11,11 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from _files import snapshot
 
 from zoning import atomic
 from zoning.atomic import atomic_path, output_set, recover
 from zoning.errors import ExportError
-
-
-def snapshot(folder: Path) -> dict[str, bytes | str]:
-    """Every entry under ``folder`` (hidden ones too): file bytes, or "<dir>"."""
-    out: dict[str, bytes | str] = {}
-    for p in sorted(folder.rglob("*")):
-        out[str(p.relative_to(folder))] = "<dir>" if p.is_dir() else p.read_bytes()
-    return out
 
 
 def write_set(folder: Path, run: str, names: tuple[str, ...] = ("a.csv", "b.html"),

@@ -17,10 +17,10 @@ import pandas as pd
 import pyogrio
 import pytest
 import shapely
+from _tiny_run import EVIL, tiny_result
 from click.testing import CliRunner
 from openpyxl import load_workbook
 from shapely.geometry import Polygon
-from test_exports_fixtures import EVIL, tiny_result
 
 from zoning.cli import main
 from zoning.errors import ExportError, ZoningError

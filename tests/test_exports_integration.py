@@ -12,7 +12,7 @@ import numpy as np
 import pyogrio
 import pytest
 import shapely
-from test_exports_browser import expected_layers, overlay_labels, priority_pixels
+from _map_checks import expected_layers, overlay_labels, priority_pixels
 
 from zoning.exports import read_geopackage, screenshot, webmap
 from zoning.exports.screenshot import dump_dom, read_png

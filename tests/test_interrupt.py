@@ -17,8 +17,8 @@ import time
 from pathlib import Path
 
 import pytest
+from _files import snapshot
 from click.testing import CliRunner
-from test_atomic import snapshot
 
 from zoning.cli import main
 

@@ -13,10 +13,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from _tiny_run import tiny_result
 from openpyxl import load_workbook
 from sklearn.base import clone
 from sklearn.model_selection import cross_val_score
-from test_exports_fixtures import tiny_result
 
 from zoning.calibration import (
     SimplexLogit,

@@ -24,7 +24,7 @@ from zoning import __version__, progress
 from zoning.config import Config
 from zoning.criteria import CriterionResult, compute_criteria
 from zoning.errors import TerritoryError
-from zoning.fmt import fr_percent
+from zoning.fmt import fr_number, fr_percent
 from zoning.labels import base_label, criterion_label, criterion_unit
 from zoning.results import CriterionMeta, NoteSection, RunResult
 from zoning.scoring import Comparison, compare, find_epci, score
@@ -224,7 +224,7 @@ def reference_section(
         return f"{names.get(s, s)} ({s})"
 
     src = f" ({Path(reference).name})" if reference is not None else ""
-    jac = f"{comparison.jaccard:.2f}".replace(".", ",")
+    jac = fr_number(comparison.jaccard, 2)
     lines = [
         f"Liste de référence{src} : {len(comparison.reference)} EPCI ; "
         f"{len(comparison.both)} sont aussi zones prioritaires, {len(comparison.only_model)} "
