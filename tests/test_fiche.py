@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pypdf
+from _tiny_run import EVIL, tiny_result
 from click.testing import CliRunner
-from test_exports_fixtures import EVIL, tiny_result
 
 from zoning.cli import main
 from zoning.exports import write_geopackage

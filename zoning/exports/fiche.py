@@ -30,10 +30,6 @@ from zoning.exports._common import (
     computed_at,
     display_scale,
     fixed_classes,
-    fmt_datetime,
-    fmt_number,
-    fmt_probability,
-    fmt_value,
     palette,
     short_label,
     slug,
@@ -42,6 +38,7 @@ from zoning.exports._common import (
     version,
 )
 from zoning.exports.webmap import criterion_ranks, why_selected
+from zoning.fmt import fr_datetime, fr_number, fr_probability, fr_value
 from zoning.results import RunResult
 
 FIT_ONE_PAGE = """() => {
@@ -221,7 +218,7 @@ def fiche_html(result: RunResult, siren: str) -> str:
         cr = criterion_ranks(vals, c.direction).loc[siren]
         crit_rows.append(
             f'<tr><td>{_e(short_label(c.label))}</td>'
-            f'<td class="n">{_e(fmt_value(v, unit, dec))}</td>'
+            f'<td class="n">{_e(fr_value(v, unit, dec, missing=MISSING))}</td>'
             f'<td class="n r">{int(cr)}\u00a0/\u00a0{int(vals.notna().sum())}</td>'
             f'<td>{strip_svg(vals, float(v), c.direction)}</td></tr>')
 
@@ -233,8 +230,8 @@ def fiche_html(result: RunResult, siren: str) -> str:
     for code, c in ordered.head(MAX_COMMUNE_ROWS).iterrows():
         near = c.get("nom_urgence", "")
         rows.append(f'<tr><td>{_e(c["nom"])}</td><td>{_e(code)}</td>'
-                    f'<td class="n">{fmt_number(c["population"], 0)}</td>'
-                    f'<td class="n">{_e(fmt_value(c["_t"], "min", 0))}</td>'
+                    f'<td class="n">{fr_number(c["population"], 0, missing=MISSING)}</td>'
+                    f'<td class="n">{_e(fr_value(c["_t"], "min", 0, missing=MISSING))}</td>'
                     f'<td>{_e(near if isinstance(near, str) and near else MISSING)}</td></tr>')
     more = len(ordered) - MAX_COMMUNE_ROWS
     more_txt = (f'<p class="note">… et {more} autres communes plus proches des urgences : '
@@ -252,8 +249,8 @@ def fiche_html(result: RunResult, siren: str) -> str:
                 if c.available and c.note]
     caveats += [str(x) for x in result.notes if str(x).startswith(("Temps de trajet",
                                                                    "Robustesse"))]
-    when = fmt_datetime(computed_at(result)) or "date inconnue"
-    pop = fmt_number(row["population"], 0)
+    when = fr_datetime(computed_at(result)) or "date inconnue"
+    pop = fr_number(row["population"], 0, missing=MISSING)
     dep = _e(row.get("dep", ""))
     return f"""<!DOCTYPE html>
 <html lang="fr"><head><meta charset="utf-8"><title>{_e(name)} — fiche zoning</title>
@@ -263,8 +260,8 @@ def fiche_html(result: RunResult, siren: str) -> str:
 {pop} habitants — {len(com)} communes — {_e(result.region_name)}</p>
 <div class="rank">Rang <b>{rank_txt}</b> (1 = plus vulnérable) ;
 {"<b>zone prioritaire</b>" if sel else "hors zone prioritaire"} — {_e(why)} ;
-probabilité de sélection {fmt_probability(row["probability"])} ;
-score composite {fmt_number(row["composite"], 2)} (0 à 1).</div>
+probabilité de sélection {fr_probability(row["probability"], missing=MISSING)} ;
+score composite {fr_number(row["composite"], 2, missing=MISSING)} (0 à 1).</div>
 <div class="grid"><div>
 <h2>Les cinq critères face aux {n} EPCI de la région</h2>
 <table class="crit"><thead><tr><th>Critère</th><th>Valeur</th><th>Rang</th><th>Répartition régionale
