@@ -76,9 +76,13 @@ def outputs(occitanie, tmp_path_factory: pytest.TempPathFactory):  # type: ignor
     return write_all(occitanie, tmp_path_factory.mktemp("maps"))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium():  # type: ignore[no-untyped-def]
-    """One headless Chromium (Playwright on the system browser) shared by the browser tests."""
+    """One headless Chromium (Playwright on the system browser) shared by a module's tests.
+
+    Module scope, not session: Playwright's sync API runs an event loop in this thread, and
+    while it is open no other code in the process (the fiches that ``score`` prints) can
+    start its own Playwright."""
     from zoning.exports import browser
 
     with browser.session() as b:
