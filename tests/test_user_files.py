@@ -112,3 +112,47 @@ def test_unmatched_cog2024_codes_reported_in_outputs(tiny_data_dir: Path) -> Non
     assert "3 commune(s) du territoire sans ligne : 19001, 31002, 46001" in filo
     mapping = run.result.params["cog2024_mapping"]
     assert mapping["apl"]["unmatched"] == ["09999"] and mapping["niveau_vie"]["unmatched"] == []
+
+
+def _run_with_travel(tiny: Path, n_outside: int, indicator: str = "share_beyond"):
+    """A tiny run whose travel times are given (criterion 4 from a hand-made EPCI table)."""
+    from types import SimpleNamespace
+
+    import geopandas as gpd
+
+    from zoning.traveltimes import TravelTimes
+
+    config = load_config()
+    config = config.model_copy(update={"travel": config.travel.model_copy(
+        update={"indicator": indicator})})
+    terr = load_territory(tiny, "76")
+    epci = pd.DataFrame({"t_mean_min": [12.0, 41.5, 25.0], "share_beyond": [0.0, 0.8, 0.25],
+                         "pop_beyond": [0.0, 840.0, 125.0], "weights_source": "communes",
+                         "coverage": 1.0},
+                        index=pd.Index([SIREN["A"], SIREN["B"], SIREN["D"]], name="epci_siren"))
+    communes = pd.DataFrame({"t_urgence_min": 10.0}, index=terr.communes.index)
+    sites = gpd.GeoDataFrame({"nom": []}, geometry=gpd.GeoSeries([], crs=2154), crs=2154)
+    travel = TravelTimes(communes=communes, epci=epci, cells=None, sites=sites, node_times={},
+                         graph=SimpleNamespace(), region="76", either="su_or_smur",
+                         threshold_min=30.0, note="réseau test", n_outside=n_outside)
+    return pipeline.run(config, tiny, region="76", travel=travel, draws=0, top=1), travel
+
+
+def test_mean_time_indicator(tiny_data_dir: Path) -> None:
+    run, travel = _run_with_travel(tiny_data_dir, 0, indicator="mean_time")
+    urg = run.criteria["urgences"]
+    pd.testing.assert_series_equal(urg.values, travel.epci["t_mean_min"].reindex(
+        urg.values.index), check_names=False)
+    assert "temps moyen" in urg.note
+    share, _ = _run_with_travel(tiny_data_dir, 0)
+    assert share.criteria["urgences"].values.to_dict() == pytest.approx(
+        {SIREN["A"]: 0.0, SIREN["B"]: 80.0, SIREN["D"]: 25.0})  # shares shown in %
+
+
+def test_geotiff_skipped_when_epci_fall_outside_the_network(tiny_data_dir: Path,
+                                                            tmp_path: Path) -> None:
+    inside, _ = _run_with_travel(tiny_data_dir, 0)
+    assert pipeline.raster_job(inside, tmp_path) is not None  # the GeoTIFF would be written
+    outside, _ = _run_with_travel(tiny_data_dir, 1)
+    assert pipeline.raster_job(outside, tmp_path) is None
+    assert outside.result.raster_path is None
