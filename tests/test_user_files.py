@@ -156,3 +156,27 @@ def test_geotiff_skipped_when_epci_fall_outside_the_network(tiny_data_dir: Path,
     outside, _ = _run_with_travel(tiny_data_dir, 1)
     assert pipeline.raster_job(outside, tmp_path) is None
     assert outside.result.raster_path is None
+
+
+def test_population_share_selection_with_sensitivity(tiny_data_dir: Path) -> None:
+    """--population-share with the Monte-Carlo draws on: the main selection follows the rule
+    (worst EPCI first while the cumulated population stays within the share; the worst is
+    always taken), and the labels follow the draws' probabilities."""
+    config = load_config()
+    share = 0.5
+    config = config.model_copy(update={"run": config.run.model_copy(
+        update={"selection": "population_share", "population_share": share})})
+    run = pipeline.run(config, tiny_data_dir, region="76", travel=False, draws=200, seed=7)
+    t = run.table.sort_values("rank")
+    assert t.attrs["draws"] == 200 and t["probability"].between(0, 1).all()
+    pop = run.result.epci["population"].reindex(t.index).astype(float)
+    target = share * pop.sum()
+    expected = (pop.cumsum() <= target + 1e-9).to_numpy().copy()
+    expected[0] = True
+    assert t["selected"].to_numpy(dtype=bool).tolist() == expected.tolist()
+    thr = config.sensitivity.robust_threshold
+    for siren, row in t.iterrows():
+        label = ("robuste" if row["selected"] and row["probability"] >= thr else
+                 "limite" if row["selected"] or row["probability"] > 0 else "hors zone")
+        assert row["robustesse"] == label, siren
+    assert run.result.params["selection"] == "population_share"
