@@ -135,3 +135,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     skip = pytest.mark.skip(reason=f"no Chromium: {why}")
     for item in browser_items:
         item.add_marker(skip)
+@pytest.fixture(scope="session")
+def graph_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One graph cache for the session's France tests (CI starts with an empty cache)."""
+    return tmp_path_factory.mktemp("graph-cache-france")
+
+
+@pytest.fixture(scope="session")
+def france_graph(data_dir: Path, graph_cache: Path):
+    """The Travel Mapping graph of metropolitan France + 50 km, built once per session."""
+    from zoning.config import load_config
+    from zoning.traveltimes import load_network
+
+    return load_network(data_dir, load_config(), cache_dir=graph_cache)

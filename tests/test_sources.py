@@ -321,7 +321,7 @@ def test_real_apl_and_filosofi(data_dir: Path) -> None:
 
 @pytest.mark.integration
 def test_real_population_grid(data_dir: Path) -> None:
-    g = read_population_grid(data_dir)
+    g = read_population_grid(data_dir, "population_grid")
     assert len(g) == 88_497
     assert g["population"].sum() == 9_552_974
     # cells are 1 km apart: nearest-neighbour spacing of centres ≈ 1 km in Lambert-93

@@ -95,6 +95,7 @@ class RoutingConfig(_Strict):
     access_circuity: float = Field(1.3, ge=1.0)
     max_snap_km: float = Field(5.0, gt=0)
     snap_candidates: int = Field(5, ge=1, le=32)
+    min_component_nodes: int = Field(1000, ge=2)
     class_speeds_kmh: dict[str, float] = Field(default_factory=dict)
     osm_speeds_kmh: dict[str, float] = Field(default_factory=dict)
     osm_engine: Literal["zoning", "osmnx"] = "zoning"

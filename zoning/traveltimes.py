@@ -109,7 +109,8 @@ def load_network(
     Parameters
     ----------
     data_dir
-        Data directory; the default network is its Travel Mapping GeoPackage.
+        Data directory; the default network is its Travel Mapping graph of metropolitan
+        France + 50 km (GeoParquet), else (file absent) the Occitanie + 50 km GeoPackage.
     config
         Speeds, circuity (``[routing]``).
     network
@@ -125,15 +126,19 @@ def load_network(
     -------
     RoadGraph
     """
-    from zoning.sources import CATALOGUE
+    from zoning.sources import CATALOGUE, road_network_source
 
     r = config.routing
     if network is None:
-        path = Path(data_dir) / CATALOGUE["roads"].file
+        ddir = Path(data_dir)
+        sid = road_network_source(ddir)
+        path = CATALOGUE[sid].path(ddir)
         if not path.is_file():
+            occ = CATALOGUE["roads"].path(ddir)
             raise DataFileNotFoundError(
-                f"{path}: road network not found (source 'roads', Travel Mapping graph; put it "
-                "there, or give an OpenStreetMap extract with --network FILE.osm.pbf)"
+                f"{path}: road network not found (source '{sid}', Travel Mapping graph of "
+                f"metropolitan France; put it there, or the Occitanie graph at {occ}, or give "
+                "an OpenStreetMap extract with --network FILE.osm.pbf)"
             )
         networks: list[Path] = [path]
     elif isinstance(network, (str, os.PathLike)):
@@ -159,6 +164,7 @@ def load_network(
         return graph_from_line_layer(
             path, class_column, r.class_speeds_kmh, r.circuity, layer=layer, cache_dir=cache_dir,
             line_model=r.line_model_terms(),
+            min_component_nodes=r.min_component_nodes,
         )
 
 

@@ -141,8 +141,9 @@ class RoadGraph:
         n = fr_number
         return (
             f"{self.source} : {n(self.n_nodes)} nœuds, {n(self.n_edges)} arcs orientés "
-            f"({n(km)} km d'arcs orientés) ; écartés hors de la plus grande composante "
-            f"fortement connexe : {n(self.dropped_nodes)} nœuds, {n(self.dropped_edges)} arcs"
+            f"({n(km)} km d'arcs orientés) ; écartés hors des composantes "
+            f"fortement connexes conservées (réseaux isolés) : {n(self.dropped_nodes)} nœuds, "
+            f"{n(self.dropped_edges)} arcs"
         )
 
 
@@ -150,13 +151,21 @@ class RoadGraph:
 
 
 def _largest_scc(
-    n: int, u: IntArray, v: IntArray
+    n: int, u: IntArray, v: IntArray, min_component_nodes: int | None = None
 ) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
-    """Masks of nodes and edges in the largest strongly connected component."""
+    """Masks of nodes and edges in the largest strongly connected component.
+
+    With ``min_component_nodes``, every other component of at least that many nodes is kept
+    too (an island network such as Corsica, 1,808 nodes, beside the mainland's 167,404).
+    """
     adj = csr_matrix((np.ones(u.shape[0], dtype=np.int8), (u, v)), shape=(n, n))
     _, labels = connected_components(adj, directed=True, connection="strong")
     counts = np.bincount(labels)
-    keep_nodes = labels == int(np.argmax(counts))
+    keep_label = np.zeros(counts.shape[0], dtype=bool)
+    keep_label[int(np.argmax(counts))] = True
+    if min_component_nodes is not None:
+        keep_label |= counts >= int(min_component_nodes)
+    keep_nodes = keep_label[labels]
     keep_edges = keep_nodes[u] & keep_nodes[v]
     return keep_nodes, keep_edges
 
@@ -174,6 +183,7 @@ def assemble_graph(
     note: str,
     crs: str = DEFAULT_CRS,
     node_ids: IntArray | None = None,
+    min_component_nodes: int | None = None,
 ) -> RoadGraph:
     """Build a :class:`RoadGraph` from raw arrays, keeping the largest strongly connected component.
 
@@ -193,6 +203,9 @@ def assemble_graph(
         See :class:`RoadGraph`.
     node_ids
         Original node identifiers, optional.
+    min_component_nodes
+        Also keep every other strongly connected component of at least this many nodes
+        (islands with their own hospitals, e.g. Corsica); ``None`` = the largest only.
 
     Returns
     -------
@@ -218,7 +231,7 @@ def assemble_graph(
     codes = codes[~loop]
     if u.shape[0] == 0:
         raise RoutingError(f"{source}: the road network has no edge between distinct nodes")
-    keep_nodes, keep_edges = _largest_scc(n, u, v)
+    keep_nodes, keep_edges = _largest_scc(n, u, v, min_component_nodes)
     new_index = np.cumsum(keep_nodes) - 1
     ids = np.asarray(node_ids, dtype=np.int64)[keep_nodes] if node_ids is not None and len(
         node_ids
@@ -407,13 +420,15 @@ def graph_from_line_layer(
     cache_dir: str | os.PathLike[str] | None = None,
     use_cache: bool = True,
     line_model: Mapping[str, Mapping[str, float]] | None = None,
+    min_component_nodes: int | None = None,
 ) -> RoadGraph:
     """Build a two-way road graph from a line layer with a road-class column.
 
     Parameters
     ----------
     path
-        GeoPackage, Shapefile or any OGR line layer.
+        GeoPackage, Shapefile or any OGR line layer, or a GeoParquet file (``.parquet``,
+        read with pyarrow: the France Travel Mapping graph).
     class_column
         Column holding the road class (``road_class`` for Travel Mapping).
     speeds
@@ -437,6 +452,10 @@ def graph_from_line_layer(
         Road class -> ``{circuity, winding, spacing, max}`` (``[routing.line_model]``):
         each line's circuity then follows its class and its drawn shape
         (:func:`line_circuity`, :func:`line_shape`); ``None`` or empty = flat ``circuity``.
+    min_component_nodes
+        Keep, beside the largest strongly connected component, every component of at least
+        this many nodes (``routing.min_component_nodes``: Corsica's network beside the
+        mainland's); ``None`` = the largest only.
 
     Returns
     -------
@@ -473,30 +492,45 @@ def graph_from_line_layer(
         "crs": crs,
         "snap": snap_tolerance_m,
         "note": note,
+        "min_component_nodes": min_component_nodes,
     }
 
     def build() -> RoadGraph:
         return _build_line_layer(
-            path, class_column, speeds, circuity, layer, crs, snap_tolerance_m, note, model
+            path, class_column, speeds, circuity, layer, crs, snap_tolerance_m, note, model,
+            min_component_nodes,
         )
 
     return _cached("lines", [path], params, cache_dir, use_cache, build)
 
 
-def _build_line_layer(
-    path: Path,
-    class_column: str,
-    speeds: dict[str, float],
-    circuity: float,
-    layer: str | None,
-    crs: str,
-    snap_tolerance_m: float,
-    note: str,
-    line_model: Mapping[str, Mapping[str, float]] | None = None,
-) -> RoadGraph:
+def _read_parquet_lines(path: Path, class_column: str) -> Any:
+    """Class column and geometry of a GeoParquet line file (checked like the OGR layers)."""
+    import geopandas as gpd
+    import pyarrow.parquet as pq
+
+    try:
+        names = [str(n) for n in pq.read_schema(path).names]
+    except Exception as exc:  # pyarrow raises ArrowInvalid, OSError...
+        raise DataFormatError(f"{path}: not a readable GeoParquet file ({exc})") from None
+    if class_column not in names:
+        raise DataFormatError(
+            f"{path}: no road-class column {class_column!r} (columns: {', '.join(names)}); "
+            "give the right column"
+        )
+    try:
+        frame = gpd.read_parquet(path, columns=[class_column, "geometry"])
+    except Exception as exc:  # no GeoParquet metadata, damaged file...
+        raise DataFormatError(f"{path}: cannot be read as GeoParquet ({exc})") from None
+    if frame.crs is None:
+        raise DataFormatError(f"{path}: the line layer has no CRS (define one, e.g. EPSG:2154)")
+    return frame
+
+
+def _read_ogr_lines(path: Path, class_column: str, layer: str | None) -> Any:
+    """Class column and geometry of an OGR line layer (GeoPackage, Shapefile...)."""
     import geopandas as gpd
     import pyogrio
-    import shapely
 
     try:
         info = pyogrio.read_info(path, layer=layer)
@@ -512,7 +546,27 @@ def _build_line_layer(
         )
     if info.get("crs") is None:
         raise DataFormatError(f"{path}: the line layer has no CRS (define one, e.g. EPSG:2154)")
-    frame = gpd.read_file(path, layer=layer, columns=[class_column], engine="pyogrio")
+    return gpd.read_file(path, layer=layer, columns=[class_column], engine="pyogrio")
+
+
+def _build_line_layer(
+    path: Path,
+    class_column: str,
+    speeds: dict[str, float],
+    circuity: float,
+    layer: str | None,
+    crs: str,
+    snap_tolerance_m: float,
+    note: str,
+    line_model: Mapping[str, Mapping[str, float]] | None = None,
+    min_component_nodes: int | None = None,
+) -> RoadGraph:
+    import shapely
+
+    if path.suffix.lower() == ".parquet":
+        frame = _read_parquet_lines(path, class_column)
+    else:
+        frame = _read_ogr_lines(path, class_column, layer)
     frame = frame[frame.geometry.notna() & ~frame.geometry.is_empty]
     frame = frame.explode(index_parts=False)
     gtype = set(frame.geom_type.unique())
@@ -558,9 +612,11 @@ def _build_line_layer(
         time_s=np.concatenate([time, time]),
         road_class=np.concatenate([codes, codes]),
         classes=[str(c) for c in classes],
-        source=f"{path.name} (couche {layer or 'par défaut'}, classes {class_column})",
+        source=(f"{path.name} (classes {class_column})" if path.suffix.lower() == ".parquet"
+                else f"{path.name} (couche {layer or 'par défaut'}, classes {class_column})"),
         note=note,
         crs=crs,
+        min_component_nodes=min_component_nodes,
     )
 
 

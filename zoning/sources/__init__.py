@@ -18,6 +18,7 @@ from zoning.sources.readers import (
     ALD_KEYS,
     APL_COLUMNS,
     emergency_services,
+    population_grid_source,
     read_ald,
     read_apl,
     read_arrondissements,
@@ -30,7 +31,10 @@ from zoning.sources.readers import (
     read_mairies,
     read_population_grid,
     read_reference_list,
+    read_road_edges,
+    read_road_nodes,
     read_smur_types,
+    road_network_source,
     source_rows,
 )
 
@@ -56,8 +60,12 @@ __all__ = [
     "read_filosofi_epci",
     "read_mairies",
     "read_mg_2019",
+    "population_grid_source",
     "read_population_grid",
     "read_reference_list",
+    "read_road_edges",
+    "read_road_nodes",
     "read_smur_types",
+    "road_network_source",
     "source_rows",
 ]

@@ -1,4 +1,4 @@
-"""Low-level checked reading shared by the readers (CSV and GeoPackage).
+"""Low-level checked reading shared by the readers (CSV, GeoPackage and GeoParquet).
 
 Every check collects its problems and raises one :class:`DataFormatError`
 naming the file and the columns.
@@ -252,6 +252,76 @@ def count_layer(source: Source, data_dir: str | Path, layer: str | None = None) 
     if info.get("geometry_type") and not info.get("crs"):
         raise DataFormatError(f"{path} layer '{layer}': geometry has no CRS; set it")
     return int(info["features"])
+
+
+def _parquet_schema(path: Path) -> tuple[list[str], dict[str, Any]]:
+    """Column names and GeoParquet ``geo`` metadata of a file; unreadable files raise one line."""
+    import json
+
+    import pyarrow.parquet as pq
+
+    try:
+        schema = pq.read_schema(path)
+    except Exception as exc:  # pyarrow raises ArrowInvalid, OSError...
+        raise DataFormatError(
+            f"{path}: not a readable GeoParquet file ({exc}); download or rebuild the file"
+        ) from None
+    meta = schema.metadata or {}
+    try:
+        geo: dict[str, Any] = json.loads(meta[b"geo"]) if b"geo" in meta else {}
+    except ValueError:
+        geo = {}
+    return [str(n) for n in schema.names], geo
+
+
+def parquet_columns(source: Source, data_dir: str | Path) -> tuple[Path, list[str]]:
+    """Path and column names of a catalogued GeoParquet file, after the column check."""
+    path = require_file(source, data_dir)
+    names, geo = _parquet_schema(path)
+    check_columns(path, names, source.columns)
+    if not geo:
+        raise DataFormatError(
+            f"{path}: Parquet file without GeoParquet 'geo' metadata (no geometry column "
+            "declared); write it with geopandas.to_parquet or use the official file"
+        )
+    return path, names
+
+
+def read_parquet_checked(source: Source, data_dir: str | Path,
+                         columns: Sequence[str] | None = None,
+                         to_crs: int | None = 2154, geometry: bool = True) -> tuple[Path, Any]:
+    """Read a GeoParquet file after checking its columns, geometry metadata and CRS.
+
+    The frame is returned in ``to_crs`` (EPSG:2154 by default; ``None`` keeps the file's CRS);
+    with ``geometry=False`` a plain DataFrame of ``columns`` (no geometry decoded).
+    """
+    path, names = parquet_columns(source, data_dir)
+    cols = list(columns) if columns is not None else list(source.columns)
+    check_columns(path, names, cols)
+    if not geometry:
+        import pyarrow.parquet as pq
+
+        try:
+            return path, pq.read_table(path, columns=cols).to_pandas()
+        except Exception as exc:  # pyarrow errors on damaged files
+            raise DataFormatError(f"{path}: cannot be read as Parquet ({exc})") from None
+    try:
+        frame = gpd.read_parquet(path, columns=[*cols, "geometry"])
+    except Exception as exc:  # pyarrow / geopandas errors on damaged files
+        raise DataFormatError(f"{path}: cannot be read as GeoParquet ({exc})") from None
+    if frame.crs is None:
+        raise DataFormatError(f"{path}: geometry has no CRS; set it (e.g. EPSG:4326)")
+    if to_crs is not None:
+        frame = frame.to_crs(to_crs)
+    return path, frame
+
+
+def count_parquet(source: Source, data_dir: str | Path) -> int:
+    """Row count of a GeoParquet file (after the column checks, without reading rows)."""
+    import pyarrow.parquet as pq
+
+    path, _ = parquet_columns(source, data_dir)
+    return int(pq.ParquetFile(path).metadata.num_rows)
 
 
 def fail(path: Path, problems: Sequence[str]) -> None:

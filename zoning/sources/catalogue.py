@@ -113,12 +113,15 @@ class Source:
 
     @property
     def kind(self) -> str:
-        """``csv``, ``gpkg``, ``json`` (gzip-compressed JSON list) or ``pbf`` (file name)."""
+        """``csv``, ``gpkg``, ``json`` (gzip-compressed JSON list), ``parquet`` (GeoParquet) or
+        ``pbf`` (from the file name)."""
         name = self.file.lower()
         if name.endswith(".json.gz"):
             return "json"
         if name.endswith(".gpkg"):
             return "gpkg"
+        if name.endswith(".parquet"):
+            return "parquet"
         if name.endswith(".osm.pbf"):
             return "pbf"
         return "csv"
@@ -422,6 +425,69 @@ SOURCES: tuple[Source, ...] = (
             "waypoint files hwy_data/*/*.wpt turned into a graph (nodes = identical coordinates, "
             "edges = consecutive waypoints), clipped to Occitanie + 50 km; layers edges and nodes. "
             "Alternative: an OSM PBF extract from Geofabrik (https://download.geofabrik.de/europe/france.html)"
+        ),
+    ),
+    Source(
+        id="roads_france",
+        title_fr="Réseau routier numéroté (A, N, D, M, T), France métropolitaine + 50 km",
+        title_en="Numbered road graph (A, N, D, M, T), metropolitan France + 50 km (edges)",
+        publisher="Travel Mapping project (HighwayData)",
+        vintage="HighwayData 2026-08-22",
+        licence="aucune licence déclarée (usage interne, attribution « Travel Mapping project »)",
+        url="https://github.com/TravelMapping/HighwayData",
+        file="roads/travelmapping_roads_france_buf50km.parquet",
+        columns={"u": "int", "v": "int", "length_km": "float", "road_class": "str",
+                 "in_france": "bool", "in_occitanie_buf50km": "bool"},
+        sha256="85beadfc5868eca50b7d9922123a83623c11683846745d9e52b0184210980a60",
+        derived=True,
+        required=False,  # used by default when present; else the Occitanie graph (roads)
+        how_to=(
+            "waypoint files hwy_data/*/*.wpt of the metropolitan FRA-* regions and the "
+            "neighbouring countries turned into a graph (nodes = identical coordinates, edges = "
+            "consecutive waypoints), clipped to metropolitan France + 50 km, written as "
+            "GeoParquet (EPSG:4326); its Occitanie subset (in_occitanie_buf50km) is the "
+            "Occitanie GeoPackage. Known holes: Bordeaux Métropole, Paris inside the Périphérique, "
+            "central Nantes (no street-level network there)"
+        ),
+    ),
+    Source(
+        id="roads_france_nodes",
+        title_fr="Nœuds du réseau routier numéroté, France métropolitaine + 50 km",
+        title_en="Numbered road graph nodes, metropolitan France + 50 km",
+        publisher="Travel Mapping project (HighwayData)",
+        vintage="HighwayData 2026-08-22",
+        licence="aucune licence déclarée (usage interne, attribution « Travel Mapping project »)",
+        url="https://github.com/TravelMapping/HighwayData",
+        file="roads/travelmapping_nodes_france_buf50km.parquet",
+        columns={"node_id": "int", "lat": "float", "lon": "float", "component": "int",
+                 "in_france": "bool"},
+        sha256="1ea3c81b160926916199ecd6b8378b0b51c23b70c0e2f7b89d72429913161f7e",
+        derived=True,
+        required=False,
+        key="node_id",
+        how_to=("the nodes (unique waypoint coordinates rounded to 1e-6°) of the same build as "
+                "roads/travelmapping_roads_france_buf50km.parquet, GeoParquet (EPSG:4326)"),
+    ),
+    Source(
+        id="population_grid_france",
+        title_fr="Grille de population 1 km, recensement 2021 (France métropolitaine + 50 km)",
+        title_en="Eurostat Census 2021 1 km population grid (metropolitan France + 50 km)",
+        publisher="Eurostat (GISCO), données INSEE",
+        vintage="recensement 2021 (1er janvier 2021)",
+        licence=("Eurostat: réutilisation libre avec mention « Source : Eurostat » "
+                 "(décision 2011/833/UE)"),
+        url="https://ec.europa.eu/eurostat/web/gisco/geodata/population-distribution/population-grids",
+        file="population/eurostat_census2021_grid1km_france_buf50km.parquet",
+        columns={"GRD_ID": "str", "T": "float", "frac_in_occitanie": "float",
+                 "frac_in_france": "float"},
+        sha256="80cefbaa6e897fb40171273ec0f946948caa82526c0432e14ed84be404904347",
+        key="GRD_ID",
+        derived=True,
+        required=False,  # used by default when present; else the Occitanie grid
+        how_to=(
+            "Census 2021 1 km grid (ESTAT_Census_2021_V2, EPSG:3035 cells) clipped to the cells "
+            "intersecting metropolitan France + 50 km, with frac_in_france and frac_in_occitanie "
+            "(share of the cell area inside each), written as GeoParquet"
         ),
     ),
     Source(

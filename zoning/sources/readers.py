@@ -408,34 +408,135 @@ def emergency_services(facilities: pd.DataFrame) -> pd.DataFrame:
                         index=facilities.index)
 
 
-def read_population_grid(data_dir: str | Path) -> gpd.GeoDataFrame:
+GRID_SOURCES: tuple[str, ...] = ("population_grid_france", "population_grid")
+"""Population grids, preferred first: metropolitan France + 50 km, else Occitanie + 50 km."""
+
+
+ROAD_SOURCES: tuple[str, ...] = ("roads_france", "roads")
+"""Road graphs, preferred first: metropolitan France + 50 km, else Occitanie + 50 km."""
+
+
+def road_network_source(data_dir: str | Path) -> str:
+    """Id of the default road graph: the France graph when present, else Occitanie's."""
+    for sid in ROAD_SOURCES:
+        if CATALOGUE[sid].path(data_dir).is_file():
+            return sid
+    return ROAD_SOURCES[0]  # absent: the message names the France file
+
+
+def population_grid_source(data_dir: str | Path) -> str:
+    """Id of the population grid a run uses: the France grid when present, else Occitanie's."""
+    for sid in GRID_SOURCES:
+        if CATALOGUE[sid].path(data_dir).is_file():
+            return sid
+    return GRID_SOURCES[-1]  # absent: its reader names the file to put in place
+
+
+def read_population_grid(data_dir: str | Path, source_id: str | None = None) -> gpd.GeoDataFrame:
     """Read the Census 2021 1 km population grid as cell-centre points.
 
     The source cells are EPSG:3035 squares; their centres are computed in
     EPSG:3035 (exact) and projected to EPSG:2154.
 
+    Parameters
+    ----------
+    data_dir
+        Data directory.
+    source_id
+        ``population_grid_france`` (GeoParquet, metropolitan France + 50 km) or
+        ``population_grid`` (GeoPackage, Occitanie + 50 km); ``None`` = the France grid
+        when its file is present, else the Occitanie one (:func:`population_grid_source`).
+
     Returns
     -------
     GeoDataFrame
         Index ``grd_id``; ``population`` (float64), ``frac_in_occitanie`` (share of the
-        cell area inside Occitanie), geometry = cell centres (EPSG:2154).
+        cell area inside Occitanie), ``frac_in_france`` (inside metropolitan France; NaN
+        for the Occitanie file), geometry = cell centres (EPSG:2154). ``attrs["source"]``
+        is the source id read.
     """
-    src = CATALOGUE["population_grid"]
-    path, gdf = _io.read_layer_checked(src, data_dir, to_crs=None)
-    problems = _io.check_unique(path, gdf, "GRD_ID")
-    problems += _io.to_float(path, gdf, ["T", "frac_in_occitanie"])
-    _io.fail(path, problems)
-    # centres computed in the grid's own equal-area CRS (exact for EPSG:3035 squares)
-    cells = gdf.geometry if not gdf.crs.is_geographic else gdf.geometry.to_crs(3035)
-    pts = cells.centroid.to_crs(2154)
+    sid = source_id or population_grid_source(data_dir)
+    if sid not in GRID_SOURCES:
+        raise ValueError(f"unknown population grid source {sid!r} (one of {GRID_SOURCES})")
+    src = CATALOGUE[sid]
+    floats = [c for c, k in src.columns.items() if k == "float"]
+    if src.kind == "parquet":
+        # the lower-left corners (x_ll_3035, y_ll_3035) give the EPSG:3035 cell centres
+        # exactly, without decoding 424,328 polygons
+        path, gdf = _io.read_parquet_checked(
+            src, data_dir, columns=[*src.columns, "x_ll_3035", "y_ll_3035"], geometry=False)
+        problems = _io.check_unique(path, gdf, "GRD_ID")
+        problems += _io.to_float(path, gdf, [*floats, "x_ll_3035", "y_ll_3035"])
+        _io.fail(path, problems)
+        from pyproj import Transformer
+
+        tr = Transformer.from_crs(3035, 2154, always_xy=True)
+        x, y = tr.transform(gdf["x_ll_3035"].to_numpy() + 500.0,
+                            gdf["y_ll_3035"].to_numpy() + 500.0)
+        pts = gpd.GeoSeries(gpd.points_from_xy(x, y), crs=2154)
+    else:
+        path, gdf = _io.read_layer_checked(src, data_dir, to_crs=None)
+        problems = _io.check_unique(path, gdf, "GRD_ID")
+        problems += _io.to_float(path, gdf, floats)
+        _io.fail(path, problems)
+        # centres computed in the grid's own equal-area CRS (exact for EPSG:3035 squares)
+        cells = gdf.geometry if not gdf.crs.is_geographic else gdf.geometry.to_crs(3035)
+        pts = cells.centroid.to_crs(2154)
+    frac_fr = (gdf["frac_in_france"].to_numpy(dtype="float64") if "frac_in_france" in gdf
+               else np.full(len(gdf), np.nan))
     out = gpd.GeoDataFrame(
         {"population": gdf["T"].to_numpy(dtype="float64"),
-         "frac_in_occitanie": gdf["frac_in_occitanie"].to_numpy(dtype="float64")},
+         "frac_in_occitanie": gdf["frac_in_occitanie"].to_numpy(dtype="float64"),
+         "frac_in_france": frac_fr},
         geometry=pts.to_numpy(),
         crs=2154,
         index=pd.Index(gdf["GRD_ID"].astype(str).to_numpy(dtype=object), name="grd_id"),
     )
+    out.attrs["source"] = sid
     return out
+
+
+def read_road_edges(data_dir: str | Path) -> pd.DataFrame:
+    """Read the edge attributes of the France Travel Mapping graph (GeoParquet, no geometry).
+
+    The road graph itself is built from the same file by
+    :func:`zoning.routing.graph_from_line_layer`; this reader gives the attributes the
+    builder does not keep (``in_france``, ``in_occitanie_buf50km``), e.g. to check that
+    the Occitanie subset is the Occitanie graph.
+
+    Returns
+    -------
+    DataFrame
+        ``u, v`` (int64 node ids, ``u < v``), ``length_km`` (float64), ``road_class``,
+        ``in_france``, ``in_occitanie_buf50km`` (bool).
+    """
+    src = CATALOGUE["roads_france"]
+    path, df = _io.read_parquet_checked(src, data_dir, geometry=False)
+    problems = _io.as_int64(df, "u", path) + _io.as_int64(df, "v", path)
+    problems += _io.to_float(path, df, ["length_km"])
+    problems += _io.to_bool(path, df, ["in_france", "in_occitanie_buf50km"])
+    _io.fail(path, problems)
+    df["road_class"] = df["road_class"].astype(str)
+    return df
+
+
+def read_road_nodes(data_dir: str | Path) -> gpd.GeoDataFrame:
+    """Read the nodes of the France Travel Mapping graph (GeoParquet).
+
+    Returns
+    -------
+    GeoDataFrame
+        Index ``node_id`` (int64); ``component`` (int64, 0 = mainland, 1 = Corsica),
+        ``in_france`` (bool), geometry = node points (EPSG:2154).
+    """
+    src = CATALOGUE["roads_france_nodes"]
+    path, gdf = _io.read_parquet_checked(src, data_dir, columns=["node_id", "component",
+                                                                 "in_france"])
+    problems = _io.check_unique(path, gdf, "node_id")
+    problems += _io.as_int64(gdf, "node_id", path) + _io.as_int64(gdf, "component", path)
+    problems += _io.to_bool(path, gdf, ["in_france"])
+    _io.fail(path, problems)
+    return gdf.set_index("node_id")
 
 
 ALD_KEYS: dict[str, tuple[str, str]] = {
@@ -641,8 +742,13 @@ def source_rows(source_id: str, data_dir: str | Path) -> int:
         "filosofi": lambda: len(read_filosofi(data_dir)),
         "urgences": lambda: len(read_facilities(data_dir)),
         "smursamu": lambda: _smursamu_rows(data_dir),
-        "population_grid": lambda: len(read_population_grid(data_dir)),
+        "population_grid": lambda: len(read_population_grid(data_dir, "population_grid")),
         "roads": lambda: _roads_rows(data_dir),
+        "roads_france": lambda: _io.count_parquet(CATALOGUE["roads_france"], data_dir),
+        "roads_france_nodes": lambda: _io.count_parquet(CATALOGUE["roads_france_nodes"],
+                                                        data_dir),
+        "population_grid_france": lambda: len(
+            read_population_grid(data_dir, "population_grid_france")),
         "ald": lambda: _ald_rows(data_dir),
         "ald_bv": lambda: len(health.read_ald_bassins(data_dir)),
         "bv_communes": lambda: len(health.read_bv_communes(data_dir)),
