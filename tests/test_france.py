@@ -195,18 +195,149 @@ def test_occitanie_times_do_not_move_on_the_france_graph(data_dir: Path, france_
     after = tt.compute_travel_times(terr, fac, france_graph, CONFIG,
                                     grid=read_population_grid(data_dir))
     inreg = terr.communes.index[terr.communes["in_region"]]
+    # the Occitanie graph stops 50 km beyond the region: where a site beyond its edge could be
+    # nearer, it gives no time (hors couverture); everywhere it does, the France graph gives
+    # the same time to the same site
+    b_com, a_com = before.communes.loc[inreg], after.communes.loc[inreg]
+    has = b_com["t_urgence_min"].notna()
+    assert has.mean() > 0.98 and a_com["t_urgence_min"].notna().all()
     for kind in tt.KINDS:
         col = f"t_{kind}_min"
-        diff = (before.communes.loc[inreg, col] - after.communes.loc[inreg, col]).abs()
+        diff = (b_com.loc[has, col] - a_com.loc[has, col]).abs()
         assert diff.max() < 1e-3, diff.sort_values().tail()
-        same = before.communes.loc[inreg, f"finess_{kind}"] == after.communes.loc[
-            inreg, f"finess_{kind}"]
-        assert same.all()
+        assert (b_com.loc[has, f"finess_{kind}"] == a_com.loc[has, f"finess_{kind}"]).all()
+    assert (b_com.loc[has, "modele_acces"] == a_com.loc[has, "modele_acces"]).all()
     cells_b, cells_a = before.cells, after.cells.reindex(before.cells.index)
     assert len(after.cells) == len(before.cells)
-    assert (cells_b["t_urgence_min"] - cells_a["t_urgence_min"]).abs().max() < 1e-3
-    pd.testing.assert_series_equal(before.epci["share_beyond"], after.epci["share_beyond"])
-    assert before.regional == after.regional
-    # the 6.0 % headline: Occitanie's share beyond 30 min
+    has_c = cells_b["t_urgence_min"].notna()
+    assert (cells_b.loc[has_c, "t_urgence_min"] - cells_a.loc[has_c, "t_urgence_min"]
+            ).abs().max() < 1e-3
+    # EPCI fully covered by both builds: the same shares beyond 30 min
+    full = (before.epci["part_hors_couverture"] == 0) & (after.epci["part_hors_couverture"] == 0)
+    assert full.sum() > 120
+    pd.testing.assert_series_equal(before.epci.loc[full, "share_beyond"],
+                                   after.epci.loc[full, "share_beyond"])
+    assert after.n_outside == 0 and after.regional["population_hors_couverture"] < 100
+    # the 6.0 % headline: Occitanie's share beyond 30 min, on the France graph (the default)
     assert f"{100 * after.regional['share_beyond']:.1f}" == "6.0"
     json.dumps(after.regional)  # plain numbers
+
+
+# --------------------------------------------------------------------------- coverage
+
+
+def _toy_territory(points: dict[str, tuple[float, float, str, int]]):
+    """Communes (code -> (i km, j km, EPCI, population)) with small square polygons."""
+    from types import SimpleNamespace
+
+    from shapely.geometry import box
+    from test_traveltimes import X0, Y0
+
+    codes = list(points)
+    geoms = [box(X0 + i * 1000 - 400, Y0 + j * 1000 - 400, X0 + i * 1000 + 400,
+                 Y0 + j * 1000 + 400) for i, j, _, _ in points.values()]
+    communes = gpd.GeoDataFrame(
+        {"nom": codes, "dep": "31", "reg": "76", "epci_siren": [e for *_, e, _ in
+                                                               points.values()],
+         "population": [p for *_, p in points.values()]},
+        geometry=geoms, index=pd.Index(codes, name="code_insee"), crs=2154)
+    pts = gpd.GeoSeries([Point(X0 + i * 1000, Y0 + j * 1000) for i, j, _, _ in points.values()],
+                        index=communes.index, crs=2154)
+    sirens = sorted(set(communes["epci_siren"]))
+    epci = gpd.GeoDataFrame({"epci_nom": [f"E{s}" for s in sirens], "dep": "31",
+                             "population": communes.groupby("epci_siren")["population"].sum()
+                             .reindex(sirens).to_numpy()},
+                            geometry=[communes[communes["epci_siren"] == s].union_all()
+                                      for s in sirens],
+                            index=pd.Index(sirens, name="epci_siren"), crs=2154)
+    return SimpleNamespace(region="76", region_name="Test", communes=communes, points=pts,
+                           epci=epci)
+
+
+def test_a_place_outside_the_network_gets_no_time() -> None:
+    from test_traveltimes import _facilities, _grid_graph
+
+    terr = _toy_territory({
+        "31001": (2, 0, "111111111", 400),   # on the 10 x 10 km lattice
+        "31002": (25, 5, "111111111", 100),  # 15 km east of it: beyond max_snap_km (5 km)
+        "31003": (40, 40, "222222222", 50),  # an EPCI entirely outside
+    })
+    res = tt.compute_travel_times(terr, _facilities(), _grid_graph(), CONFIG)
+    c = res.communes
+    assert np.isfinite(c.at["31001", "t_urgence_min"])
+    for code in ("31002", "31003"):
+        assert c.loc[code, ["t_su_min", "t_smur_min", "t_urgence_min"]].isna().all()
+        assert pd.isna(c.at[code, "finess_urgence"]) and c.at[code, "hors_couverture"]
+        assert c.at[code, "modele_acces"] == "hors couverture du réseau routier"
+    e = res.epci
+    # left out of the EPCI shares: E1's figures are those of its covered commune
+    assert e.at["111111111", "population_ponderee"] == 400
+    assert e.at["111111111", "part_hors_couverture"] == pytest.approx(0.2)
+    assert e.at["111111111", "t_mean_min"] == pytest.approx(c.at["31001", "t_urgence_min"])
+    assert e.at["111111111", "motif_indisponible"] == ""
+    # mostly outside: criterion 4 "donnée indisponible", with the reason and the count
+    assert np.isnan(e.at["222222222", "share_beyond"]) and np.isnan(
+        e.at["222222222", "t_mean_min"])
+    assert "100 % de la population hors couverture" in e.at["222222222", "motif_indisponible"]
+    assert res.n_outside == 1 and "1 EPCI sans critère 4" in res.note
+
+
+def test_urban_access_model_in_dense_areas_far_from_the_network() -> None:
+    from test_traveltimes import X0, Y0, _facilities, _grid_graph
+
+    # two communes 3 km east of the lattice's edge (> far_km = 2 km): one in a dense cell
+    terr = _toy_territory({"31001": (13, 5, "111111111", 5000),
+                           "31002": (13, 2, "222222222", 10)})
+    grid = gpd.GeoDataFrame(
+        {"population": [5000.0, 10.0], "frac_in_occitanie": 1.0},
+        geometry=[Point(X0 + 13_000, Y0 + 5_000), Point(X0 + 13_000, Y0 + 2_000)],
+        index=pd.Index(["dense", "rural"], name="grd_id"), crs=2154)
+    res = tt.compute_travel_times(terr, _facilities(), _grid_graph(), CONFIG, grid=grid)
+    c = res.communes
+    r = CONFIG.routing
+    assert c["loin_reseau"].all() and not c["hors_couverture"].any()
+    # to SMUR B at (10, 10) through one of the 5 nearest lattice nodes (10, j), the quickest
+    def best(i: float, j: float, circuity: float, speed_kmh: float) -> float:
+        legs = [np.hypot(i - 10, j - jj) * 1000 * circuity / (speed_kmh / 3.6) + (10 - jj) * 60
+                for jj in range(11)]
+        return min(legs) / 60
+
+    # dense: city streets at 20 km/h x 1.3 (the urban access model)
+    assert c.at["31001", "modele_acces"] == "modèle d'accès urbain"
+    assert c.at["31001", "t_smur_min"] == pytest.approx(
+        best(13, 5, r.urban_circuity, r.urban_speed_kmh))
+    # not dense: the ordinary access leg (30 km/h x 1.3), flagged "loin du réseau"
+    assert c.at["31002", "modele_acces"].startswith("loin du réseau")
+    assert c.at["31002", "t_smur_min"] == pytest.approx(
+        best(13, 2, r.access_circuity, r.access_speed_kmh))
+    assert c.at["31001", "t_smur_min"] > c.at["31002", "t_smur_min"]
+    e = res.epci
+    assert e.at["111111111", "part_modele_urbain"] == pytest.approx(1.0)
+    assert np.isnan(e.at["111111111", "share_beyond"])  # mostly modelled: not trusted
+    assert "modèle d'accès urbain" in e.at["111111111", "motif_indisponible"]
+    assert e.at["222222222", "part_loin_reseau"] == pytest.approx(1.0)
+    assert np.isfinite(e.at["222222222", "share_beyond"])
+
+
+@pytest.mark.integration
+def test_score_region_75_runs_with_criterion_4_where_the_network_covers(data_dir: Path,
+                                                                        graph_cache: Path,
+                                                                        monkeypatch) -> None:
+    """Nouvelle-Aquitaine (Bordeaux Métropole: the graph's largest hole) runs, says how many
+    EPCI have criterion 4 and why the others have none."""
+    import re
+
+    from click.testing import CliRunner
+
+    from zoning.cli import main
+
+    monkeypatch.setenv("ZONING_CACHE_DIR", str(graph_cache))
+    res = CliRunner().invoke(main, ["score", "--data-dir", str(data_dir), "--region", "75",
+                                    "--draws", "0", "--no-export"])
+    assert res.exit_code == 0, res.output[-2000:]
+    m = re.search(r"Critère 4 \(urgences\) calculé pour (\d+) EPCI sur (\d+)", res.output)
+    assert m, res.output[-3000:]
+    n_ok, n = int(m.group(1)), int(m.group(2))
+    assert n >= 140 and n - 3 <= n_ok < n
+    assert re.search(r"donnée indisponible pour \d+ EPCI : .*Bordeaux Métropole \(\d+ % de la "
+                     r"population loin du réseau dans une zone dense", res.output)

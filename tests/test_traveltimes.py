@@ -325,7 +325,10 @@ def test_occitanie_plausible(occitanie, data_dir: Path) -> None:
     cells = res.cells
     assert cells.index.is_unique and cells["code_insee"].isin(c.index).all()
     in_reg = cells[cells["code_insee"].isin(terr.communes.index[terr.communes["in_region"]])]
-    assert res.regional["population"] == pytest.approx(in_reg["population"].sum())
+    covered = in_reg["t_urgence_min"].notna()
+    assert res.regional["population"] == pytest.approx(in_reg.loc[covered, "population"].sum())
+    assert res.regional["population_hors_couverture"] == pytest.approx(
+        in_reg.loc[~covered, "population"].sum())
     assert res.regional["pop_beyond"] == pytest.approx(
         in_reg.loc[in_reg["t_urgence_min"] > 30, "population"].sum())
     assert res.regional["weights_source"] == "grille 1 km"

@@ -64,6 +64,8 @@ class TravelConfig(_Strict):
     threshold_min: float = Field(30.0, gt=0)
     indicator: Literal["share_beyond", "mean_time"] = "share_beyond"
     facilities: Literal["su", "smur", "su_or_smur"] = "su_or_smur"
+    min_coverage: float = Field(0.5, gt=0, le=1)
+    max_share_urban_model: float = Field(0.25, ge=0, le=1)
 
 
 def _all_normalisations() -> list[Literal["percentile", "minmax", "zscore"]]:
@@ -96,6 +98,10 @@ class RoutingConfig(_Strict):
     max_snap_km: float = Field(5.0, gt=0)
     snap_candidates: int = Field(5, ge=1, le=32)
     min_component_nodes: int = Field(1000, ge=2)
+    far_km: float = Field(2.0, gt=0)
+    urban_density_min: float = Field(1500.0, gt=0)
+    urban_speed_kmh: float = Field(20.0, gt=0)
+    urban_circuity: float = Field(1.3, ge=1.0)
     class_speeds_kmh: dict[str, float] = Field(default_factory=dict)
     osm_speeds_kmh: dict[str, float] = Field(default_factory=dict)
     osm_engine: Literal["zoning", "osmnx"] = "zoning"

@@ -501,8 +501,14 @@ def urgences_criterion(
     n_missing = int(vals.isna().sum())
     parts = [what]
     if n_missing:
+        why = et["motif_indisponible"] if "motif_indisponible" in et.columns else None
+        named = ([f"{territory.epci.at[i, 'epci_nom']} ({why.at[i]})" for i in
+                  vals.index[vals.isna()][:10] if isinstance(why.at[i], str) and why.at[i]]
+                 if why is not None else [])
         parts.append(
-            f"{n_missing} EPCI hors de l'emprise du réseau routier : valeur manquante"
+            f"{n_missing} EPCI sans valeur (donnée indisponible, jamais extrapolée)"
+            + (" : " + ", ".join(named) if named else "")
+            + (" …" if n_missing > 10 else "")
         )
     if note:
         parts.append(note)

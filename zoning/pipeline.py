@@ -32,6 +32,12 @@ from zoning.traveltimes import TravelTimes, run_travel_times
 
 log = logging.getLogger(__name__)
 
+COVERAGE_COLUMNS: tuple[str, ...] = ("part_loin_reseau", "part_modele_urbain",
+                                     "part_hors_couverture", "motif_indisponible")
+"""Per-EPCI road-network coverage columns of :func:`zoning.traveltimes.epci_times` shown in
+every output (share of the population far from the network, timed by the urban access
+model, outside the coverage; why criterion 4 is unavailable)."""
+
 @dataclass
 class Run:
     """A run's result plus what the CLI prints beside it.
@@ -181,6 +187,8 @@ def run(
     comparison = compare(table, ref_sirens) if ref_sirens is not None else None
 
     epci = territory.epci.join(table, how="left")
+    if tin is not None:  # where the road network stops: said for every EPCI, in every output
+        epci = epci.join(tin.epci[list(COVERAGE_COLUMNS)], how="left")
     epci = epci.sort_values("rank")
     sections: list[NoteSection] = []
     if comparison is not None:
@@ -463,7 +471,7 @@ def raster_job(run_: Run, out_dir: Path) -> tuple[Path, Callable[[Path], None]] 
         The target and a writer taking a temporary path; None when skipped.
     """
     tin: TravelTimes | None = run_.extra.get("travel")
-    if tin is None or tin.n_outside:
+    if tin is None:
         return None
     territory = run_.extra["territory"]
     config = run_.extra["config"]

@@ -29,8 +29,13 @@ Model
   figures add up the same weights over the region's communes.
 * Scenarios: ``close`` removes FINESS sites; ``add`` adds a site that counts as
   a full emergency service (SU and SMUR).
-* Where the network stops, times stop: :func:`restrict_to_network` blanks the communes
-  the network cannot support (and their EPCI), never extrapolating.
+* Where the network stops, times stop (:func:`origin_times`): a place beyond
+  ``routing.max_snap_km``, on a network piece without a site, or possibly nearer to a site the
+  network does not reach, gets no time ("hors couverture du réseau routier") and is left out
+  of its EPCI's mean and shares; places farther than ``routing.far_km`` in dense areas are
+  timed by the urban access model (city streets at ``urban_speed_kmh`` x ``urban_circuity``),
+  flagged; an EPCI mostly uncovered, or mostly timed by that model, gets criterion 4 "donnée
+  indisponible" (:func:`trusted_epci`). Never an extrapolated time.
 * The "either" set (``su_or_smur``) is not routed a third time: its time is exactly
   ``min(SU, SMUR)`` per node (one multi-source Dijkstra per set).
 """
@@ -41,7 +46,7 @@ import logging
 import math
 import os
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -470,42 +475,189 @@ def _either(su: Routed, smur: Routed, either: str) -> Routed:
 # --------------------------------------------------------------------------- origins
 
 
+COVERAGE_LABELS: dict[str, str] = {
+    "reseau": "réseau routier",
+    "loin": "loin du réseau (trajet d'accès modélisé)",
+    "urbain": "modèle d'accès urbain",
+    "hors": "hors couverture du réseau routier",
+}
+"""French labels of ``modele_acces``: how an origin's time was obtained (or why it has none)."""
+
+
+def _cell_keys(x: npt.NDArray[np.float64], y: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]:
+    """Key of the EPSG:3035 1 km grid cell holding each EPSG:2154 point."""
+    from pyproj import Transformer
+
+    tx, ty = Transformer.from_crs(2154, 3035, always_xy=True).transform(x, y)
+    return (np.floor(np.asarray(tx) / 1000.0).astype(np.int64) * 100_000
+            + np.floor(np.asarray(ty) / 1000.0).astype(np.int64))
+
+
+@dataclass(frozen=True)
+class AccessContext:
+    """What origin times need beyond the graph: density, sites, sites outside the network.
+
+    Attributes
+    ----------
+    cell_keys, cell_density
+        Sorted keys of the populated 1 km cells (:func:`_cell_keys`) and their population
+        (inhabitants per km²); empty without a grid (no place is then "dense").
+    sites
+        Per facility set, ``(xy, finess, nom)`` of the sites routed to (direct urban trips).
+    outside_xy
+        Sites of the facility file farther than ``max_snap_km`` from the graph: a place whose
+        straight-line distance to one of them, at ``max_speed_kmh``, beats its time could be
+        closer to it than the network can say.
+    max_speed_kmh
+        Fastest modelled speed (a lower bound of the time to any site).
+    """
+
+    cell_keys: npt.NDArray[np.int64]
+    cell_density: npt.NDArray[np.float64]
+    sites: dict[str, tuple[npt.NDArray[np.float64], npt.NDArray[np.object_],
+                           npt.NDArray[np.object_]]]
+    outside_xy: npt.NDArray[np.float64]
+    max_speed_kmh: float
+
+    def density(self, x: npt.NDArray[np.float64], y: npt.NDArray[np.float64]
+                ) -> npt.NDArray[np.float64]:
+        """Inhabitants per km² of the 1 km cell of each point (0 where no populated cell)."""
+        if self.cell_keys.size == 0 or x.size == 0:
+            return np.zeros(x.shape[0], dtype=np.float64)
+        keys = _cell_keys(x, y)
+        pos = np.clip(np.searchsorted(self.cell_keys, keys), 0, self.cell_keys.size - 1)
+        hit = self.cell_keys[pos] == keys
+        return np.where(hit, self.cell_density[pos], 0.0)
+
+
+def access_context(
+    grid: gpd.GeoDataFrame | None,
+    sites: gpd.GeoDataFrame,
+    outside: gpd.GeoDataFrame | None,
+    either: str,
+    config: Config,
+) -> AccessContext:
+    """Build the :class:`AccessContext` of a run (vectorised, once per run)."""
+    if grid is not None and len(grid):
+        g = grid[grid["population"] > 0]
+        keys = _cell_keys(g.geometry.x.to_numpy(), g.geometry.y.to_numpy())
+        order = np.argsort(keys, kind="stable")
+        cell_keys = keys[order]
+        dens = g["population"].to_numpy(dtype=np.float64)[order]
+    else:
+        cell_keys, dens = np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float64)
+    masks = kind_masks(sites, either)
+    xy = np.column_stack([sites.geometry.x.to_numpy(), sites.geometry.y.to_numpy()])
+    fin = sites.index.to_numpy(dtype=object)
+    nom = sites["nom"].astype(object).to_numpy()
+    per_kind = {k: (xy[m], fin[m], nom[m]) for k, m in masks.items()}
+    out_xy = (np.column_stack([outside.geometry.x.to_numpy(), outside.geometry.y.to_numpy()])
+              if outside is not None and len(outside) else np.empty((0, 2)))
+    speeds = list(config.routing.class_speeds_kmh.values()) + list(
+        config.routing.osm_speeds_kmh.values())
+    return AccessContext(cell_keys, dens, per_kind, out_xy, max([130.0, *speeds]))
+
+
 def origin_times(
     graph: RoadGraph,
     points: gpd.GeoSeries,
     routed: dict[str, Routed],
     config: Config,
     tree: cKDTree | None = None,
+    context: AccessContext | None = None,
 ) -> pd.DataFrame:
     """Times from origin points (commune points, cell centres) to each facility set.
+
+    Where the network stops, times stop (``modele_acces``, the French labels of
+    :data:`COVERAGE_LABELS`):
+
+    * ``reseau``: within ``routing.far_km`` of a node: access leg at ``access_speed_kmh``;
+    * ``loin``: farther than ``far_km`` (but within ``max_snap_km``) outside dense areas: the
+      same access leg, flagged "loin du réseau";
+    * ``urbain``: farther than ``far_km`` in a dense area (1 km cell of at least
+      ``urban_density_min`` inhabitants): the urban access model, city streets at
+      ``urban_speed_kmh`` x ``urban_circuity`` to the network or straight to the nearest
+      site, whichever is quicker (the numbered-road graph has holes in some city cores);
+    * ``hors``: beyond ``max_snap_km``, on a network piece that reaches no site, or nearer
+      (straight line at the fastest speed) to a site the network does not reach than its
+      time says: no time at all (NaN), never an extrapolated one.
 
     Returns
     -------
     DataFrame
         Indexed like ``points``: ``t_<kind>_min, finess_<kind>, nom_<kind>`` for
-        each kind, ``access_km`` and ``far_from_network``.
+        each kind, ``access_km``, ``far_from_network`` (beyond ``max_snap_km``),
+        ``loin_reseau`` (beyond ``far_km``), ``modele_acces`` and ``hors_couverture``.
     """
+    from scipy.spatial import cKDTree as _Tree
+
     r = config.routing
     _check_crs(points.crs, graph, "origin points")
-    snap = snap_points(graph, points.x.to_numpy(), points.y.to_numpy(), r.access_speed_kmh,
+    x, y = points.x.to_numpy(), points.y.to_numpy()
+    snap = snap_points(graph, x, y, r.access_speed_kmh,
                        r.access_circuity, r.max_snap_km, tree=tree, labels=points.index,
                        k=r.snap_candidates)
+    n = x.shape[0]
+    loin = snap.distance_m > r.far_km * 1000.0
+    hors = snap.far.copy()
+    dense = (context.density(x, y) >= r.urban_density_min) if context is not None else (
+        np.zeros(n, dtype=bool))
+    urban = loin & ~hors & dense
+    v_urban = r.urban_speed_kmh / 3.6
+    cand_access = snap.candidate_access_s.copy()
+    if urban.any():
+        cand_access[urban] = snap.candidate_distance_m[urban] * r.urban_circuity / v_urban
+    rows = np.arange(n)
     cols: dict[str, Any] = {}
     access_m = snap.distance_m
     for kind in KINDS:
         res = routed[kind]
-        time_s, node, access_m = snap.best(res.time_s)
+        total = cand_access + res.time_s[snap.candidates]
+        j = np.argmin(total, axis=1) if n else np.empty(0, dtype=np.int64)
+        time_s = total[rows, j]
+        node = snap.candidates[rows, j]
+        fin, nom = res.finess[node], res.nom[node]
+        if kind == "urgence":
+            access_m = snap.candidate_distance_m[rows, j]
+        site = context.sites.get(kind) if context is not None else None
+        if urban.any() and site is not None and len(site[0]):
+            dist, which = _Tree(site[0]).query(np.column_stack([x[urban], y[urban]]))
+            direct = np.asarray(dist) * r.urban_circuity / v_urban
+            idx = np.flatnonzero(urban)
+            better = direct < time_s[idx]
+            time_s[idx[better]] = direct[better]
+            fin, nom = fin.copy(), nom.copy()
+            fin[idx[better]] = site[1][which[better]]
+            nom[idx[better]] = site[2][which[better]]
+            if kind == "urgence":
+                access_m = access_m.copy()
+                access_m[idx[better]] = 0.0
         cols[f"t_{kind}_min"] = time_s / 60.0
-        cols[f"finess_{kind}"] = res.finess[node]
-        cols[f"nom_{kind}"] = res.nom[node]
+        cols[f"finess_{kind}"] = fin
+        cols[f"nom_{kind}"] = nom
+    t_urg = cols["t_urgence_min"] * 60.0
+    hors |= ~np.isfinite(t_urg)
+    if context is not None and context.outside_xy.shape[0] and n:
+        d_out, _ = _Tree(context.outside_xy).query(np.column_stack([x, y]))
+        hors |= np.asarray(d_out) / (context.max_speed_kmh / 3.6) < t_urg
+    for kind in KINDS:
+        t = cols[f"t_{kind}_min"]
+        cols[f"t_{kind}_min"] = np.where(hors | ~np.isfinite(t), np.nan, t)
+        cols[f"finess_{kind}"] = np.where(hors, None, cols[f"finess_{kind}"])
+        cols[f"nom_{kind}"] = np.where(hors, None, cols[f"nom_{kind}"])
     cols["access_km"] = access_m / 1000.0  # access leg used for the "urgence" set
     cols["far_from_network"] = snap.far
+    cols["loin_reseau"] = loin
+    lab = COVERAGE_LABELS
+    cols["modele_acces"] = np.where(hors, lab["hors"], np.where(
+        urban, lab["urbain"], np.where(loin, lab["loin"], lab["reseau"])))
+    cols["hors_couverture"] = hors
     return pd.DataFrame(cols, index=points.index)
 
 
 _COMMUNE_COLUMNS = ["t_su_min", "t_smur_min", "t_urgence_min", "finess_su", "nom_su",
                     "finess_smur", "nom_smur", "finess_urgence", "nom_urgence", "access_km",
-                    "far_from_network"]
+                    "far_from_network", "loin_reseau", "modele_acces", "hors_couverture"]
 
 
 def commune_times(
@@ -514,6 +666,7 @@ def commune_times(
     routed: dict[str, Routed],
     config: Config,
     tree: cKDTree | None = None,
+    context: AccessContext | None = None,
 ) -> pd.DataFrame:
     """Per commune: times to the nearest SU, SMUR and either, with the facilities reached.
 
@@ -533,9 +686,11 @@ def commune_times(
     DataFrame
         Index ``code_insee``: ``t_su_min, t_smur_min, t_urgence_min, finess_su,
         nom_su, finess_smur, nom_smur, finess_urgence, nom_urgence, access_km,
-        far_from_network``.
+        far_from_network, loin_reseau, modele_acces, hors_couverture`` (see
+        :func:`origin_times`).
     """
-    out = origin_times(graph, points, routed, config, tree=tree)[_COMMUNE_COLUMNS]
+    out = origin_times(graph, points, routed, config, tree=tree,
+                       context=context)[_COMMUNE_COLUMNS]
     out.index.name = "code_insee"
     return out
 
@@ -547,6 +702,7 @@ def cell_times(
     routed: dict[str, Routed],
     config: Config,
     tree: cKDTree | None = None,
+    context: AccessContext | None = None,
 ) -> pd.DataFrame:
     """Per populated grid cell inside the territory: commune, EPCI and times.
 
@@ -569,7 +725,7 @@ def cell_times(
         cells, communes[["epci_siren", "geometry"]].reset_index(), how="inner", predicate="within"
     )
     joined = joined[~joined.index.duplicated(keep="first")]
-    times = origin_times(graph, joined.geometry, routed, config, tree=tree)
+    times = origin_times(graph, joined.geometry, routed, config, tree=tree, context=context)
     out = pd.concat(
         [
             pd.DataFrame(
@@ -619,45 +775,71 @@ def epci_times(
         ``share_beyond`` (0..1), ``weights_source`` ("grille 1 km" when the EPCI's
         populated cells hold at least ``GRID_MIN_COVERAGE`` of its commune population,
         else "communes"),
-        ``population_ponderee`` (total weight), ``t_max_commune_min``,
-        ``commune_max`` (code of the commune with the longest time).
+        ``population_ponderee`` (weight of the places with a time), ``t_max_commune_min``,
+        ``commune_max`` (code of the commune with the longest time), ``population_totale``
+        (all weights), ``part_hors_couverture`` (share of the weights without a time: hors
+        couverture du réseau routier, left out of the mean and shares), ``part_loin_reseau``
+        (share farther than ``routing.far_km`` from the graph) and ``part_modele_urbain``
+        (share timed by the urban access model).
     """
+    def flags(frame: pd.DataFrame, index: pd.Index) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, col, value in (("loin", "loin_reseau", True),
+                                ("urbain", "modele_acces", COVERAGE_LABELS["urbain"])):
+            if col in frame.columns:
+                out[key] = (frame[col].reindex(index) == value).fillna(False).to_numpy(bool)
+            else:  # a table built by hand: no flag
+                out[key] = np.zeros(len(index), dtype=bool)
+        return out
+
     com = pd.DataFrame({
         "epci_siren": communes["epci_siren"].astype(str),
         "population": communes["population"].astype(np.float64),
         "t": commune_t["t_urgence_min"].reindex(communes.index),
+        **flags(commune_t, communes.index),
     })
     if epci_index is None:
         epci_index = pd.Index(sorted(com["epci_siren"].unique()), name="epci_siren")
 
     def summarise(frame: pd.DataFrame, weight: str) -> pd.DataFrame:
+        # places without a time (hors couverture) are left out of the means and shares
         w = frame[weight].to_numpy(dtype=np.float64)
         t = frame["t"].to_numpy(dtype=np.float64)
+        covered = np.isfinite(t)
+        wc = np.where(covered, w, 0.0)
         tmp = pd.DataFrame({
             "epci_siren": frame["epci_siren"].to_numpy(),
-            "w": w,
-            "wt": w * t,
-            "beyond": np.where(t > threshold_min, w, 0.0),
+            "w": wc,
+            "w_all": w,
+            "wt": np.where(covered, w * np.where(covered, t, 0.0), 0.0),
+            "beyond": np.where(covered & (t > threshold_min), w, 0.0),
+            "loin": np.where(frame["loin"].to_numpy(dtype=bool), w, 0.0),
+            "urbain": np.where(frame["urbain"].to_numpy(dtype=bool), w, 0.0),
         })
         g = tmp.groupby("epci_siren").sum()
+        total = g["w_all"].where(g["w_all"] > 0)
         return pd.DataFrame({
             "t_mean_min": g["wt"] / g["w"].where(g["w"] > 0),
             "pop_beyond": g["beyond"],
             "share_beyond": g["beyond"] / g["w"].where(g["w"] > 0),
             "population_ponderee": g["w"],
+            "population_totale": g["w_all"],
+            "part_hors_couverture": 1.0 - g["w"] / total,
+            "part_loin_reseau": g["loin"] / total,
+            "part_modele_urbain": g["urbain"] / total,
         })
 
     by_commune = summarise(com, "population").reindex(epci_index)
     if cells is not None and len(cells):
         grid = summarise(
             pd.DataFrame({"epci_siren": cells["epci_siren"], "population": cells["population"],
-                          "t": cells["t_urgence_min"]}),
+                          "t": cells["t_urgence_min"], **flags(cells, cells.index)}),
             "population",
         ).reindex(epci_index)
-        grid_pop = grid["population_ponderee"].fillna(0.0)
+        grid_pop = grid["population_totale"].fillna(0.0)
         # a grid file covering only part of the EPCI would bias its mean: communes then
         use_grid = (grid_pop > 0) & (
-            grid_pop >= GRID_MIN_COVERAGE * by_commune["population_ponderee"].fillna(0.0))
+            grid_pop >= GRID_MIN_COVERAGE * by_commune["population_totale"].fillna(0.0))
     else:
         grid = by_commune
         use_grid = pd.Series(False, index=epci_index)
@@ -671,7 +853,9 @@ def epci_times(
     out["commune_max"] = idx_max.astype(object).reindex(epci_index)
     out.index.name = "epci_siren"
     return out[["t_mean_min", "pop_beyond", "share_beyond", "weights_source",
-                "population_ponderee", "t_max_commune_min", "commune_max"]]
+                "population_ponderee", "t_max_commune_min", "commune_max",
+                "population_totale", "part_hors_couverture", "part_loin_reseau",
+                "part_modele_urbain"]]
 
 
 # --------------------------------------------------------------------------- bundle
@@ -709,7 +893,10 @@ class TravelTimes:
         ``weights_source``.
     n_outside
         Number of EPCI with communes outside the road network's extent (their times are
-        blanked by :func:`restrict_to_network`; 0 before that step).
+        without criterion 4 (:func:`trusted_epci`).
+    context
+        The :class:`AccessContext` of the run (density, sites, sites outside the network), so
+        that other origins (raster cells) are timed by the same model.
     scenario
         The same computation with the ``close`` / ``add`` scenario applied (graph and grid
         shared), when :func:`run_travel_times` was given one; else None.
@@ -728,6 +915,7 @@ class TravelTimes:
     regional: dict[str, Any] = field(default_factory=dict)
     n_outside: int = 0
     scenario: TravelTimes | None = None
+    context: AccessContext | None = None
 
     def worst_epci(self, n: int = 10) -> pd.DataFrame:
         """The ``n`` EPCI with the largest share of population beyond the threshold."""
@@ -785,19 +973,65 @@ def compute_travel_times(
     sites = locate_facilities(graph, apply_scenario(facilities, close, add), config,
                               region=region, tree=tree)
     routed = route_all(graph, sites, either, config, tree=tree)
+    scenario_sites = apply_scenario(facilities, close, add)
+    kinds = emergency_services(scenario_sites)
+    useful = scenario_sites[(kinds["su"] | kinds["smur"]).to_numpy()]
+    outside = useful[~useful.index.isin(sites.index)]
+    context = access_context(grid, sites, outside, either, config)
     with progress.step("Temps par commune et par carreau de 1 km"):
-        com_t = commune_times(graph, territory.points, routed, config, tree=tree)
-        cells = cell_times(graph, grid, territory.communes, routed, config, tree=tree) if (
-            grid is not None) else None
+        com_t = commune_times(graph, territory.points, routed, config, tree=tree,
+                              context=context)
+        cells = cell_times(graph, grid, territory.communes, routed, config, tree=tree,
+                           context=context) if grid is not None else None
     epci_t = epci_times(territory.communes, com_t, cells, threshold,
                         epci_index=pd.Index(territory.epci.index, name="epci_siren"))
+    epci_t = trusted_epci(epci_t, config)
+    n_out = int(epci_t["motif_indisponible"].astype(bool).sum())
     regional = _regional_figures(territory.communes, com_t, cells, epci_t, region, threshold)
+    note = travel_note(graph, facilities)
+    if n_out:
+        note += (f" ; {n_out} EPCI sans critère 4 (donnée indisponible : hors couverture du "
+                 "réseau routier ou modèle d'accès urbain non fiable ; jamais de temps "
+                 "extrapolé)")
     return TravelTimes(
         communes=com_t, epci=epci_t, cells=cells, sites=sites,
         node_times={k: v.time_s for k, v in routed.items()}, graph=graph, region=region,
-        either=either, threshold_min=threshold, note=travel_note(graph, facilities),
-        regional=regional,
+        either=either, threshold_min=threshold, note=note,
+        regional=regional, n_outside=n_out, context=context,
     )
+
+
+def trusted_epci(epci_t: pd.DataFrame, config: Config) -> pd.DataFrame:
+    """Blank criterion 4 of the EPCI where the times cannot be trusted, saying why.
+
+    An EPCI gets no mean time and no share beyond the threshold (criterion 4 "donnée
+    indisponible") when less than ``travel.min_coverage`` of its population lies within the
+    road network's coverage, or when more than ``travel.max_share_urban_model`` of it is
+    timed by the urban access model (a hole of the numbered-road graph). The others keep
+    their values computed over the covered population only.
+
+    Returns
+    -------
+    DataFrame
+        ``epci_t`` with ``coverage`` (1 - ``part_hors_couverture``) and
+        ``motif_indisponible`` (French reason, ``""`` when the value is kept).
+    """
+    out = epci_t.copy()
+    t = config.travel
+    hors = out["part_hors_couverture"].astype("float64").fillna(1.0)
+    urban = out["part_modele_urbain"].astype("float64").fillna(0.0)
+    out["coverage"] = (1.0 - hors).clip(0.0, 1.0)
+    why = np.where(
+        1.0 - hors < t.min_coverage,
+        [f"{100 * h:.0f} % de la population hors couverture du réseau routier" for h in hors],
+        np.where(urban > t.max_share_urban_model,
+                 [f"{100 * u:.0f} % de la population loin du réseau dans une zone dense "
+                  "(modèle d'accès urbain non fiable à cette échelle)" for u in urban], ""))
+    out["motif_indisponible"] = why
+    bad = out["motif_indisponible"] != ""
+    for col in ("t_mean_min", "pop_beyond", "share_beyond", "t_max_commune_min"):
+        out.loc[bad, col] = np.nan
+    return out
 
 
 def travel_note(graph: RoadGraph, facilities: pd.DataFrame) -> str:
@@ -822,7 +1056,9 @@ def _regional_figures(
     """Population beyond the threshold over the region's communes, with the EPCI weights.
 
     Communes of an EPCI weighted by the grid count through their grid cells, the
-    others through their own population (the same weights as :func:`epci_times`).
+    others through their own population (the same weights as :func:`epci_times`); places
+    without a time (hors couverture du réseau routier) are left out, and counted in
+    ``population_hors_couverture``.
     The region's communes are ``communes["in_region"]`` when present (a territory
     of metropolitan France, ``"FR"``, has no single region code), else those
     whose ``reg`` is ``region``.
@@ -836,16 +1072,21 @@ def _regional_figures(
     by_grid = com["epci_siren"].isin(grid_epci).to_numpy(dtype=bool)
     t = commune_t["t_urgence_min"].reindex(com.index).to_numpy(dtype=np.float64)
     pop_c = com["population"].to_numpy(dtype=np.float64)
-    pop = float(pop_c[~by_grid].sum())
+    covered = np.isfinite(t)  # places hors couverture are left out of the shares
+    pop = float(pop_c[~by_grid & covered].sum())
+    outside = float(pop_c[~by_grid & ~covered].sum())
     beyond = float(pop_c[~by_grid & (t > threshold)].sum())
     if cells is not None and by_grid.any():
         sel = cells[cells["code_insee"].isin(com.index[by_grid])]
-        pop += float(sel["population"].sum())
+        has_t = sel["t_urgence_min"].notna()
+        pop += float(sel.loc[has_t, "population"].sum())
+        outside += float(sel.loc[~has_t, "population"].sum())
         beyond += float(sel.loc[sel["t_urgence_min"] > threshold, "population"].sum())
     source = (WEIGHTS_GRID if by_grid.all() else WEIGHTS_COMMUNES if not by_grid.any()
               else WEIGHTS_MIXED)
     return {"population": pop, "pop_beyond": beyond,
-            "share_beyond": beyond / pop if pop else math.nan, "weights_source": source}
+            "share_beyond": beyond / pop if pop else math.nan, "weights_source": source,
+            "population_hors_couverture": outside}
 
 
 def scenario_difference(base: TravelTimes, scenario: TravelTimes) -> pd.DataFrame:
@@ -867,70 +1108,6 @@ def scenario_difference(base: TravelTimes, scenario: TravelTimes) -> pd.DataFram
     return out.loc[order]
 
 
-def restrict_to_network(travel: TravelTimes, territory: Any) -> TravelTimes:
-    """Blank the travel times that the road network cannot support.
-
-    A commune's time is kept only when its point is within ``routing.max_snap_km`` of the graph
-    (``far_from_network`` False), lies inside the convex hull of the graph nodes, and is farther
-    from the hull boundary than from the facility it reached (straight line): a nearer facility
-    beyond the network's edge could otherwise be missed. An EPCI keeps its values only when all
-    its communes are kept; otherwise its row is NaN (criterion 4 missing for it) and
-    ``coverage`` says which share of its population has a time.
-
-    Parameters
-    ----------
-    travel
-        :func:`compute_travel_times` result.
-    territory
-        The territory (population points and communes).
-
-    Returns
-    -------
-    TravelTimes
-        A copy: ``communes`` with ``hors_emprise_reseau`` (bool) and blanked times,
-        ``epci`` with ``coverage``, ``n_outside`` and the French note completed.
-    """
-    import shapely
-
-    graph = travel.graph
-    com_t = travel.communes.copy()
-    pts = territory.points.reindex(com_t.index)
-    hull = shapely.convex_hull(shapely.multipoints(np.column_stack([graph.x, graph.y])))
-    geoms = pts.to_numpy()
-    inside = shapely.contains(hull, geoms)
-    to_edge = shapely.distance(hull.boundary, geoms)
-    fac = travel.sites.geometry.reindex(com_t["finess_urgence"].astype(str).to_numpy()).to_numpy()
-    to_fac = shapely.distance(geoms, fac)
-    far = com_t["far_from_network"].fillna(True).to_numpy(dtype=bool)
-    ok = ~far & inside & np.isfinite(to_fac) & (to_edge >= to_fac)
-    time_cols = [c for c in com_t.columns if c.startswith("t_") and c.endswith("_min")]
-    other = [c for c in com_t.columns if c.startswith(("finess_", "nom_"))]
-    com_t.loc[~ok, time_cols] = np.nan
-    com_t.loc[~ok, other] = None
-    com_t["hors_emprise_reseau"] = ~ok
-    com = territory.communes
-    pop = com["population"].astype("float64").reindex(com_t.index).fillna(0.0)
-    ok_s = pd.Series(ok, index=com_t.index)
-    epci_of = com["epci_siren"].reindex(com_t.index)
-    cov = (pop.where(ok_s, 0.0).groupby(epci_of).sum()
-           / pop.groupby(epci_of).sum().where(lambda x: x > 0))
-    all_ok = (~ok_s).groupby(epci_of).sum() == 0
-    et = travel.epci.copy()
-    et["coverage"] = cov.reindex(et.index).fillna(0.0)
-    bad = ~all_ok.reindex(et.index).fillna(False).astype(bool)
-    num_cols = [c for c in et.columns if c not in ("coverage", "weights_source", "commune_max")]
-    et.loc[bad, num_cols] = np.nan
-    n_out = int(bad.sum())
-    note = travel.note
-    if n_out:
-        note += (
-            f" ; {n_out} EPCI ont des communes hors de l'emprise du réseau routier disponible : "
-            "leur temps d'accès aux urgences n'est pas calculé (valeur manquante, jamais "
-            "extrapolée)"
-        )
-    return replace(travel, communes=com_t, epci=et, n_outside=n_out, note=note)
-
-
 def run_travel_times(
     territory: Any,
     config: Config,
@@ -949,7 +1126,7 @@ def run_travel_times(
 
     Reads the facilities and the population grid, builds (or reads from cache) the road graph,
     computes the times (:func:`compute_travel_times`) and blanks those the network cannot support
-    (:func:`restrict_to_network`). With ``close`` / ``add``, the scenario is computed on the same
+    (:func:`trusted_epci`). With ``close`` / ``add``, the scenario is computed on the same
     graph and grid and returned as ``.scenario``. Bad scenario input (unknown FINESS, malformed
     ``--add``) fails before any long step.
 
@@ -989,10 +1166,9 @@ def run_travel_times(
             grid = read_population_grid(Path(data_dir))
     base = compute_travel_times(territory, facilities, graph, config, grid=grid, either=either,
                                 threshold_min=threshold_min)
-    base = restrict_to_network(base, territory)
     if closed or added:
         scenario = compute_travel_times(territory, facilities, graph, config, grid=grid,
                                         either=either, threshold_min=threshold_min,
                                         close=closed, add=added)
-        base.scenario = restrict_to_network(scenario, territory)
+        base.scenario = scenario
     return base

@@ -175,6 +175,17 @@ def score(
         f"(population {_fmt_int(pop_sel)} hab., {share} % de la population) ; "
         f"critères disponibles : {n_av}/{len(config.criteria)}{miss_txt}."
     )
+    tin = res.extra.get("travel")
+    if tin is not None:
+        from zoning.cli.travel_cmd import criterion4_summary
+
+        click.echo(criterion4_summary(tin, res.extra["territory"]))
+    if "reg" in r.epci.columns and r.epci["reg"].nunique() > 1:
+        counts = r.epci.loc[r.epci["selected"].fillna(False).astype(bool), "reg"].value_counts()
+        from zoning.territory import REGION_NAMES
+
+        click.echo("Zones prioritaires par région : " + " ; ".join(
+            f"{REGION_NAMES.get(str(k), k)} {int(v)}" for k, v in counts.sort_index().items()))
     for note in r.notes:
         click.echo(f"  - {note}")
     if res.comparison is not None:

@@ -42,6 +42,30 @@ def _check_output(output: Path) -> None:
                           "not a writable folder); choose another folder with --output")
 
 
+def criterion4_summary(travel: Any, territory: Any) -> str:
+    """French lines: EPCI with criterion 4, those without and why, places without a time."""
+    e = travel.epci
+    ok = e["share_beyond"].notna()
+    lines = [f"Critère 4 (urgences) calculé pour {_int(ok.sum())} EPCI sur {_int(len(e))}"]
+    if (~ok).any():
+        names = territory.epci["epci_nom"].reindex(e.index[~ok]).astype(str)
+        why = e.loc[~ok, "motif_indisponible"].astype(str)
+        listed = [f"{n} ({w})" for n, w in zip(names[:15], why[:15], strict=True)]
+        lines.append(f"  donnée indisponible pour {_int((~ok).sum())} EPCI : "
+                     + "; ".join(listed) + (" …" if (~ok).sum() > 15 else ""))
+    com = travel.communes
+    hors = com["hors_couverture"].fillna(False).astype(bool)
+    if hors.any():
+        lines.append(f"  {_int(hors.sum())} commune(s) hors couverture du réseau routier (aucun "
+                     f"temps) : {', '.join(com.index[hors][:10])}"
+                     + (" …" if hors.sum() > 10 else ""))
+    urb = com["modele_acces"].eq("modèle d'accès urbain")
+    if urb.any():
+        lines.append(f"  {_int(urb.sum())} commune(s) au temps obtenu par le modèle d'accès "
+                     "urbain (loin du réseau dans une zone dense)")
+    return "\n".join(lines)
+
+
 def _print_summary(travel: Any, territory: Any, title: str) -> None:
     thr = travel.threshold_min
     worst = travel.worst_epci(10)
@@ -63,11 +87,7 @@ def _print_summary(travel: Any, territory: Any, title: str) -> None:
         f"({_int(reg['pop_beyond'])} hab. sur {_int(reg['population'])}, "
         f"pondération {reg['weights_source']}) à plus de {thr:g} min"
     )
-    far = travel.communes["far_from_network"]
-    if far.any():
-        click.echo(f"{int(far.sum())} commune(s) au-delà de la distance maximale au réseau "
-                   f"(routing.max_snap_km), temps à lire avec prudence : "
-                   f"{', '.join(far.index[far][:10])}")
+    click.echo(criterion4_summary(travel, territory))
     code, t = travel.longest_commune()
     com = territory.communes
     fin = travel.communes.at[code, "nom_urgence"]

@@ -57,6 +57,10 @@ EPCI_LABELS: dict[str, str] = {
     "deps": "Départements",
     "regs": "Régions",
     "reg_majoritaire_pop": "Région de la majorité de la population",
+    "part_loin_reseau": "Part de la population loin du réseau routier (> 2 km d'un nœud)",
+    "part_modele_urbain": "Part de la population au temps d'accès modélisé (modèle urbain)",
+    "part_hors_couverture": "Part de la population hors couverture du réseau routier",
+    "motif_indisponible": "Critère 4 (urgences) : motif de donnée indisponible",
 }
 
 COMMUNE_LABELS: dict[str, str] = {
@@ -75,8 +79,10 @@ COMMUNE_LABELS: dict[str, str] = {
     "finess_urgence": "FINESS du site d'urgence le plus proche",
     "nom_urgence": "Site d'urgence le plus proche",
     "access_km": "Distance d'accès au réseau routier (km)",
-    "far_from_network": "Loin du réseau routier",
-    "hors_emprise_reseau": "Hors de l'emprise du réseau routier",
+    "far_from_network": "Au-delà de la distance maximale au réseau routier",
+    "loin_reseau": "Loin du réseau routier (> 2 km d'un nœud)",
+    "modele_acces": "Modèle du temps d'accès",
+    "hors_couverture": "Hors couverture du réseau routier (pas de temps)",
     "apl_mg": "APL médecins généralistes de la commune (consultations/an/hab. standardisé)",
     "med_niveau_vie": "Niveau de vie médian de la commune (€/an par UC)",
     "in_region": "Commune de la région",
@@ -168,7 +174,9 @@ def epci_output_columns(result: RunResult) -> list[str]:
              "composite",
              "probability", "rank_p05", "rank_p95", "robustesse"]
     crit = [col for c in result.criteria for col in (c.id, f"{c.id}_score")]
-    return [col for col in first + crit if col in result.epci.columns]
+    coverage = ["part_loin_reseau", "part_modele_urbain", "part_hors_couverture",
+                "motif_indisponible"]
+    return [col for col in first + crit + coverage if col in result.epci.columns]
 
 
 def check_result(result: RunResult) -> None:

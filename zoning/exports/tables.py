@@ -56,7 +56,8 @@ MISSING_FONT = Font(italic=True, color="777777")
 
 COMMUNE_COLUMNS = ("nom", "dep", "epci_siren", "population", "t_urgence_min", "t_su_min",
                    "t_smur_min", "nom_urgence", "finess_urgence", "nom_su", "finess_su",
-                   "nom_smur", "finess_smur", "access_km", "far_from_network")
+                   "nom_smur", "finess_smur", "access_km", "far_from_network", "loin_reseau",
+                   "modele_acces", "hors_couverture")
 
 
 def epci_table(result: RunResult) -> pd.DataFrame:

@@ -14,9 +14,16 @@ import pandas as pd
 
 from zoning.atomic import atomic_path, output_set
 from zoning.config import Config
-from zoning.routing import snap_points
 from zoning.text import formula_safe_frame
-from zoning.traveltimes import KIND_LABELS, KINDS, URGENCE_LABELS, TravelTimes, scenario_difference
+from zoning.traveltimes import (
+    KIND_LABELS,
+    KINDS,
+    URGENCE_LABELS,
+    Routed,
+    TravelTimes,
+    origin_times,
+    scenario_difference,
+)
 
 COMMUNES_CSV = "temps_urgences_communes.csv"
 EPCI_CSV = "temps_urgences_epci.csv"
@@ -73,18 +80,22 @@ def write_time_raster(
     cx = xmin + (np.arange(width) + 0.5) * res
     cy = ymax - (np.arange(height) + 0.5) * res
     gx, gy = np.meshgrid(cx, cy)
-    r = config.routing
-    snap = snap_points(graph, gx.ravel(), gy.ravel(), r.access_speed_kmh, r.access_circuity,
-                       r.max_snap_km, k=r.snap_candidates)
     inside = np.ones((height, width), dtype=bool)
     if mask is not None:
         inside = geometry_mask(list(mask.geometry if hasattr(mask, "geometry") else mask),
                                out_shape=(height, width), transform=transform, invert=True)
+    # each cell centre is an origin like a commune point or a grid cell: same access model,
+    # no time where the network does not reach ("hors couverture": nodata, never extrapolated)
+    none = np.full(graph.n_nodes, None, dtype=object)
+    routed = {k: Routed(time_s=travel.node_times[k], finess=none, nom=none) for k in KINDS}
+    pts = gpd.GeoSeries(gpd.points_from_xy(gx.ravel()[inside.ravel()],
+                                           gy.ravel()[inside.ravel()]), crs=graph.crs)
+    times = origin_times(graph, pts, routed, config, context=travel.context)
     bands = []
     for kind in KINDS:
-        t = snap.best(travel.node_times[kind])[0] / 60.0
-        band = t.reshape(height, width).astype(np.float32)
-        band[~inside | ~np.isfinite(band)] = -1.0
+        band = np.full((height, width), -1.0, dtype=np.float32)
+        t = times[f"t_{kind}_min"].to_numpy(dtype=np.float64)
+        band[inside] = np.where(np.isfinite(t), t, -1.0).astype(np.float32)
         bands.append(band)
     target = Path(path)
     with atomic_path(target) as tmp:
