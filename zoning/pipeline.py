@@ -12,7 +12,7 @@ import datetime as _dt
 import functools
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -126,6 +126,8 @@ def run(
     ald_path: Path | None = None,
     travel: TravelTimes | None | bool = True,
     filosofi_epci_path: Path | None = None,
+    territory: Any = None,
+    criteria: dict[str, CriterionResult] | None = None,
 ) -> Run:
     """Run the whole scoring for a region.
 
@@ -153,6 +155,9 @@ def run(
         ``True``: compute travel times (:func:`zoning.traveltimes.run_travel_times`);
         ``False``/``None``: skip (criterion 4 missing); or a precomputed
         :class:`zoning.traveltimes.TravelTimes`.
+    territory, criteria
+        A territory and criterion results already computed (``score --region all`` cuts
+        each region from the national run: :func:`run_all`); default: read and computed here.
 
     Returns
     -------
@@ -165,8 +170,9 @@ def run(
     if top is None and config.run.selection == "top":
         top = config.run.zones_for(region)
     data_dir = Path(data_dir)
-    with progress.step("Territoire (EPCI, communes)"):
-        territory = load_territory(data_dir, region=region)
+    if territory is None:
+        with progress.step("Territoire (EPCI, communes)"):
+            territory = load_territory(data_dir, region=region)
     names = territory.epci["epci_nom"].astype(str)
     # read the reference list before the long steps: a bad file fails at once
     ref_sirens = read_reference(reference, names) if reference is not None else None
@@ -178,9 +184,12 @@ def run(
         tin = travel
     else:
         tin = None
-    with progress.step("Critères"):
-        crits = compute_criteria(territory, config, data_dir, tin, ald_path=ald_path,
-                                 filosofi_epci_path=filosofi_epci_path)
+    if criteria is not None:
+        crits = criteria
+    else:
+        with progress.step("Critères"):
+            crits = compute_criteria(territory, config, data_dir, tin, ald_path=ald_path,
+                                     filosofi_epci_path=filosofi_epci_path)
     with progress.step("Score, classement et analyse de sensibilité"):
         table = score(crits, config, territory.epci["population"], strict=strict, top=top,
                       draws=draws, seed=seed)
@@ -249,6 +258,66 @@ def reference_section(
     lines.append("Tableaux : colonne « Dans la liste de référence » ; carte : couche "
                  "« Liste de référence et zones prioritaires ».")
     return NoteSection("Comparaison avec la liste de référence", lines)
+
+
+def zones_in_region(config: Config, region: str, territory: Any, national: Any) -> int:
+    """Priority zones of a region in ``score --region all``: its configured number
+    (``run.priority_zones_by_region``), else the national share of EPCI (151 of 1,232)
+    applied to its EPCI, at least 1."""
+    if region in config.run.priority_zones_by_region:
+        return min(config.run.zones_for(region), len(territory.epci))
+    share = config.run.zones_for("FR") / max(len(national.epci), 1)
+    return max(1, round(share * len(territory.epci)))
+
+
+def run_all(
+    config: Config,
+    data_dir: Path,
+    *,
+    draws: int | None = None,
+    seed: int | None = None,
+    ald_path: Path | None = None,
+    filosofi_epci_path: Path | None = None,
+    travel: bool = True,
+) -> list[Run]:
+    """Metropolitan France and each of its 13 regions, reading and routing once.
+
+    The national run reads the files, routes once and computes the criteria; each region is
+    then cut from it (:func:`zoning.territory.subset_region`,
+    :func:`zoning.traveltimes.subset_travel`, criteria restricted to its EPCI; criterion 4
+    recomputed from its EPCI times) and scored on its own (:func:`zones_in_region` zones).
+    EPCI values do not depend on the territory, so each regional run equals ``score --region``.
+
+    Returns
+    -------
+    list of Run
+        The national run first, then the regions in code order.
+    """
+    from zoning.criteria import urgences_criterion
+    from zoning.territory import METROPOLE, subset_region
+    from zoning.traveltimes import subset_travel
+
+    national = run(config, data_dir, region=METROPOLE, draws=draws, seed=seed,
+                   ald_path=ald_path, filosofi_epci_path=filosofi_epci_path, travel=travel)
+    fr_terr = national.extra["territory"]
+    fr_tin: TravelTimes | None = national.extra["travel"]
+    out = [national]
+    for reg in sorted(fr_terr.epci["reg"].dropna().astype(str).unique()):
+        terr = subset_region(fr_terr, reg)
+        tin = subset_travel(fr_tin, terr) if fr_tin is not None else None
+        idx = terr.epci.index
+        crits = {k: replace(r, values=r.values.reindex(idx), coverage=r.coverage.reindex(idx))
+                 for k, r in national.criteria.items()}
+        if "urgences" in crits:
+            crits["urgences"] = urgences_criterion(
+                None if tin is None else tin.epci, terr, config,
+                note="" if tin is None else tin.note)
+        with progress.step(f"Région {terr.region_name}"):
+            out.append(run(config, data_dir, region=reg, top=zones_in_region(config, reg, terr,
+                                                                            fr_terr),
+                           draws=draws, seed=seed, travel=tin if tin is not None else False,
+                           territory=terr, criteria=crits))
+    return out
 
 
 def _empty_facilities() -> gpd.GeoDataFrame:
@@ -926,4 +995,8 @@ __all__: Sequence[str] = (
     "CalibrationRun", "Run", "read_reference", "reference_section", "run", "run_calibration",
     "write_calibration", "write_outputs", "raster_job", "resolve_epci", "worst_communes",
     "nearest_emergency",
+
+
+    "Run", "read_reference", "run", "run_all", "write_outputs", "raster_job", "resolve_epci",
+    "worst_communes", "nearest_emergency",
 )

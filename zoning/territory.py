@@ -294,6 +294,50 @@ def load_territory(data_dir: str | Path, region: str = "76") -> Territory:
     return territory
 
 
+def subset_region(territory: Territory, region: str) -> Territory:
+    """One region's territory cut from the metropolitan one, without reading a file again.
+
+    The same EPCI and communes as ``load_territory(data_dir, region)``: the EPCI whose
+    population lies mostly in ``region`` (``epci["reg"]``) and all their communes.
+
+    Parameters
+    ----------
+    territory
+        The ``"FR"`` territory (:func:`load_territory`).
+    region
+        INSEE region code of a metropolitan region.
+
+    Returns
+    -------
+    Territory
+
+    Raises
+    ------
+    TerritoryError
+        When no EPCI of the territory belongs to ``region``.
+    """
+    region = str(region)
+    epci = territory.epci[territory.epci["reg"] == region].copy()
+    if epci.empty:
+        raise TerritoryError(f"region {region!r}: no EPCI of {territory.region_name} has most "
+                             "of its population there")
+    communes = territory.communes[territory.communes["epci_siren"].isin(epci.index)].copy()
+    communes["in_region"] = communes["reg"] == region
+    pop_region = communes.loc[communes["in_region"]].groupby("epci_siren")["population"].sum()
+    epci["population_region"] = pop_region.reindex(epci.index).fillna(0).astype("int64")
+    rc = territory.region_communes
+    return Territory(
+        region=region,
+        region_name=REGION_NAMES.get(region, region),
+        epci=epci,
+        communes=communes,
+        points=territory.points.reindex(communes.index),
+        cog2024_to_2025=territory.cog2024_to_2025,
+        region_communes=rc[rc["reg"] == region],
+        data_dir=territory.data_dir,
+    )
+
+
 @dataclass
 class CodeMappingReport:
     """What :func:`map_cog2024` did with each COG 2024 row.

@@ -988,17 +988,45 @@ def compute_travel_times(
     epci_t = trusted_epci(epci_t, config)
     n_out = int(epci_t["motif_indisponible"].astype(bool).sum())
     regional = _regional_figures(territory.communes, com_t, cells, epci_t, region, threshold)
-    note = travel_note(graph, facilities)
-    if n_out:
-        note += (f" ; {n_out} EPCI sans critère 4 (donnée indisponible : hors couverture du "
-                 "réseau routier ou modèle d'accès urbain non fiable ; jamais de temps "
-                 "extrapolé)")
+    note = _coverage_note(travel_note(graph, facilities), n_out)
     return TravelTimes(
         communes=com_t, epci=epci_t, cells=cells, sites=sites,
         node_times={k: v.time_s for k, v in routed.items()}, graph=graph, region=region,
         either=either, threshold_min=threshold, note=note,
         regional=regional, n_outside=n_out, context=context,
     )
+
+
+_COVERAGE_NOTE = (" ; {n} EPCI sans critère 4 (donnée indisponible : hors couverture du réseau "
+                  "routier ou modèle d'accès urbain non fiable ; jamais de temps extrapolé)")
+
+
+def _coverage_note(base: str, n_out: int) -> str:
+    """The road-network note, completed with the number of EPCI without criterion 4."""
+    return base + (_COVERAGE_NOTE.format(n=n_out) if n_out else "")
+
+
+def subset_travel(travel: TravelTimes, territory: Any) -> TravelTimes:
+    """The travel times of a sub-territory (a region of the ``"FR"`` run), without routing again.
+
+    Commune, cell and EPCI times do not depend on the territory (every site of the facility
+    file is routed to); only the regional figures are recomputed over the region's communes.
+    """
+    from dataclasses import replace
+
+    com = travel.communes.reindex(territory.communes.index)
+    epci_t = travel.epci.reindex(pd.Index(territory.epci.index, name="epci_siren"))
+    cells = (travel.cells[travel.cells["code_insee"].isin(territory.communes.index)]
+             if travel.cells is not None else None)
+    regional = _regional_figures(territory.communes, com, cells, epci_t, str(territory.region),
+                                 travel.threshold_min)
+    n_out = int(epci_t["motif_indisponible"].astype(bool).sum())
+    base = travel.note
+    if travel.n_outside:
+        base = base.replace(_COVERAGE_NOTE.format(n=travel.n_outside), "")
+    return replace(travel, communes=com, epci=epci_t, cells=cells, region=str(territory.region),
+                   regional=regional, n_outside=n_out, scenario=None,
+                   note=_coverage_note(base, n_out))
 
 
 def trusted_epci(epci_t: pd.DataFrame, config: Config) -> pd.DataFrame:

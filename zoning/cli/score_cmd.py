@@ -136,6 +136,23 @@ def score(
         from zoning.exports import ensure_output_dir
 
         ensure_output_dir(output)  # fail now, not after the computation
+    if region is not None and region.strip().lower() == "all":
+        if top is not None or reference is not None or population_share is not None or (
+                close or add):
+            raise click.UsageError("--region all scores each region with its configured number "
+                                   "of zones: --top, --population-share, --reference, --close "
+                                   "and --add apply to one region only.")
+        runs = pipeline.run_all(config, ddir, draws=draws, seed=seed, ald_path=ald_path,
+                                filosofi_epci_path=filosofi_epci, travel=not no_travel)
+        _report(runs[0], config, table=False)
+        click.echo("Régions (chacune classée et sélectionnée séparément) :")
+        for one in runs[1:]:
+            click.echo("  " + _summary_line(one, config))
+        if not no_export:
+            for one in runs:
+                written = pipeline.write_outputs(one, output / one.result.region)
+                click.echo(f"écrit : {len(written)} fichiers dans {output / one.result.region}")
+        return
     scenario = None
     if close or add:
         if no_travel:
@@ -153,43 +170,8 @@ def score(
             filosofi_epci_path=filosofi_epci,
         )
     r = res.result
-    table = res.table
-    missing = list(table.attrs.get("missing", []))
     thr = config.travel.threshold_min
-    travel_header = (f"> {thr:g} min (%)" if config.travel.indicator == "share_beyond"
-                     else "Tps urgences (min)")
-    click.echo(_table_text(table, r.epci, config, travel_header, missing))
-    click.echo("")
-    sel = table["selected"].to_numpy(dtype=bool)
-    pop = r.epci.loc[table.index, "population"].astype("float64")
-    pop_sel = float(pop[sel].sum())
-    n_av = len(table.attrs.get("weights", {}))
-    miss_txt = ""
-    if missing:
-        miss_txt = " ; " + ", ".join(
-            f"{config.criterion(m).label.split(' (')[0]} : donnée indisponible (*)"
-            for m in missing)
-    share = fr_number(100 * pop_sel / pop.sum(), 1)
-    click.echo(
-        f"{r.region_name} : {len(table)} EPCI classés, {int(sel.sum())} sélectionnés "
-        f"(population {_fmt_int(pop_sel)} hab., {share} % de la population) ; "
-        f"critères disponibles : {n_av}/{len(config.criteria)}{miss_txt}."
-    )
-    tin = res.extra.get("travel")
-    if tin is not None:
-        from zoning.cli.travel_cmd import criterion4_summary
-
-        click.echo(criterion4_summary(tin, res.extra["territory"]))
-    if "reg" in r.epci.columns and r.epci["reg"].nunique() > 1:
-        counts = r.epci.loc[r.epci["selected"].fillna(False).astype(bool), "reg"].value_counts()
-        from zoning.territory import REGION_NAMES
-
-        click.echo("Zones prioritaires par région : " + " ; ".join(
-            f"{REGION_NAMES.get(str(k), k)} {int(v)}" for k, v in counts.sort_index().items()))
-    for note in r.notes:
-        click.echo(f"  - {note}")
-    if res.comparison is not None:
-        _print_comparison(res.comparison, r.epci)
+    _report(res, config)
     extra = []
     if scenario is not None:
         _print_scenario(scenario, thr)
@@ -200,6 +182,65 @@ def score(
         written = pipeline.write_outputs(res, output, extra_jobs=extra)
         for p in written:
             click.echo(f"écrit : {p}")
+
+
+def _summary_line(res: Any, config: Any) -> str:
+    """``<region> : N EPCI classés, K sélectionnés (population, share) ; critères ...``."""
+    r, table = res.result, res.table
+    missing = list(table.attrs.get("missing", []))
+    sel = table["selected"].to_numpy(dtype=bool)
+    pop = r.epci.loc[table.index, "population"].astype("float64")
+    pop_sel = float(pop[sel].sum())
+    n_av = len(table.attrs.get("weights", {}))
+    miss_txt = ""
+    if missing:
+        miss_txt = " ; " + ", ".join(
+            f"{config.criterion(m).label.split(' (')[0]} : donnée indisponible (*)"
+            for m in missing)
+    share = fr_number(100 * pop_sel / pop.sum(), 1)
+    n4 = ""
+    tin = res.extra.get("travel")
+    if tin is not None:
+        n4 = (f" ; critère 4 pour {_fmt_int(tin.epci['share_beyond'].notna().sum())} EPCI sur "
+              f"{_fmt_int(len(tin.epci))}")
+    return (f"{r.region_name} : {len(table)} EPCI classés, {int(sel.sum())} sélectionnés "
+            f"(population {_fmt_int(pop_sel)} hab., {share} % de la population) ; "
+            f"critères disponibles : {n_av}/{len(config.criteria)}{miss_txt}{n4}.")
+
+
+def _report(res: Any, config: Any, table: bool = True) -> None:
+    """Print the ranked table (optional), the summary, criterion 4 coverage, zones per region
+    (national runs), the notes and the comparison with the reference list."""
+    r = res.result
+    missing = list(res.table.attrs.get("missing", []))
+    thr = config.travel.threshold_min
+    travel_header = (f"> {thr:g} min (%)" if config.travel.indicator == "share_beyond"
+                     else "Tps urgences (min)")
+    if table:
+        click.echo(_table_text(res.table, r.epci, config, travel_header, missing))
+        click.echo("")
+    click.echo(_summary_line(res, config))
+    tin = res.extra.get("travel")
+    if tin is not None:
+        from zoning.cli.travel_cmd import criterion4_summary
+
+        click.echo(criterion4_summary(tin, res.extra["territory"]))
+    if r.region == "FR":
+        from zoning.territory import REGION_NAMES
+
+        sel = r.epci["selected"].fillna(False).astype(bool)
+        counts = r.epci.loc[sel, "reg"].astype(str).value_counts().sort_index()
+        click.echo(f"Zones prioritaires par région ({int(sel.sum())}) : " + " ; ".join(
+            f"{REGION_NAMES.get(k, k)} {int(v)}" for k, v in counts.items()))
+        click.echo("  La liste officielle de juin 2025 compte 151 EPCI (2 539 784 hab.), dont 143 "
+                   "en métropole et 8 en outre-mer, hors du périmètre de zoning (aucun réseau "
+                   "routier ni grille de population pour l'outre-mer dans les données) ; le "
+                   "nombre configuré (run.priority_zones_by_region, FR = "
+                   f"{config.run.zones_for('FR')}) est choisi ici parmi les EPCI de métropole.")
+    for note in r.notes:
+        click.echo(f"  - {note}")
+    if res.comparison is not None:
+        _print_comparison(res.comparison, r.epci)
 
 
 def _print_scenario(sr: Any, threshold: float) -> None:
