@@ -211,7 +211,7 @@ def test_identical_inputs_identical_ranks_and_seeded_sensitivity(
 
 
 @pytest.mark.integration
-def test_france_travel_criterion_on_the_france_graph(data_dir: Path) -> None:
+def test_france_travel_criterion_on_the_france_graph(data_dir: Path, tmp_path: Path) -> None:
     from zoning.pipeline import run
 
     cfg = load_config()
@@ -242,6 +242,21 @@ def test_france_travel_criterion_on_the_france_graph(data_dir: Path) -> None:
     assert np.isnan(u_fr["243300316"])
     assert "modèle d'accès urbain" in why["243300316"]
     assert 0.25 < fr.result.epci.at["243300316", "part_modele_urbain"] < 1
+    # the README's national figures
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    n_ok, n_all = int(u_fr.notna().sum()), len(u_fr)
+    assert (f"criterion 4\nis computed for {n_ok:,} of the {n_all:,} EPCI. The other "
+            f"{n_all - n_ok} get" in readme)
+    names = fr.result.epci.loc[u_fr.index[u_fr.isna()], "epci_nom"]
+    assert sorted(names) == ["Bordeaux Métropole", "CC de Belle Ile en Mer", "Nantes Métropole"]
+    for name in names:
+        assert name in readme
+    assert int(fr.table["selected"].sum()) == 151 and "selects 151" in readme
+    # ... and the national map stays under 20 MB
+    from zoning.exports import write_map
+
+    size = write_map(fr.result, tmp_path / "zoning_FR.html").stat().st_size
+    assert size < 20 * 1024 * 1024, f"national map {size / 1e6:.1f} MB"
     deps = fr.result.epci["dep"]
     for dep in ("35", "59", "67", "33"):
         assert u_fr[deps[deps == dep].index].notna().any(), dep
