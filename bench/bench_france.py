@@ -51,6 +51,23 @@ def run_cli(args: list[str], cache: Path) -> tuple[float, float, str]:
     return wall, usage.ru_maxrss / 1024.0, text
 
 
+def _browser_load(html: Path) -> str:
+    """Time headless Chromium takes to load the map and run its scripts (``--dump-dom``)."""
+    import shutil
+
+    exe = os.environ.get("ZONING_CHROMIUM") or shutil.which("chromium") or shutil.which(
+        "chromium-browser")
+    if exe is None:
+        return "no Chromium found: browser load not measured"
+    t0 = time.perf_counter()
+    proc = subprocess.run([exe, "--headless", "--no-sandbox", "--disable-gpu", "--dump-dom",
+                           html.as_uri()], capture_output=True, timeout=300)
+    wall = time.perf_counter() - t0
+    ok = proc.returncode == 0 and b"leaflet" in proc.stdout.lower()
+    return (f"headless Chromium loads it and runs its scripts in {wall:.1f} s (goal < 5 s: "
+            f"{'OK' if ok and wall < 5 else 'MISSED' if ok else 'FAILED'})")
+
+
 def _verdict(seconds: float, mb: float, goal_s: float) -> str:
     ok = seconds < goal_s and mb < GOAL_MB
     return f"goal < {goal_s:.0f} s and < {GOAL_MB:.0f} MB: {'OK' if ok else 'MISSED'}"
@@ -100,6 +117,10 @@ def main() -> None:
         for line in out.splitlines():
             if "EPCI classés" in line or line.startswith(("Critère 4", "Zones prioritaires")):
                 print(f"  {line}")
+        html = root / "warm" / "zoning_FR.html"
+        if html.is_file():
+            print(f"national map: {html.stat().st_size / 1e6:.1f} MB (goal < 20 MB); "
+                  f"{_browser_load(html)}")
         t_occ, m_occ, _ = run_cli(["-q", "score", *common, "-o", str(root / "occ")], cache)
         print(f"zoning score (Occitanie), warm: {t_occ:6.1f} s, peak RSS {m_occ:6.0f} MB; "
               f"ratio FR / Occitanie: time x{t_warm / t_occ:.1f}, memory x{m_warm / m_occ:.1f}")
