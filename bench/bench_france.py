@@ -99,8 +99,8 @@ def main() -> None:
         builds[sid] = (time.perf_counter() - t0, g.n_edges // 2)
     (t_fr, n_fr), (t_oc, n_oc) = builds["roads_france"], builds["roads"]
     print(f"graph build, France GeoParquet: {t_fr:.2f} s for {n_fr:,} lines "
-          f"({1000 * t_fr / n_fr:.3f} ms per 1,000 lines); Occitanie GeoPackage: {t_oc:.2f} s "
-          f"for {n_oc:,} lines ({1000 * t_oc / n_oc:.3f} ms per 1,000); per-line ratio "
+          f"({1000 * t_fr / n_fr:.3f} ms per line); Occitanie GeoPackage: {t_oc:.2f} s "
+          f"for {n_oc:,} lines ({1000 * t_oc / n_oc:.3f} ms per line); per-line ratio "
           f"France / Occitanie x{(t_fr / n_fr) / (t_oc / n_oc):.2f}")
 
     with tempfile.TemporaryDirectory() as tmp:
