@@ -135,6 +135,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     skip = pytest.mark.skip(reason=f"no Chromium: {why}")
     for item in browser_items:
         item.add_marker(skip)
+
+
 @pytest.fixture(scope="session")
 def graph_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One graph cache for the session's France tests (CI starts with an empty cache)."""
