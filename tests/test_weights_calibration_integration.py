@@ -177,3 +177,26 @@ def test_cli_reports_names_matching_nothing_or_several(data_dir: Path, tmp_path:
     assert "Nulle Part" in res.stderr and "'Pays' matches" in res.stderr
     bad = CliRunner().invoke(main, ["calibrate", "--reference", str(ref), "--cv", "1"])
     assert bad.exit_code == 2 and "at least 2 folds" in bad.stderr
+
+
+def test_cli_prints_the_report(data_dir: Path, base: pipeline.Run, known: tuple,
+                               tmp_path: Path) -> None:
+    """``zoning calibrate`` end to end (without travel times, to stay quick): the French report
+    with the weights table and both lists of worst-explained EPCI, nothing written."""
+    _, ref, _ = known
+    names = base.extra["territory"].epci["epci_nom"].astype(str)
+    ref_csv = _reference_csv(tmp_path / "liste.csv", ref, names)
+    out = tmp_path / "out"
+    res = CliRunner().invoke(main, ["-q", "calibrate", "--reference", str(ref_csv),
+                                    "--data-dir", str(data_dir), "--no-travel", "--no-export",
+                                    "--bootstrap", "5", "--draws", "0", "--cv", "4",
+                                    "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    text = res.stdout
+    assert "calibration sur 28 EPCI de référence" in text
+    assert "Poids implicites" in text and "IC 95 % (bootstrap)" in text
+    assert "Accord en validation croisée (4 plis stratifiés" in text
+    assert "EPCI de la liste les moins bien expliqués" in text
+    assert "EPCI hors de la liste que les données désignent le plus" in text
+    assert "donnée indisponible, non estimé" in text  # criterion 4 without travel times
+    assert not out.exists()
