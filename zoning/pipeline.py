@@ -197,7 +197,8 @@ def run(
 
     epci = territory.epci.join(table, how="left")
     if tin is not None:  # where the road network stops: said for every EPCI, in every output
-        epci = epci.join(tin.epci[list(COVERAGE_COLUMNS)], how="left")
+        cov = [c for c in COVERAGE_COLUMNS if c in tin.epci.columns]
+        epci = epci.join(tin.epci[cov], how="left")
     epci = epci.sort_values("rank")
     sections: list[NoteSection] = []
     if comparison is not None:
