@@ -27,8 +27,24 @@ DEFAULT_CONFIG = Path(__file__).resolve().parent / "criteria.toml"
 is a symbolic link to the user-facing ``config/criteria.toml``: one file, also in the wheel)."""
 
 
+MAX_DRAWS = 50_000
+"""Upper bound of ``sensitivity.draws`` / ``--draws``."""
+
+DRAWS_WHY = (
+    "the sensitivity analysis keeps every draw's rank of every EPCI in memory (16 bytes per "
+    "EPCI and draw: 50 000 draws of the ~1 250 EPCI of France take 1 GB, 10 000 000 would take "
+    "200 GB), and beyond a few thousand draws the selection probabilities no longer change"
+)
+"""Why :data:`MAX_DRAWS` bounds the draws (said in the error message)."""
+
+MAX_SEED = 2**63 - 1
+"""Largest random seed (numpy accepts any non-negative integer; TOML integers are 64-bit)."""
+
+
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # strict: "0.6" (a string) is not a weight, 76 (a number) is not a region code;
+    # no inf / nan anywhere (TOML allows them, no setting of zoning means anything with them)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
 
 class RunConfig(_Strict):
@@ -41,7 +57,7 @@ class RunConfig(_Strict):
     population_share: float = Field(0.053, gt=0, le=1)
     method: Literal["composite", "cumul"] = "composite"
     cumul_quantile: float = Field(0.2, gt=0, lt=1)
-    seed: int = 2025
+    seed: int = Field(2025, ge=0, le=MAX_SEED)
 
     def zones_for(self, region: str) -> int:
         """Number of priority zones for ``region`` (``priority_zones_by_region`` wins)."""
@@ -73,7 +89,7 @@ def _all_normalisations() -> list[Literal["percentile", "minmax", "zscore"]]:
 
 
 class SensitivityConfig(_Strict):
-    draws: int = Field(1000, ge=0)
+    draws: int = Field(1000, ge=0, le=MAX_DRAWS)
     concentration: float = Field(50.0, gt=0)
     normalisations: list[Literal["percentile", "minmax", "zscore"]] = Field(
         default_factory=_all_normalisations, min_length=1
@@ -224,10 +240,22 @@ def parse_config(raw: dict[str, Any], source: str = "<memory>") -> Config:
     except ValidationError as exc:
         for err in exc.errors():
             msg = err["msg"]
-            if err["type"] == "extra_forbidden":
+            kind, got = err["type"], err.get("input")
+            if kind == "extra_forbidden":
                 msg = "unknown key (remove it or check its spelling)"
-            elif err["type"] == "literal_error":
-                msg = f"{msg}, got {err.get('input')!r}"
+            elif kind == "literal_error":
+                msg = f"{msg}, got {got!r}"
+            elif kind in ("float_type", "int_type", "bool_type") and isinstance(got, str):
+                msg = f"{msg}, got the text {got!r} (write the value without quotes)"
+            elif kind == "string_type" and isinstance(got, (int, float)):
+                msg = f'{msg}, got the number {got!r} (write it in quotes: "{got}")'
+            elif kind == "finite_number":
+                msg = f"{msg}, got {got!r} (inf and nan mean nothing here: write a number)"
+            elif kind == "less_than_equal" and err["loc"][-1] == "draws":
+                msg = f"{msg}, got {got!r}: at most {MAX_DRAWS} because {DRAWS_WHY}"
+            elif kind in ("float_type", "int_type", "string_type", "bool_type", "greater_than",
+                          "greater_than_equal", "less_than", "less_than_equal"):
+                msg = f"{msg}, got {got!r}"
             problems.append(f"{_loc(tuple(err['loc']))}: {msg}")
     if "source_path" in raw:
         problems.append("source_path: unknown key (remove it)")

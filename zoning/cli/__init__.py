@@ -81,6 +81,27 @@ class ZoningGroup(click.Group):
     terminal escape sequences coming from data.
     """
 
+    def main(self, args: Any = None, prog_name: str | None = None,
+             complete_var: str | None = None, standalone_mode: bool = True, **extra: Any) -> Any:
+        """Like click's, but a usage error is one line: ``Error: ... (see 'zoning X -h')``."""
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        try:
+            rv = super().main(args, prog_name, complete_var, False, **extra)
+        except click.UsageError as exc:
+            hint = f" (see '{exc.ctx.command_path} -h')" if exc.ctx is not None else ""
+            click.echo(terminal_safe(f"Error: {exc.format_message()}{hint}").replace("\n", " "),
+                       err=True)
+            sys.exit(exc.exit_code)
+        except click.ClickException as exc:
+            click.echo(terminal_safe(f"Error: {exc.format_message()}").replace("\n", " "),
+                       err=True)
+            sys.exit(exc.exit_code)
+        except click.exceptions.Abort:
+            click.echo("Aborted.", err=True)
+            sys.exit(1)
+        sys.exit(rv if isinstance(rv, int) else 0)
+
     def invoke(self, ctx: click.Context) -> Any:
         atomic.COMMITTED_SETS.clear()
         main_thread = threading.current_thread() is threading.main_thread()

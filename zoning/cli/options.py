@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+
+from zoning.config import DRAWS_WHY, MAX_DRAWS, MAX_SEED
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -52,3 +55,43 @@ def output_option(f: F) -> F:
         show_default=True,
         help="Output folder.",
     )(f)
+
+
+class FiniteFloatRange(click.FloatRange):
+    """A float range that also refuses ``nan`` and ``inf`` (``nan`` passes every comparison)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+                ) -> Any:
+        number = click.FLOAT.convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number; give a number in the range "
+                      f"{self._describe_range()}", param, ctx)
+        return super().convert(number, param, ctx)
+
+
+class DrawsRange(click.IntRange):
+    """``--draws``: 0..MAX_DRAWS, saying why there is a bound."""
+
+    def __init__(self) -> None:
+        super().__init__(min=0, max=MAX_DRAWS)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+                ) -> Any:
+        number = click.INT.convert(value, param, ctx)
+        if number > MAX_DRAWS:
+            self.fail(f"{number}: at most {MAX_DRAWS} draws, because {DRAWS_WHY}", param, ctx)
+        return super().convert(number, param, ctx)
+
+
+def draws_option(f: F) -> F:
+    """``--draws``: Monte-Carlo draws of the sensitivity analysis, bounded."""
+    return click.option("--draws", type=DrawsRange(), default=None,
+                        help=f"Monte-Carlo draws of the sensitivity analysis, 0 to {MAX_DRAWS} "
+                        "(default: config).")(f)
+
+
+def seed_option(f: F) -> F:
+    """``--seed``: a non-negative random seed."""
+    return click.option("--seed", type=click.IntRange(0, MAX_SEED), default=None,
+                        help="Random seed, a non-negative integer (default: config run.seed)."
+                        )(f)

@@ -9,7 +9,15 @@ from typing import Any
 import click
 import pandas as pd
 
-from zoning.cli.options import config_option, data_dir_option, output_option, region_option
+from zoning.cli.options import (
+    FiniteFloatRange,
+    config_option,
+    data_dir_option,
+    draws_option,
+    output_option,
+    region_option,
+    seed_option,
+)
 from zoning.config import load_config
 from zoning.fmt import floor_percent, fr_number, fr_percent
 from zoning.settings import resolve_data_dir
@@ -80,7 +88,7 @@ def _table_text(table: pd.DataFrame, epci: pd.DataFrame, config: Any, travel_hea
 @click.option("--top", type=int, default=None,
               help="Number of priority zones (default: run.priority_zones_by_region of the config "
               "for the region, else run.priority_zones: 28 for Occitanie, 151 for FR).")
-@click.option("--population-share", type=click.FloatRange(0, 1, min_open=True), default=None,
+@click.option("--population-share", type=FiniteFloatRange(0, 1, min_open=True), default=None,
               help="Select the worst EPCI up to this share of the population (e.g. 0.053) "
               "instead of a fixed number.")
 @click.option("--strict", is_flag=True,
@@ -95,9 +103,8 @@ def _table_text(table: pd.DataFrame, epci: pd.DataFrame, config: Any, travel_hea
               default=None, help="INSEE Filosofi key figures at EPCI level "
               "(cc_filosofi_2021_EPCI.csv): replaces the approximation from commune medians.")
 @output_option
-@click.option("--draws", type=click.IntRange(min=0), default=None,
-              help="Monte-Carlo draws of the sensitivity analysis (default: config).")
-@click.option("--seed", type=int, default=None, help="Random seed (default: config run.seed).")
+@draws_option
+@seed_option
 @click.option("--no-travel", is_flag=True,
               help="Skip the travel-time computation (criterion 4 reported missing).")
 @click.option("--no-export", is_flag=True, help="Print only; write no file.")
@@ -306,9 +313,8 @@ def _print_comparison(cmp: Any, epci: pd.DataFrame) -> None:
 @config_option
 @region_option
 @click.option("--top", type=int, default=None, help="Number of priority zones.")
-@click.option("--draws", type=click.IntRange(min=0), default=None,
-              help="Monte-Carlo draws (default: config).")
-@click.option("--seed", type=int, default=None, help="Random seed (default: config run.seed).")
+@draws_option
+@seed_option
 @click.option("--no-travel", is_flag=True, help="Skip travel times (criterion 4 missing).")
 def explain(
     epci: str, data_dir: Path | None, config_path: Path | None, region: str | None,

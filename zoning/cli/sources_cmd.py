@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from zoning import progress
-from zoning.cli.options import config_option, data_dir_option, region_option
+from zoning.cli.options import FiniteFloatRange, config_option, data_dir_option, region_option
 from zoning.config import load_config
 from zoning.errors import DataFileNotFoundError, DataFormatError, DownloadError
 from zoning.fmt import fr_number
@@ -114,8 +114,8 @@ def _print_site_check(root: Path) -> None:
 @data_dir_option
 @click.option("--only", "only", multiple=True, metavar="ID",
               help="Only this source id (repeatable); see `zoning sources`.")
-@click.option("--timeout", type=float, default=DEFAULT_TIMEOUT_S, show_default=True,
-              help="Network timeout in seconds.")
+@click.option("--timeout", type=FiniteFloatRange(min=0, min_open=True),
+              default=DEFAULT_TIMEOUT_S, show_default=True, help="Network timeout in seconds.")
 def fetch(data_dir: Path | None, only: tuple[str, ...], timeout: float) -> None:
     """Download the official files missing from the data directory.
 

@@ -10,7 +10,13 @@ import click
 import pandas as pd
 
 from zoning import progress
-from zoning.cli.options import config_option, data_dir_option, output_option, region_option
+from zoning.cli.options import (
+    FiniteFloatRange,
+    config_option,
+    data_dir_option,
+    output_option,
+    region_option,
+)
 from zoning.config import load_config
 from zoning.errors import ExportError
 from zoning.fmt import fr_number, fr_percent
@@ -105,7 +111,7 @@ def _print_summary(travel: Any, territory: Any, title: str) -> None:
               default=None,
               help="Facility set of the EPCI indicator (default: travel.facilities of the config). "
               "SU and SMUR times are always reported too.")
-@click.option("--threshold", type=click.FloatRange(min=0.0, min_open=True), default=None,
+@click.option("--threshold", type=FiniteFloatRange(min=0.0, min_open=True), default=None,
               help="Threshold in minutes (default: travel.threshold_min of the config, 30).")
 @click.option("--close", multiple=True, metavar="FINESS",
               help="Scenario: close this site (repeatable).")
@@ -118,7 +124,7 @@ def _print_summary(travel: Any, territory: Any, title: str) -> None:
               "directory).")
 @click.option("--class-column", default="road_class", show_default=True,
               help="Road-class column of a line-layer network.")
-@click.option("--resolution", type=click.FloatRange(min=50.0), default=1000.0, show_default=True,
+@click.option("--resolution", type=FiniteFloatRange(min=50.0), default=1000.0, show_default=True,
               help="GeoTIFF cell size in metres.")
 @click.option("--no-grid", is_flag=True,
               help="Weight EPCI means by commune populations instead of the 1 km grid.")
