@@ -32,6 +32,8 @@ import logging
 import math
 import os
 import re
+import zipfile
+import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -310,8 +312,17 @@ def cache_key(builder: str, files: Sequence[Path], params: Mapping[str, Any]) ->
 _ARRAYS = ("x", "y", "u", "v", "length_m", "time_s", "road_class", "node_ids")
 
 
+def _checksum_path(path: Path) -> Path:
+    return path.with_name(path.name + ".sha256")
+
+
 def save_graph(graph: RoadGraph, path: str | os.PathLike[str]) -> Path:
-    """Write a graph to an ``.npz`` file atomically."""
+    """Write a graph to an ``.npz`` file atomically, with its checksum beside it.
+
+    The SHA-256 of the file goes to ``<path>.sha256``, written after the graph: a cache
+    file cut short, altered or left without its checksum is rebuilt, never trusted.
+    """
+    path = Path(path)
     meta = {
         "classes": list(graph.classes),
         "source": graph.source,
@@ -321,43 +332,90 @@ def save_graph(graph: RoadGraph, path: str | os.PathLike[str]) -> Path:
         "dropped_edges": graph.dropped_edges,
         "version": BUILDER_VERSION,
     }
-    with atomic_path(path) as tmp, open(tmp, "wb") as f:
-        np.savez(f, meta=np.array(json.dumps(meta)), **{k: getattr(graph, k) for k in _ARRAYS})
-    return Path(path)
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as f:
+            np.savez(f, meta=np.array(json.dumps(meta)),
+                     **{k: getattr(graph, k) for k in _ARRAYS})
+        digest = file_sha256(tmp)
+    with atomic_path(_checksum_path(path)) as tmp:
+        tmp.write_text(f"{digest}  {path.name}\n", encoding="utf-8")
+    return path
 
 
-def load_graph(path: str | os.PathLike[str]) -> RoadGraph:
-    """Read a graph written by :func:`save_graph`.
+def verify_graph_file(path: str | os.PathLike[str]) -> None:
+    """Check a cached graph against the checksum written beside it.
 
     Raises
     ------
     DataFormatError
-        When the file is not a graph written by this version.
+        When the checksum file is missing or unreadable, or does not match.
+    """
+    path = Path(path)
+    try:
+        stored = _checksum_path(path).read_text(encoding="utf-8").split()[0]
+    except (OSError, UnicodeDecodeError, IndexError):
+        raise DataFormatError(f"{path}: no checksum beside the cached graph") from None
+    if stored != file_sha256(path):
+        raise DataFormatError(f"{path}: checksum mismatch (file cut short or altered)")
+
+
+def _check_arrays(path: str | os.PathLike[str], arrays: dict[str, Any]) -> None:
+    """A graph whose arrays disagree would crash the routing engine: refuse it."""
+    n, m = len(arrays["x"]), len(arrays["u"])
+    problems = []
+    if len(arrays["y"]) != n or len(arrays["node_ids"]) not in (0, n):
+        problems.append("node arrays of different lengths")
+    if any(len(arrays[k]) != m for k in ("v", "length_m", "time_s", "road_class")):
+        problems.append("edge arrays of different lengths")
+    elif m and (min(arrays["u"].min(), arrays["v"].min()) < 0
+                or max(arrays["u"].max(), arrays["v"].max()) >= n):
+        problems.append("edge ends outside the node list")
+    elif m and not (np.isfinite(arrays["time_s"]).all() and (arrays["time_s"] >= 0).all()):
+        problems.append("negative or non-finite edge times")
+    if not (np.isfinite(arrays["x"]).all() and np.isfinite(arrays["y"]).all()):
+        problems.append("non-finite node coordinates")
+    if problems:
+        raise DataFormatError(f"{path}: inconsistent graph ({'; '.join(problems)})")
+
+
+def load_graph(path: str | os.PathLike[str]) -> RoadGraph:
+    """Read a graph written by :func:`save_graph` (arrays checked for consistency).
+
+    Raises
+    ------
+    DataFormatError
+        When the file is not a graph written by this version, is damaged, or its arrays
+        are inconsistent (edge ends outside the node list...).
     """
     try:
         with np.load(path, allow_pickle=False) as z:
             meta = json.loads(str(z["meta"]))
             arrays = {k: z[k] for k in _ARRAYS}
-    except (OSError, ValueError, KeyError) as exc:
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile,
+            zlib.error) as exc:
         raise DataFormatError(f"{path}: not a zoning road-graph cache file ({exc})") from None
-    if meta.get("version") != BUILDER_VERSION:
+    if not isinstance(meta, dict) or meta.get("version") != BUILDER_VERSION:
         raise DataFormatError(f"{path}: graph cache of another builder version")
-    return RoadGraph(
-        x=arrays["x"],
-        y=arrays["y"],
-        u=arrays["u"],
-        v=arrays["v"],
-        length_m=arrays["length_m"],
-        time_s=arrays["time_s"],
-        road_class=arrays["road_class"].astype(np.int16),
-        node_ids=arrays["node_ids"],
-        classes=tuple(meta["classes"]),
-        source=meta["source"],
-        note=meta["note"],
-        crs=meta["crs"],
-        dropped_nodes=int(meta["dropped_nodes"]),
-        dropped_edges=int(meta["dropped_edges"]),
-    )
+    _check_arrays(path, arrays)
+    try:
+        return RoadGraph(
+            x=arrays["x"],
+            y=arrays["y"],
+            u=arrays["u"],
+            v=arrays["v"],
+            length_m=arrays["length_m"],
+            time_s=arrays["time_s"],
+            road_class=arrays["road_class"].astype(np.int16),
+            node_ids=arrays["node_ids"],
+            classes=tuple(meta["classes"]),
+            source=meta["source"],
+            note=meta["note"],
+            crs=meta["crs"],
+            dropped_nodes=int(meta["dropped_nodes"]),
+            dropped_edges=int(meta["dropped_edges"]),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise DataFormatError(f"{path}: damaged graph metadata ({exc})") from None
 
 
 def _cached(
@@ -368,24 +426,33 @@ def _cached(
     use_cache: bool,
     build: Any,
 ) -> RoadGraph:
+    """The graph from the cache when its file is intact, else built (and cached if the
+    folder is writable: an unwritable cache means no cache, with one note)."""
     if not use_cache:
         graph: RoadGraph = build()
         return graph
     key = cache_key(builder, files, params)
     target = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     path = target / f"graph-{builder}-{key}.npz"
-    if path.is_file():
+    try:
+        present = path.is_file()
+    except OSError:
+        present = False
+    if present:
         try:
+            verify_graph_file(path)
             graph = load_graph(path)
             log.info("road graph read from cache %s", path)
             return graph
-        except DataFormatError as exc:
-            log.warning("ignoring unreadable graph cache: %s", exc)
+        except (DataFormatError, OSError) as exc:
+            log.warning("damaged road-graph cache, rebuilt: %s", exc)
     graph = build()
     try:
         save_graph(graph, path)
     except OSError as exc:  # a read-only cache must not stop the run
-        log.warning("could not write the graph cache %s: %s", path, exc)
+        log.warning("road-graph cache not written (%s: %s); the graph will be built again "
+                    "next time (set ZONING_CACHE_DIR to a writable folder)", target,
+                    exc.strerror or exc)
     return graph
 
 
