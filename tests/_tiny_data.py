@@ -128,6 +128,10 @@ FILOSOFI_TEXT = (
     "09003;s;s;s;s;s\n"
     "31001;400;990;25000;55;12,5\n"
     "15001;200;480;20000;s;s\n"
+    # national files cover every inhabited commune ("nd": a row without published figures)
+    "31002;nd;nd;nd;nd;nd\n"
+    "46001;nd;nd;nd;nd;nd\n"
+    "19001;nd;nd;nd;nd;nd\n"
 )
 
 SAE_COLUMNS = [

@@ -632,6 +632,7 @@ def compute_criteria(
 
     apl = sources.read_apl(data_dir, config.apl.millesime)
     filo = sources.read_filosofi(data_dir)
+    check_source_coverage(territory, data_dir, config, apl, filo)
     filo_epci = (sources.read_filosofi_epci(data_dir, filosofi_epci_path)
                  if filosofi_epci_path else None)
     out: dict[str, CriterionResult] = {
@@ -646,6 +647,38 @@ def compute_criteria(
         "niveau_vie": niveau_vie_criterion(filo, territory, filo_epci),
     }
     return {c.id: out[c.id] for c in config.criteria if c.id in out}
+
+
+def coverage_codes(config: Config, apl: pd.DataFrame, filosofi: pd.DataFrame
+                   ) -> dict[str, tuple[str, pd.Index]]:
+    """For each source with a coverage rule: what its rows carry, and the COG 2024 codes of
+    its rows that carry it (APL rows with a value, age-variant rows with the configured
+    variant, every Filosofi row: a secret median is a row)."""
+    out = {"apl": ("APL", apl.index[apl["apl_mg"].notna()]),
+           "filosofi": ("Filosofi", pd.Index(filosofi.index))}
+    col = AGE_COLUMNS.get(int(config.apl.age_limit))
+    if config.age.indicator == "apl" and col in apl.columns and col not in (
+            "apl_mg", "apl_mg_moins_65ans"):
+        out["apl_age"] = (f"APL ≤ {config.apl.age_limit} ans", apl.index[apl[col].notna()])
+    return out
+
+
+def check_source_coverage(territory: Territory, data_dir: Path, config: Config,
+                          apl: pd.DataFrame, filosofi: pd.DataFrame) -> None:
+    """Refuse APL / Filosofi files that lack inhabited communes of the territory.
+
+    Raises
+    ------
+    DataFormatError
+        From :func:`zoning.territory.check_coverage`, naming the file.
+    """
+    from zoning.sources.catalogue import CATALOGUE
+    from zoning.territory import check_coverage
+
+    for sid, (what, codes) in coverage_codes(config, apl, filosofi).items():
+        src = CATALOGUE[sid]
+        if src.coverage == "communes":
+            check_coverage(src.path(data_dir), what, codes, territory)
 
 
 def _ald(territory: Territory, data_dir: Path, ald_path: Path | None) -> CriterionResult:

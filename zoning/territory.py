@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from zoning.errors import TerritoryError
+from zoning.errors import DataFormatError, TerritoryError
 from zoning.fmt import fr_number
 from zoning.sources import read_commune_table, read_communes, read_epci, read_mairies
 
@@ -560,3 +560,67 @@ def landmarks(data_dir: str | Path, communes: pd.DataFrame) -> pd.DataFrame:
     pref = out.index.isin(deps["chef_lieu"].astype(str).to_numpy()) & inside.to_numpy()
     out.loc[pref, "repere"] = PREFECTURE
     return out
+
+
+def communes_without_rows(codes_2024: Iterable[str], territory: Territory) -> pd.Index:
+    """Inhabited communes of the territory that a national COG-2024-keyed file must cover
+    but does not.
+
+    A commune needs a row when it has inhabitants and existed in the COG 2024 (a commune
+    re-created in 2025 has no 2024 row of its own; an uninhabited one has no data). It is
+    covered when one of its COG 2024 codes, or an arrondissement of it, has a row.
+
+    Parameters
+    ----------
+    codes_2024
+        The commune codes (COG 2024) the file has rows for.
+    territory
+        The territory.
+
+    Returns
+    -------
+    pandas.Index
+        ``code_insee`` of the communes left without a row, sorted.
+    """
+    codes = pd.Series(pd.Index(list(codes_2024)).astype(str).unique())
+    arr = codes.str.fullmatch(_ARRONDISSEMENT_RE).to_numpy(dtype=bool)
+    codes = pd.concat([codes[~arr], codes[arr].str.slice(0, 3).map(ARRONDISSEMENT_PARENTS)])
+    mapping = territory.cog2024_to_2025
+    present = set(codes.map(mapping).dropna()) | set(codes[codes.isin(territory.communes.index)])
+    com = territory.communes
+    needs = (com["population"] > 0) & (com["codes_cog2024"].fillna("").astype(str) != "")
+    return pd.Index(sorted(set(com.index[needs.to_numpy()]) - present), name="code_insee")
+
+
+def check_coverage(path: Path | str, what: str, codes_2024: Iterable[str],
+                   territory: Territory) -> None:
+    """Refuse a national file that lacks rows for inhabited communes of the territory.
+
+    A file cut short that still parses would otherwise score EPCI on a part of their
+    communes (or not at all).
+
+    Parameters
+    ----------
+    path
+        The file (named in the message).
+    what
+        What the rows carry, e.g. ``"APL"``.
+    codes_2024
+        The COG 2024 codes of its rows (with a value).
+    territory
+        The territory.
+
+    Raises
+    ------
+    DataFormatError
+        Naming the file, the number of communes without a row and examples.
+    """
+    missing = communes_without_rows(codes_2024, territory)
+    if len(missing):
+        com = territory.communes
+        ex = ", ".join(f"{c} {com.at[c, 'nom']}" for c in missing[:3])
+        n_epci = com.loc[missing, "epci_siren"].nunique()
+        raise DataFormatError(
+            f"{path}: {len(missing)} inhabited commune(s) of {territory.region_name} have no "
+            f"{what} row (e.g. {ex}; {n_epci} EPCI affected): the file looks cut short or "
+            "filtered; download the complete official file again")

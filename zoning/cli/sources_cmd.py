@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -12,7 +13,7 @@ from zoning.config import load_config
 from zoning.errors import DataFileNotFoundError, DataFormatError, DownloadError
 from zoning.fmt import fr_number
 from zoning.settings import resolve_data_dir
-from zoning.sources import SOURCES, get_source
+from zoning.sources import SOURCES, Source, get_source
 from zoning.sources.check import (
     DEFAULT_TIMEOUT_S,
     STATUS_FOUND,
@@ -33,22 +34,59 @@ def _fmt_rows(n: int | None) -> str:
     return fr_number(n)
 
 
+def check_coverage(data_dir: Path, region: str, config: Any,
+                   results: list[tuple[Source, str, int | None, str]]
+                   ) -> list[tuple[Source, str, int | None, str]]:
+    """Mark invalid the valid files that lack rows for inhabited communes of ``region``.
+
+    Runs when the territory files (communes, EPCI, town halls) and the files with a
+    coverage rule (:attr:`Source.coverage`: APL, its age variants, Filosofi) are valid.
+    """
+    from zoning.criteria import coverage_codes
+    from zoning.sources import read_apl, read_filosofi
+    from zoning.territory import check_coverage as check
+    from zoning.territory import load_territory
+
+    status = {s.id: st for s, st, _, _ in results}
+    needed = ("communes", "communes_epci", "epci", "mairies", "apl", "apl_age", "filosofi")
+    if any(status.get(i) != STATUS_FOUND for i in needed):
+        return results
+    with progress.step("Couverture des communes de la région"):
+        territory = load_territory(data_dir, region)
+        codes = coverage_codes(config, read_apl(data_dir, config.apl.millesime),
+                               read_filosofi(data_dir))
+    out = []
+    for src, st, rows, problem in results:
+        if src.coverage == "communes" and src.id in codes:
+            try:
+                check(src.path(data_dir), codes[src.id][0], codes[src.id][1], territory)
+            except DataFormatError as exc:
+                st, problem = STATUS_INVALID, str(exc)
+        out.append((src, st, rows, problem))
+    return out
+
+
 @click.command()
 @data_dir_option
-def sources(data_dir: Path | None) -> None:
+@config_option
+@region_option
+def sources(data_dir: Path | None, config_path: Path | None, region: str | None) -> None:
     """List every data source with its vintage, file, status and row count.
 
     Each file found is read and validated (columns, separator, codes kept as
-    text, unique keys, CRS). Exit code 2 when a required file is missing or a
-    file is invalid; the message names every file, column and fix.
+    text, unique keys, CRS, impossible values such as a negative APL or income), and the
+    national files must cover every inhabited commune of the region (a file cut short is
+    invalid). Exit code 2 when a required file is missing or a file is invalid; the
+    message names every file, column and fix.
     """
+    config = load_config(config_path)
     root = resolve_data_dir(data_dir)
     if not root.is_dir():
         raise DataFileNotFoundError(
             f"{root}: data directory not found; give an existing folder with --data-dir or "
             "ZONING_DATA_DIR, or create it and run `zoning fetch`"
         )
-    results = check_sources(root)
+    results = check_coverage(root, region or config.run.region, config, check_sources(root))
     click.echo(f"Dossier de données : {root}")
     header = ("source", "millésime", "fichier", "état", "lignes")
     rows = [

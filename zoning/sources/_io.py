@@ -19,7 +19,7 @@ import pandas as pd
 import pyogrio
 
 from zoning.errors import DataFileNotFoundError, DataFormatError
-from zoning.sources.catalogue import CODE_LENGTHS, CODE_PATTERNS, Source
+from zoning.sources.catalogue import CODE_LENGTHS, CODE_PATTERNS, Bound, Source
 
 log = logging.getLogger(__name__)
 
@@ -122,7 +122,8 @@ def check_unique(path: Path, frame: pd.DataFrame, column: str) -> list[str]:
 
 def to_float(path: Path, frame: pd.DataFrame, columns: Iterable[str],
              decimal_comma: bool = False, secret: Iterable[str] = ()) -> list[str]:
-    """Convert columns to float64 in place; text that is not a number is a problem."""
+    """Convert columns to float64 in place; text that is not a number, and ``inf`` (which no
+    count, rate or amount can be), are problems. Empty cells become NaN (missing)."""
     problems: list[str] = []
     secret_values = set(secret)
     for col in columns:
@@ -131,6 +132,7 @@ def to_float(path: Path, frame: pd.DataFrame, columns: Iterable[str],
         s = frame[col]
         if s.dtype.kind in "fiub":
             frame[col] = s.astype("float64")
+            problems += _infinite(frame, col)
             continue
         txt = s.astype("string").str.strip()
         if decimal_comma:
@@ -143,6 +145,60 @@ def to_float(path: Path, frame: pd.DataFrame, columns: Iterable[str],
             problems.append(
                 f"column '{col}': {int(bad.sum())} value(s) are not numbers (e.g. {examples})")
         frame[col] = num.astype("float64")
+        problems += _infinite(frame, col)
+    return problems
+
+
+def _infinite(frame: pd.DataFrame, col: str) -> list[str]:
+    inf = np.isinf(frame[col].to_numpy(dtype="float64"))
+    if inf.any():
+        return [f"column '{col}': {int(inf.sum())} infinite value(s) (e.g. "
+                f"{frame[col].to_numpy()[inf][0]!r}): give finite numbers"]
+    return []
+
+
+def check_values(path: Path, frame: pd.DataFrame, bounds: dict[str, Bound],
+                 key: str | None = None) -> list[str]:
+    """Values outside their allowed range (negative APL, income, population...).
+
+    Run after :func:`to_float` / :func:`as_int64`; NaN (missing) values are not checked here.
+    Readers of every source call it with ``source.bounds``.
+
+    Parameters
+    ----------
+    path
+        The file (for messages).
+    frame
+        The rows, numeric columns already converted.
+    bounds
+        Column -> :class:`~zoning.sources.catalogue.Bound` (columns absent are skipped).
+    key
+        Column (or None: the index) naming the rows in the example.
+
+    Returns
+    -------
+    list of str
+        One problem per column: the rule, how many rows break it and an example row.
+    """
+    problems: list[str] = []
+    keys = frame.index.to_series() if key is None or key not in frame.columns else frame[key]
+    for col, b in bounds.items():
+        if col not in frame.columns:
+            continue
+        v = pd.to_numeric(frame[col], errors="coerce").to_numpy(dtype="float64")
+        bad = np.zeros(len(v), dtype=bool)
+        with np.errstate(invalid="ignore"):
+            if b.low is not None:
+                bad |= (v <= b.low) if b.low_open else (v < b.low)
+            if b.high is not None:
+                bad |= v > b.high
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            name = keys.name or "row"
+            problems.append(
+                f"column '{col}': {int(bad.sum())} row(s) with an impossible value (expected "
+                f"{b.describe()}), e.g. {v[i]:g} for {name} {keys.iloc[i]!r}; fix these rows "
+                "or download the official file again")
     return problems
 
 

@@ -44,6 +44,34 @@ CODE_LENGTHS: dict[str, str] = {
 
 
 @dataclass(frozen=True)
+class Bound:
+    """Range of the values a numeric column may hold (NaN = missing is checked elsewhere).
+
+    Attributes
+    ----------
+    low, high
+        Smallest and largest allowed values (None: unbounded).
+    low_open
+        ``low`` itself is not allowed (``> low`` instead of ``>= low``).
+    """
+
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+
+    def describe(self) -> str:
+        """The rule in words, e.g. ``>= 0`` or ``between 0 and 100``."""
+        if self.low is not None and self.high is not None and not self.low_open:
+            return f"between {self.low:g} and {self.high:g}"
+        parts = []
+        if self.low is not None:
+            parts.append(f"{'>' if self.low_open else '>='} {self.low:g}")
+        if self.high is not None:
+            parts.append(f"<= {self.high:g}")
+        return " and ".join(parts) or "any number"
+
+
+@dataclass(frozen=True)
 class Source:
     """One input file of the tool.
 
@@ -110,6 +138,17 @@ class Source:
     required: bool = True
     key: str | None = None
     extra_columns: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    @property
+    def bounds(self) -> dict[str, Bound]:
+        """Allowed range of each numeric column (:data:`VALUE_BOUNDS`)."""
+        return VALUE_BOUNDS.get(self.id, {})
+
+    @property
+    def coverage(self) -> str:
+        """What the file must cover for a region (:data:`COVERAGE`): ``"communes"`` = a row
+        for every inhabited commune of the territory; ``""`` = no rule."""
+        return COVERAGE.get(self.id, "")
 
     @property
     def kind(self) -> str:
@@ -679,3 +718,28 @@ class UnknownSourceError(ZoningError, KeyError):
 
     def __str__(self) -> str:
         return str(self.args[0]) if self.args else "unknown source"
+
+
+_POSITIVE = Bound(0.0)
+_PERCENT = Bound(0.0, 100.0)
+
+VALUE_BOUNDS: dict[str, dict[str, Bound]] = {
+    "communes": {"population": _POSITIVE},
+    "communes_epci": {"population": _POSITIVE},
+    "epci": {"population": _POSITIVE, "n_communes": Bound(1.0)},
+    "apl": {"apl_mg": _POSITIVE, "apl_mg_moins_65ans": _POSITIVE,
+            "pop_standardisee_mg": _POSITIVE, "pop_totale": _POSITIVE},
+    "apl_age": {"apl_mg_62ans_et_moins": _POSITIVE, "apl_mg_60ans_et_moins": _POSITIVE},
+    "filosofi": {"NBMENFISC21": _POSITIVE, "NBPERSMENFISC21": _POSITIVE,
+                 "MED21": Bound(0.0, low_open=True), "TP6021": _PERCENT},
+    "urgences": {"passages_su_gen": _POSITIVE, "passages_su_ped": _POSITIVE},
+    "population_grid": {"T": _POSITIVE, "frac_in_occitanie": Bound(0.0, 1.0)},
+    # part_ald: 0-100, checked by the reader (also when computed from the counts)
+    "ald": {"beneficiaires_ald": _POSITIVE, "population": Bound(0.0, low_open=True)},
+}
+"""Impossible values per source and column: a negative APL, income or population, a
+percentage above 100... are data errors (:func:`zoning.sources._io.check_values`)."""
+
+COVERAGE: dict[str, str] = {"apl": "communes", "apl_age": "communes", "filosofi": "communes"}
+"""Sources that must hold a row for every inhabited commune of the territory (a file cut
+short that still parses is refused, not scored with holes)."""

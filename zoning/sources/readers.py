@@ -57,6 +57,8 @@ def _finish_communes(path: Path, df: pd.DataFrame, src: Source) -> pd.DataFrame:
     problems = _io.check_codes(path, df, _codes_kinds(src), nullable=("epci_siren",))
     problems += _io.check_unique(path, df, "code_insee")
     problems += _io.as_int64(df, "population", path)
+    if not problems:
+        problems += _io.check_values(path, df, src.bounds, "code_insee")
     codes = df["codes_cog2024"].fillna("").astype(str)
     old = codes.str.split(";").explode().str.strip()
     old = old[old != ""]
@@ -124,6 +126,8 @@ def read_epci(data_dir: str | Path, where: str | None = None) -> gpd.GeoDataFram
     problems += _io.check_unique(path, gdf, "epci_siren")
     problems += _io.as_int64(gdf, "population", path)
     problems += _io.as_int64(gdf, "n_communes", path)
+    if not problems:
+        problems += _io.check_values(path, gdf, src.bounds, "epci_siren")
     _io.fail(path, problems)
     return gdf.set_index("epci_siren")
 
@@ -157,6 +161,9 @@ def read_apl(data_dir: str | Path, millesime: int = 2023) -> pd.DataFrame:
         problems = _io.check_codes(path, df, _codes_kinds(src))
         problems += _io.as_int64(df, "millesime", path)
         problems += _io.to_float(path, df, floats)
+        if not problems:
+            problems += _io.check_values(path, df, src.bounds, "code_commune")
+            problems += _zero_weights(df)
         _io.fail(path, problems)
         available = sorted(df["millesime"].unique().tolist())
         if millesime not in available:
@@ -180,6 +187,19 @@ def read_apl(data_dir: str | Path, millesime: int = 2023) -> pd.DataFrame:
     return out
 
 
+def _zero_weights(df: pd.DataFrame) -> list[str]:
+    """APL rows of inhabited communes must carry a standardised population (their weight)."""
+    if not {"pop_standardisee_mg", "pop_totale"} <= set(df.columns):
+        return []
+    zero = (df["pop_standardisee_mg"] <= 0) & (df["pop_totale"] > 0)
+    if not zero.any():
+        return []
+    i = int(np.flatnonzero(zero.to_numpy())[0])
+    return [f"column 'pop_standardisee_mg': {int(zero.sum())} row(s) with a zero weight for an "
+            f"inhabited commune (e.g. code_commune {df['code_commune'].iloc[i]!r}, pop_totale "
+            f"{df['pop_totale'].iloc[i]:g}); fix these rows or download the official file again"]
+
+
 def read_filosofi(data_dir: str | Path) -> pd.DataFrame:
     """Read INSEE Filosofi 2021 key figures per commune.
 
@@ -198,6 +218,8 @@ def read_filosofi(data_dir: str | Path) -> pd.DataFrame:
     secret = df["MED21"].astype("string").str.strip().str.lower().eq("s").fillna(False)
     problems += _io.to_float(path, df, ["NBMENFISC21", "NBPERSMENFISC21", "MED21", "TP6021"],
                              decimal_comma=True, secret=("s", "S", "nd"))
+    if not problems:
+        problems += _io.check_values(path, df, src.bounds, "CODGEO")
     _io.fail(path, problems)
     out = pd.DataFrame(
         {
@@ -321,6 +343,7 @@ def read_facilities(data_dir: str | Path) -> gpd.GeoDataFrame:
     problems += _io.to_bool(path, df, bools)
     problems += _io.to_float(path, df, floats)
     if not problems:
+        problems += _io.check_values(path, df, src.bounds, "finess_et")
         nocoord = df["lat"].isna() | df["lon"].isna()
         if nocoord.any():
             ex = ", ".join(df.loc[nocoord, "finess_et"].head(3))
@@ -605,6 +628,8 @@ def read_ald(data_dir: str | Path, path: str | Path | None = None) -> pd.DataFra
     numeric = [c for c in ("part_ald", "beneficiaires_ald", "population") if c in df.columns]
     decimal_comma = sep == ";"
     problems += _io.to_float(file, df, numeric, decimal_comma=decimal_comma)
+    if not problems:
+        problems += _io.check_values(file, df, CATALOGUE["ald"].bounds, key)
     if not has_share and not problems:
         df["part_ald"] = 100.0 * df["beneficiaires_ald"] / df["population"]
     if not problems:
@@ -768,6 +793,9 @@ def _apl_rows(data_dir: str | Path, source_id: str) -> int:
     if dup.any():
         problems.append(f"columns 'code_commune'+'millesime': {int(dup.sum())} duplicated rows")
     problems += _io.to_float(path, df, [c for c, k in src.columns.items() if k == "float"])
+    if not problems:
+        problems += _io.check_values(path, df, src.bounds, "code_commune")
+        problems += _zero_weights(df)
     _io.fail(path, problems)
     return len(df)
 
