@@ -649,13 +649,17 @@ def compute_criteria(
     return {c.id: out[c.id] for c in config.criteria if c.id in out}
 
 
-def coverage_codes(config: Config, apl: pd.DataFrame, filosofi: pd.DataFrame
+def coverage_codes(config: Config, apl: pd.DataFrame | None, filosofi: pd.DataFrame | None
                    ) -> dict[str, tuple[str, pd.Index]]:
     """For each source with a coverage rule: what its rows carry, and the COG 2024 codes of
     its rows that carry it (APL rows with a value, age-variant rows with the configured
-    variant, every Filosofi row: a secret median is a row)."""
-    out = {"apl": ("APL", apl.index[apl["apl_mg"].notna()]),
-           "filosofi": ("Filosofi", pd.Index(filosofi.index))}
+    variant, every Filosofi row: a secret median is a row). None: that file is not read."""
+    out: dict[str, tuple[str, pd.Index]] = {}
+    if filosofi is not None:
+        out["filosofi"] = ("Filosofi", pd.Index(filosofi.index))
+    if apl is None:
+        return out
+    out["apl"] = ("APL", apl.index[apl["apl_mg"].notna()])
     col = AGE_COLUMNS.get(int(config.apl.age_limit))
     if config.age.indicator == "apl" and col in apl.columns and col not in (
             "apl_mg", "apl_mg_moins_65ans"):

@@ -47,14 +47,15 @@ def check_coverage(data_dir: Path, region: str, config: Any,
     from zoning.territory import check_coverage as check
     from zoning.territory import load_territory
 
-    status = {s.id: st for s, st, _, _ in results}
-    needed = ("communes", "communes_epci", "epci", "mairies", "apl", "apl_age", "filosofi")
-    if any(status.get(i) != STATUS_FOUND for i in needed):
+    ok = {s.id for s, st, _, _ in results if st == STATUS_FOUND}
+    if not {"communes", "communes_epci", "epci", "mairies"} <= ok:
         return results
     with progress.step("Couverture des communes de la région"):
         territory = load_territory(data_dir, region)
-        codes = coverage_codes(config, read_apl(data_dir, config.apl.millesime),
-                               read_filosofi(data_dir))
+        apl = (read_apl(data_dir, config.apl.millesime) if {"apl", "apl_age"} <= ok
+               else None)
+        codes = coverage_codes(config, apl, read_filosofi(data_dir) if "filosofi" in ok
+                               else None)
     out = []
     for src, st, rows, problem in results:
         if src.coverage == "communes" and src.id in codes:

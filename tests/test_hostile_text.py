@@ -1,0 +1,85 @@
+"""Hostile text in data: names a spreadsheet would run, escapes a terminal would obey."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+from dataclasses import replace
+from pathlib import Path
+
+import pandas as pd
+import pyogrio
+import pytest
+from click.testing import CliRunner
+from openpyxl import load_workbook
+from test_exports_fixtures import tiny_result
+
+from zoning.cli import main
+from zoning.exports import write_all
+from zoning.text import formula_safe, terminal_safe
+
+FORMULAS = ['=HYPERLINK("http://evil.example","clic")', "+33 6 00 00 00 00", "-2+3",
+            "@SUM(A1:A9)"]
+
+
+def test_formula_safe() -> None:
+    assert [formula_safe(v) for v in FORMULAS] == ["'" + v for v in FORMULAS]
+    assert formula_safe("CC du Plateau") == "CC du Plateau"
+    assert formula_safe(-3.5) == -3.5  # numbers stay numbers
+
+
+def test_names_that_would_run_as_formulas_are_text_in_csv_and_xlsx(tmp_path: Path) -> None:
+    r = tiny_result()
+    epci = r.epci.copy()
+    epci["epci_nom"] = FORMULAS
+    written = write_all(replace(r, epci=epci), tmp_path)
+    for key, sep in (("csv_epci", ","), ("csv_epci_fr", ";")):
+        path = written[key]
+        enc = "utf-8-sig" if key.endswith("_fr") else "utf-8"
+        with open(path, encoding=enc, newline="") as fh:
+            cells = [c for row in csv.reader(fh, delimiter=sep) for c in row]
+        for name in FORMULAS:
+            assert name not in cells and "'" + name in cells, (key, name)
+        assert not [c for c in cells if c[:1] in ("=", "+", "@")], key
+    wb = load_workbook(written["xlsx"])
+    ws = wb["Classement des EPCI"]
+    found = {c.value: c for row in ws.iter_rows() for c in row if c.value in FORMULAS}
+    assert set(found) == set(FORMULAS)
+    assert all(c.data_type == "s" and c.quotePrefix for c in found.values())
+    # numbers are untouched: negative values stay numbers in the machine CSV
+    table = pd.read_csv(written["csv_epci"], dtype={"epci_siren": str})
+    assert pd.api.types.is_float_dtype(table["composite"])
+
+
+ESCAPES = "\x1b[2J\x1b]0;pwned\x07\x1b[31mCC Rouge\x1b[0m\rX\x08"
+
+
+def test_terminal_safe() -> None:
+    assert terminal_safe(ESCAPES) == "CC RougeX"
+    assert terminal_safe("Évian\tles Bains\n") == "Évian\tles Bains\n"
+    assert terminal_safe("a\udce9b") == "a\\udce9b"  # undecodable file name bytes
+
+
+def test_escape_sequences_in_names_never_reach_the_terminal(tiny_data_dir: Path,
+                                                            tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    shutil.copytree(tiny_data_dir, data)
+    gpkg = data / "admin" / "epci_2025_fr.gpkg"
+    epci = pyogrio.read_dataframe(gpkg, layer="epci_2025")
+    epci["epci_nom"] = [f"\x1b[2J\x1b]0;pwned\x07\x1b[31mCC Rouge\x1b[0m\x08 {i}"
+                        for i in range(len(epci))]
+    pyogrio.write_dataframe(epci, gpkg, layer="epci_2025")
+    res = CliRunner().invoke(main, ["-q", "score", "--no-travel", "--draws", "0", "--top", "2",
+                                    "--no-export", "--data-dir", str(data)])
+    assert res.exit_code == 0, res.output
+    assert "CC Rouge 0" in res.stdout
+    assert not any(ch in res.stdout for ch in "\x1b\x07\x08\r"), repr(res.stdout[:300])
+
+
+@pytest.mark.parametrize("command", ["sources", "score"])
+def test_escape_sequences_in_error_messages_are_stripped(command: str, tmp_path: Path) -> None:
+    data = tmp_path / ("evil\x1b]0;pwned\x07dir")
+    res = CliRunner().invoke(main, ["-q", command, "--data-dir", str(data), "--no-travel"]
+                             if command == "score" else [command, "--data-dir", str(data)])
+    assert res.exit_code == 2
+    assert "\x1b" not in res.stderr and "\x07" not in res.stderr and "evil" in res.stderr
