@@ -143,6 +143,9 @@ CASES += [
          lambda data, tmp: edit_csv(data / APL, ",", "code_commune", "09001", "apl_mg", "-2")),
     Case("apl_inf", tuple(SCORE), (str(APL), "'apl_mg'", "infinite", "finite numbers"),
          lambda data, tmp: edit_csv(data / APL, ",", "code_commune", "31001", "apl_mg", "inf")),
+    Case("apl_year_inf", tuple(SCORE), (str(APL), "'millesime'", "not integers", "'inf'"),
+         lambda data, tmp: edit_csv(data / APL, ",", "code_commune", "31001", "millesime",
+                                    "inf")),  # found by tests/test_properties.py
     Case("apl_nan_text", tuple(SCORE), (str(APL), "'apl_mg'", "not numbers", "'nan'"),
          lambda data, tmp: edit_csv(data / APL, ",", "code_commune", "31001", "apl_mg", "nan")),
     Case("apl_zero_weight", tuple(SCORE),

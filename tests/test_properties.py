@@ -35,10 +35,13 @@ def _leaves(node: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
 
 
 LEAVES = _leaves(RAW)
+SPECIAL = st.sampled_from([math.inf, -math.inf, math.nan, "0.6", "inf", "nan", "-1", "76", -1,
+                           -(2**63), 2**64, True, 0, 1e308, ""])
 JUNK = st.one_of(
+    SPECIAL, SPECIAL, SPECIAL,
     st.floats(allow_nan=True, allow_infinity=True), st.integers(-(2**70), 2**70),
     st.text(max_size=8), st.booleans(), st.lists(st.integers(-5, 5), max_size=3),
-    st.sampled_from(["0.6", "inf", "nan", "-1", "76", "", "percentile"]),
+    st.sampled_from(["percentile", "top", "su"]),
     st.dictionaries(st.text(max_size=3), st.floats(), max_size=2), st.just(None))
 
 

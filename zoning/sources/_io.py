@@ -393,7 +393,7 @@ def as_int64(frame: pd.DataFrame, column: str, path: Path) -> list[str]:
         frame[column] = s.astype("int64")
         return []
     num = pd.to_numeric(s, errors="coerce")
-    bad = num.isna() | (num != np.floor(num))
+    bad = num.isna() | ~np.isfinite(num) | (num != np.floor(num))
     if bad.any():
         ex = ", ".join(repr(v) for v in s[bad].astype(str).unique()[:3])
         return [f"column '{column}': {int(bad.sum())} value(s) are not integers (e.g. {ex})"]
