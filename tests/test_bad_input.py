@@ -23,8 +23,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from _files import snapshot
 from click.testing import CliRunner
-from test_atomic import snapshot
 
 from zoning.cli import main
 from zoning.config import DEFAULT_CONFIG

@@ -6,15 +6,31 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import geopandas as gpd
 import numpy as np
 import pytest
-from test_routing import _write_lines
+from shapely.geometry import LineString
 
 from zoning.routing import graph as graph_mod
 from zoning.routing.graph import graph_from_line_layer, save_graph
 
 SPEEDS = {"motorway": 108.0, "national": 72.0, "departmental": 36.0}
 CLASSES = ["motorway", "national", "national", "departmental", "departmental"]
+
+
+def _write_lines(path: Path, classes: list[str]) -> Path:
+    """A square with a diagonal (4 nodes), in Lambert-93 around Toulouse."""
+    x0, y0 = 574_000.0, 6_280_000.0
+    lines = [
+        LineString([(x0, y0), (x0 + 1000, y0)]),
+        LineString([(x0 + 1000, y0), (x0 + 1000, y0 + 1000)]),
+        LineString([(x0 + 1000, y0 + 1000), (x0 + 500, y0 + 1500), (x0, y0 + 1000)]),
+        LineString([(x0, y0 + 1000), (x0, y0)]),
+        LineString([(x0, y0), (x0 + 1000, y0 + 1000)]),
+    ]
+    gdf = gpd.GeoDataFrame({"road_class": classes}, geometry=lines, crs="EPSG:2154")
+    gdf.to_crs(4326).to_file(path, layer="edges", driver="GPKG")
+    return path
 
 
 @pytest.fixture

@@ -10,9 +10,9 @@ from pathlib import Path
 import pandas as pd
 import pyogrio
 import pytest
+from _tiny_run import tiny_result
 from click.testing import CliRunner
 from openpyxl import load_workbook
-from test_exports_fixtures import tiny_result
 
 from zoning.cli import main
 from zoning.exports import write_all
