@@ -55,9 +55,11 @@ def test_wheel_install_runs_score_outside_the_checkout(wheel: Path, data_dir: Pa
     work = tmp_path / "elsewhere"  # no config/ folder here: the packaged default is used
     work.mkdir()
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH",)}
-    where = subprocess.run([str(py), "-c", "import zoning.config as c; print(c.__file__); "
-                            "print(c.DEFAULT_CONFIG)"], cwd=work, env=env, check=True,
-                           capture_output=True, text=True).stdout.split()
+    probe = subprocess.run([str(py), "-c", "import zoning.config as c; print(c.__file__); "
+                            "print(c.DEFAULT_CONFIG)"], cwd=work, env=env,
+                           capture_output=True, text=True)
+    assert probe.returncode == 0, probe.stderr[-2000:]
+    where = probe.stdout.split()
     assert all(Path(p).is_relative_to(venv) for p in where), where
     res = subprocess.run([str(venv / "bin" / "zoning"), "--quiet", "score", "--data-dir",
                           str(data_dir), "--draws", "20", "-o", str(work / "maps")],
