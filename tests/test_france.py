@@ -228,8 +228,8 @@ def _toy_territory(points: dict[str, tuple[float, float, str, int]]):
     """Communes (code -> (i km, j km, EPCI, population)) with small square polygons."""
     from types import SimpleNamespace
 
+    from _lattice import X0, Y0
     from shapely.geometry import box
-    from test_traveltimes import X0, Y0
 
     codes = list(points)
     geoms = [box(X0 + i * 1000 - 400, Y0 + j * 1000 - 400, X0 + i * 1000 + 400,
@@ -253,7 +253,7 @@ def _toy_territory(points: dict[str, tuple[float, float, str, int]]):
 
 
 def test_a_place_outside_the_network_gets_no_time() -> None:
-    from test_traveltimes import _facilities, _grid_graph
+    from _lattice import _facilities, _grid_graph
 
     terr = _toy_territory({
         "31001": (2, 0, "111111111", 400),   # on the 10 x 10 km lattice
@@ -281,7 +281,7 @@ def test_a_place_outside_the_network_gets_no_time() -> None:
 
 
 def test_urban_access_model_in_dense_areas_far_from_the_network() -> None:
-    from test_traveltimes import X0, Y0, _facilities, _grid_graph
+    from _lattice import X0, Y0, _facilities, _grid_graph
 
     # two communes 3 km east of the lattice's edge (> far_km = 2 km): one in a dense cell
     terr = _toy_territory({"31001": (13, 5, "111111111", 5000),

@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import rasterio
+from _lattice import KM, TO_WGS84, X0, Y0, _facilities, _grid_graph, _pt
 from click.testing import CliRunner
-from pyproj import Transformer
 from shapely.geometry import LineString, Point, box
 
 from zoning import traveltimes as tt
@@ -20,50 +20,9 @@ from zoning.cli import main
 from zoning.config import load_config
 from zoning.errors import RoutingError
 from zoning.exports import write_time_raster
-from zoning.routing import assemble_graph
 from zoning.sources.readers import NOTE_SMUR_UNKNOWN
 
 CONFIG = load_config()
-X0, Y0 = 600_000.0, 6_300_000.0
-KM = 1000.0
-TO_WGS84 = Transformer.from_crs(2154, 4326, always_xy=True)
-
-
-def _grid_graph(n: int = 11):
-    """n x n lattice, 1 km spacing, two-way edges driven at 60 km/h (60 s per edge)."""
-    ii, jj = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
-    idx = (ii * n + jj).ravel()
-    x = X0 + ii.ravel() * KM
-    y = Y0 + jj.ravel() * KM
-    right = (ii[:-1, :] * n + jj[:-1, :]).ravel(), (ii[1:, :] * n + jj[1:, :]).ravel()
-    up = (ii[:, :-1] * n + jj[:, :-1]).ravel(), (ii[:, 1:] * n + jj[:, 1:]).ravel()
-    a = np.concatenate([right[0], up[0]])
-    b = np.concatenate([right[1], up[1]])
-    u, v = np.concatenate([a, b]), np.concatenate([b, a])
-    m = u.shape[0]
-    assert idx.shape[0] == n * n
-    return assemble_graph(x, y, u, v, np.full(m, KM), np.full(m, 60.0),
-                          np.zeros(m, dtype=np.int16), ["d"], "lattice", "réseau test")
-
-
-def _pt(i: float, j: float) -> Point:
-    return Point(X0 + i * KM, Y0 + j * KM)
-
-
-def _facilities(d_region: str = "84") -> gpd.GeoDataFrame:
-    rows = {
-        "A0000000A": ("Hôpital A", _pt(0, 0), True, False, True, "76"),
-        "B0000000B": ("Antenne B", _pt(10, 10), False, False, True, "76"),
-        "C0000000C": ("Enfants C", _pt(3, 0), False, True, False, "76"),
-        "D0000000D": ("Lointain D", _pt(500, 0), True, False, True, d_region),
-    }
-    frame = pd.DataFrame(
-        [(k, n, s, p, m, r) for k, (n, _, s, p, m, r) in rows.items()],
-        columns=["finess", "nom", "su", "su_pediatrique_seul", "smur", "reg"],
-    ).set_index("finess")
-    return gpd.GeoDataFrame(frame, geometry=[g for _, g, *_ in rows.values()], crs=2154)
-
-
 def _territory(populations: tuple[int, int, int] = (400, 50, 70)) -> SimpleNamespace:
     """Three communes, one EPCI each; by default their populations match the grid cells."""
     communes = gpd.GeoDataFrame(
