@@ -48,6 +48,23 @@ def test_score_occitanie_summary(scored: tuple[str, Path]) -> None:
     assert "Travel Mapping" in stdout
 
 
+def test_readme_states_the_default_run(scored: tuple[str, Path]) -> None:
+    stdout, _ = scored
+    m = re.search(r"Occitanie : (\d+) EPCI classés, (\d+) sélectionnés \(population ([\d ]+) "
+                  r"hab\., ([\d,]+) % de la population\) ; critères disponibles : (\d)/5 ; "
+                  r"ALD : valeur pour (\d+) EPCI sur (\d+)\.", stdout)
+    assert m, stdout[-2000:]
+    n, sel, pop, share, crit, n_ald, n2 = m.groups()
+    readme = re.sub(r"\s+", " ", (Path(__file__).resolve().parent.parent / "README.md")
+                    .read_text(encoding="utf-8"))
+    pop_en = f"{int(pop.replace(' ', '')):,}"
+    assert (f"{n} EPCI ranked" in readme and f"{sel} selected with {pop_en} inhabitants "
+            f"({share.replace(',', '.')} % of the population" in readme), (pop_en, share)
+    assert crit == "5" and "on all 5 criteria" in readme
+    assert f"ALD has a value for {n_ald} of the {n2} EPCI" in readme
+    assert int(n_ald) >= 150
+
+
 def test_score_writes_ranked_table(scored: tuple[str, Path]) -> None:
     stdout, out = scored
     written = [Path(line.split(" : ", 1)[1]) for line in stdout.splitlines()

@@ -244,7 +244,11 @@ def test_cerdagne_reaches_the_puigcerda_smur_antenna(occitanie) -> None:
     assert c.at["66025", "t_urgence_min"] < 10
     cerdagne = terr.communes.index[terr.communes["epci_siren"] == "246600399"]
     assert (c.loc[cerdagne, "finess_urgence"] == "660010117").mean() > 0.5
-    assert res.epci.at["246600399", "share_beyond"] < 0.5  # was 1.0 with the Perpignan point
+    share = res.epci.at["246600399", "share_beyond"]
+    assert share < 0.5  # was 1.0 with the Perpignan point
+    readme = " ".join((Path(__file__).resolve().parent.parent / "README.md")
+                      .read_text(encoding="utf-8").split())
+    assert f"beyond 30 min to {100 * share:.0f} %" in readme
     assert "660010117" not in set(c.loc[["66136"], "finess_urgence"])  # Perpignan: its own SU
 
 

@@ -575,11 +575,20 @@ def niveau_vie_criterion(
     all_pub = published.groupby(rows["code_insee"]).all()
     cov = _coverage_from_communes(all_pub, territory)
     note = FILOSOFI_NOTE
+    vintage = "2021"
     if filosofi_epci is not None and "med_niveau_vie" in filosofi_epci.columns:
         direct = filosofi_epci["med_niveau_vie"].reindex(territory.epci.index).astype("float64")
         vals = direct.where(direct.notna(), vals)
         cov = cov.where(direct.isna(), 1.0)
-        note = ("médiane Filosofi publiée au niveau EPCI ; à défaut, " + FILOSOFI_NOTE)
+        year = str(filosofi_epci.attrs.get("vintage", "") or "")
+        n_direct, n_rest = int(direct.notna().sum()), int(direct.isna().sum())
+        name = Path(str(filosofi_epci.attrs.get("source", ""))).name
+        note = (f"médiane Filosofi {year} publiée au niveau EPCI ({name}) pour {n_direct} EPCI"
+                .replace("  ", " "))
+        if n_rest:
+            note += f" ; pour les {n_rest} autres, " + FILOSOFI_NOTE + " (revenus 2021)"
+        vintage = f"{year} (EPCI)" + (" et 2021 (communes)" if n_rest else "") if year else \
+            "2021"
     details = pd.DataFrame({
         "med_niveau_vie": rows["med_niveau_vie"].where(published).to_numpy(),
         "code_insee": rows["code_insee"].to_numpy(),
@@ -587,8 +596,8 @@ def niveau_vie_criterion(
     return CriterionResult(
         id="niveau_vie", values=vals.astype("float64").rename("niveau_vie"), coverage=cov,
         available=bool(vals.notna().any()),
-        source="INSEE, Filosofi 2021 (revenu disponible médian par unité de consommation)",
-        vintage="2021", note=note, details=details, mapping=mapping,
+        source="INSEE, Filosofi (revenu disponible médian par unité de consommation)",
+        vintage=vintage, note=note, details=details, mapping=mapping,
     )
 
 
@@ -620,7 +629,8 @@ def compute_criteria(
     ald_path
         User ALD CSV (commune, EPCI or département level); default: the catalogue file if present.
     filosofi_epci_path
-        EPCI-level Filosofi file (:func:`zoning.sources.read_filosofi_epci`): its medians
+        EPCI-level Filosofi file (:func:`zoning.sources.read_filosofi_epci`, as INSEE
+        publishes it: ``FILO2019_DISP_EPCI.csv`` or ``cc_filosofi_2021_EPCI.csv``): its medians
         replace the approximation from commune medians.
 
     Returns

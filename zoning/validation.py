@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 
 if TYPE_CHECKING:
@@ -58,11 +59,12 @@ def compare_ranks(a: pd.Series, b: pd.Series, names: pd.Series) -> RankCompariso
     ra = both["a"].rank(method="average")
     rb = both["b"].rank(method="average")
     shift = (ra - rb).abs()
-    worst = shift.idxmax()
+    i = int(np.argmax(shift.to_numpy()))
+    worst = str(shift.index[i])
     return RankComparison(
-        n=len(both), spearman=float(ra.corr(rb)), max_shift=int(round(shift.max())),
-        max_shift_epci=str(names.get(worst, worst)), rank_a=int(round(ra[worst])),
-        rank_b=int(round(rb[worst])), median_shift=float(shift.median()),
+        n=len(both), spearman=float(ra.corr(rb)), max_shift=int(round(shift.iloc[i])),
+        max_shift_epci=str(names.get(worst, worst)), rank_a=int(round(ra.iloc[i])),
+        rank_b=int(round(rb.iloc[i])), median_shift=float(shift.median()),
     )
 
 

@@ -210,9 +210,13 @@ def _summary_line(res: Any, config: Any) -> str:
     if tin is not None:
         n4 = (f" ; critère 4 pour {_fmt_int(tin.epci['share_beyond'].notna().sum())} EPCI sur "
               f"{_fmt_int(len(tin.epci))}")
+    partial = "".join(
+        f" ; {SHORT_LABELS.get(k, (k, 0))[0].split(' (')[0]} : valeur pour "
+        f"{int(table[k].notna().sum())} EPCI sur {len(table)}"
+        for k in table.attrs.get("weights", {}) if k != "urgences" and table[k].isna().any())
     return (f"{r.region_name} : {len(table)} EPCI classés, {int(sel.sum())} sélectionnés "
             f"(population {_fmt_int(pop_sel)} hab., {share} % de la population) ; "
-            f"critères disponibles : {n_av}/{len(config.criteria)}{miss_txt}{n4}.")
+            f"critères disponibles : {n_av}/{len(config.criteria)}{miss_txt}{partial}{n4}.")
 
 
 def _report(res: Any, config: Any, table: bool = True) -> None:
