@@ -210,6 +210,69 @@ def test_user_ald_csv_makes_five_criteria(data_dir: Path, tmp_path: Path) -> Non
     assert "critères disponibles : 5/5" in out and "ALD (%) *" not in out.splitlines()[0]
     cap = next(line for line in out.splitlines() if "CC Causses Aigoual Cévennes" in line)
     assert "19,5" in cap  # French decimal comma; Gard (30) only: 18 + 3 * 0.5
+    # the file is named (not as an official source) with what it gave
+    note = next(line for line in out.splitlines() if "fichier fourni ald.csv" in line)
+    assert "valeur pour 161 EPCI sur 161" in note and "13 code(s) département" in note
+    assert "Assurance Maladie" not in out
+
+
+def test_user_ald_checks_and_run_parameters(data_dir: Path, tmp_path: Path) -> None:
+    import hashlib
+
+    from zoning.exports import read_geopackage
+
+    dd = ["--data-dir", str(data_dir), "--no-travel", "--draws", "0"]
+    # EPCI level, percent, one unknown SIREN (test inputs)
+    ald = tmp_path / "ald_epci.csv"
+    ald.write_text(f"epci_siren;part_ald\n{TOULOUSE};17,5\n200034601;24,0\n999999999;20\n",
+                   encoding="utf-8")
+    out_dir = tmp_path / "out"
+    code, out, err = _run("score", *dd, "--ald", str(ald), "-o", str(out_dir))
+    assert code == 0, err
+    assert "ALD : valeur pour 2 EPCI sur 161" in out
+    assert "1 code(s) inconnu(s) du COG 2025, ignoré(s) : 999999999" in out
+    r = read_geopackage(out_dir / "zoning_76.gpkg")
+    rec = r.params["input_files"]["ald"]
+    assert rec["name"] == "ald_epci.csv"
+    assert rec["sha256"] == hashlib.sha256(ald.read_bytes()).hexdigest()
+    meta = next(c for c in r.criteria if c.id == "ald")
+    assert meta.source.startswith("fichier fourni par l'utilisateur : ald_epci.csv (sha256 ")
+    assert "ald_epci.csv" in meta.label
+    # fractions where percents are expected: one clear line, exit 2
+    frac = tmp_path / "ald_frac.csv"
+    frac.write_text(f"epci_siren,part_ald\n{TOULOUSE},0.175\n200034601,0.24\n",
+                    encoding="utf-8")
+    code, _, err = _run("score", *dd, "--no-export", "--ald", str(frac))
+    assert code == 2 and "look like fractions" in err and str(frac) in err
+    assert len(err.strip().splitlines()) == 1
+    # nothing of the file in the territory: an error, not a silent 4/5 run
+    none = tmp_path / "ald_none.csv"
+    none.write_text("dep,part_ald\n29,18.0\n56,19.0\n", encoding="utf-8")
+    code, _, err = _run("score", *dd, "--no-export", "--ald", str(none))
+    assert code == 2 and "matches the scored territory" in err
+
+
+def test_explain_commune_and_written_run(data_dir: Path, scored: tuple[str, Path]) -> None:
+    stdout, out = scored
+    code, text, err = _run("explain", "30350", "--data-dir", str(data_dir), "--run",
+                           str(out / "zoning_76.gpkg"))
+    assert code == 0, err
+    lines = text.splitlines()
+    assert lines[0].startswith("Commune Le Vigan (30350, département 30")
+    assert "part des bénéficiaires d'ALD de son bassin de vie (Le Vigan" in text
+    assert re.search(r"SU le plus proche \d+ min \(.+, FINESS \d{9}\) ; SMUR le plus proche",
+                     text)
+    assert "CC du Pays Viganais (SIREN 243000270" in text
+    # the written run's inputs: the same rank as in the score table
+    row = next(line for line in stdout.splitlines() if "CC du Pays Viganais" in line)
+    assert re.search(rf"^\s*{row.split()[0]}\s", row)
+    assert f"Rang {row.split()[0]} sur 161" in text
+    code, text2, err = _run("explain", "Le Vigan", "--data-dir", str(data_dir), "--run",
+                            str(out / "zoning_76.gpkg"))
+    assert code == 0, err
+    assert text2 == text
+    code, _, err = _run("explain", "30350", "--run", str(out / "zoning_76.gpkg"), "--top", "5")
+    assert code == 2 and "--run takes every input" in err
 
 
 def test_population_share_selection(data_dir: Path) -> None:

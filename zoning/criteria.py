@@ -705,4 +705,79 @@ def _ald(territory: Territory, data_dir: Path, ald_path: Path | None) -> Criteri
                                 for i in ("ald_bv", "bv_communes")):
         return ald_bassin_criterion(sources.read_ald_bassins(data_dir),
                                     sources.read_bv_communes(data_dir), territory)
-    return ald_criterion(sources.read_ald(data_dir, ald_path), territory)
+    frame = sources.read_ald(data_dir, ald_path)
+    result = ald_criterion(frame, territory)
+    if frame is None:
+        return result
+    return _user_ald(result, frame, Path(ald_path or CATALOGUE["ald"].path(data_dir)),
+                     territory, data_dir)
+
+
+ALD_FRACTION_MAX = 1.0
+"""An ALD file whose every share is at most this is read as fractions, and refused."""
+
+
+def _user_ald(result: CriterionResult, frame: pd.DataFrame, path: Path, territory: Territory,
+              data_dir: Path) -> CriterionResult:
+    """Criterion 3 from the user's file: checked (percent, codes that match), and labelled
+    with the file's name and sha256, never as an official source.
+
+    Raises
+    ------
+    DataFormatError
+        The shares look like fractions (every value ≤ 1) while percentages are expected, or no
+        code of the file matches the territory.
+    """
+    import hashlib
+
+    from zoning import sources
+
+    level = str(frame.attrs.get("niveau", ""))
+    share = (pd.to_numeric(frame["part_ald"], errors="coerce") if "part_ald" in frame.columns
+             else pd.Series(dtype="float64"))
+    if share.notna().any() and share.max() <= ALD_FRACTION_MAX:
+        raise DataFormatError(
+            f"{path}: column 'part_ald': every value is at most 1 (max {share.max():g}): these "
+            "look like fractions; give percentages of the population (0–100, e.g. 18.5 for "
+            "18.5 %)")
+    codes = pd.Index(frame.index.astype(str))
+    table = sources.read_commune_table(data_dir)
+    if level == "epci":
+        known = pd.Index(table["epci_siren"].dropna().astype(str).unique())
+        in_terr = codes.isin(territory.epci.index)
+        what = "EPCI"
+    elif level == "departement":
+        known = pd.Index(table["dep"].astype(str).unique())
+        in_terr = codes.isin(territory.communes["dep"].astype(str).unique())
+        what = "département"
+    else:
+        old = table["codes_cog2024"].fillna("").astype(str).str.split(";").explode()
+        known = table.index.union(pd.Index(old[old != ""].str.strip().unique()))
+        in_terr = codes.isin(territory.communes.index) | codes.isin(
+            territory.cog2024_to_2025[territory.cog2024_to_2025.isin(
+                territory.communes.index)].index)
+        what = "commune"
+    unknown = sorted(codes[~codes.isin(known)])
+    n_epci = int(result.values.notna().sum())
+    if not in_terr.any() or n_epci == 0:
+        raise DataFormatError(
+            f"{path}: no {what} code of the file matches the scored territory "
+            f"({territory.region_name}): {len(codes)} row(s), e.g. "
+            f"{', '.join(codes[:3])} (check the key column and --region)")
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    digest = h.hexdigest()
+    niveau = {"epci": "EPCI", "departement": "département", "commune": "commune"}.get(level,
+                                                                                     level)
+    result.source = f"fichier fourni par l'utilisateur : {path.name} (sha256 {digest})"
+    result.what = f"part de la population en ALD (fichier fourni {path.name}, niveau {niveau})"
+    note = (f"{result.note} ; valeur pour {n_epci} EPCI sur {len(territory.epci)} "
+            f"({int(in_terr.sum())} code(s) {what} du fichier dans le territoire)")
+    if unknown:
+        note += (f" ; {len(unknown)} code(s) inconnu(s) du COG 2025, ignoré(s) : "
+                 + ", ".join(unknown[:10]) + (" …" if len(unknown) > 10 else ""))
+    result.note = note
+    result.vintage = result.vintage or "selon le fichier fourni"
+    return result

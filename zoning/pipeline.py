@@ -11,6 +11,7 @@ import dataclasses
 import datetime as _dt
 import functools
 import logging
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -210,6 +211,11 @@ def run(
     notes = _notes(config, crits, table, tin, territory)
     params = _params(config, data_dir, region, top, strict, table, crits, reference, comparison,
                      territory.epci["population"])
+    params["travel"] = tin is not None
+    params["input_files"] = {
+        key: _file_record(path) for key, path in
+        (("ald", ald_path), ("filosofi_epci", filosofi_epci_path), ("reference", reference))
+        if path is not None}
     result = RunResult(
         region=region, region_name=str(getattr(territory, "region_name", region)),
         epci=gpd.GeoDataFrame(epci, geometry="geometry", crs=territory.epci.crs),
@@ -345,6 +351,11 @@ def _communes_frame(
     nv = crits.get("niveau_vie")
     if nv is not None and nv.details is not None:
         com["med_niveau_vie"] = nv.details["med_niveau_vie"].reindex(com.index)
+    ald = crits.get("ald")
+    if ald is not None and ald.details is not None and "part_ald" in ald.details:
+        for col in ("part_ald", "bv2022", "bv_nom"):
+            if col in ald.details:
+                com[col] = ald.details[col].reindex(com.index)
     if tin is not None:
         tt = tin.communes.drop(columns=[c for c in tin.communes.columns if c in com.columns
                                         or c == "geometry"])
@@ -469,6 +480,17 @@ def portable_path(path: str | Path | None) -> str | None:
         return p.resolve().relative_to(Path.cwd().resolve()).as_posix()
     except ValueError:
         return p.name
+
+
+def _file_record(path: Path) -> dict[str, str]:
+    """Name, path and sha256 of a file a run read (recorded in the run parameters)."""
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return {"name": Path(path).name, "path": portable_path(path) or Path(path).name, "sha256": h.hexdigest()}
 
 
 def _params(
@@ -935,6 +957,83 @@ def resolve_epci(result: RunResult, query: str) -> str:
     return find_epci(query, result.epci["epci_nom"].astype(str))
 
 
+_COMMUNE_CODE = re.compile(r"^(?:\d{5}|2[AaBb]\d{3})$")
+
+
+def resolve_place(result: RunResult, query: str) -> tuple[str, str]:
+    """What ``query`` names in the run: ``("epci", SIREN)`` or ``("commune", code INSEE)``.
+
+    A 9-digit SIREN is an EPCI, a 5-character code a commune; a name is first looked up among
+    the communes (exact name, accents and case ignored: "Le Vigan" names two communes and is
+    ambiguous, "le vigan (30)" is not), then among the EPCI names, then as a fragment of a
+    commune name.
+
+    Raises
+    ------
+    TerritoryError, AmbiguousNameError
+        Nothing or several places match (the message lists them, with their codes).
+    """
+    from zoning.errors import AmbiguousNameError
+    from zoning.scoring import _fold
+
+    q = query.strip()
+    com = result.communes
+    if _COMMUNE_CODE.match(q):
+        code = q.upper()
+        if code not in com.index:
+            raise TerritoryError(
+                f"commune {code!r} is not in the scored territory (give the INSEE code of a "
+                "commune of the region, or use --region)")
+        return "commune", code
+    if q.isdigit():
+        return "epci", resolve_epci(result, q)
+    names = com["nom"].astype(str) + " (" + com["dep"].astype(str) + ")"
+    exact = com.index[(_fold(com["nom"].astype(str)) == _fold(pd.Series([q])).iloc[0])
+                      .to_numpy()]
+    if len(exact) == 1:
+        return "commune", str(exact[0])
+    if len(exact) > 1:
+        cands = [f"{c} {names[c]}" for c in sorted(exact)]
+        raise AmbiguousNameError(
+            f"{q!r} names {len(cands)} communes: {'; '.join(cands)} (give the INSEE code, "
+            "or the name with its département, e.g. 'Le Vigan (30)')", cands)
+    try:
+        return "epci", resolve_epci(result, q)
+    except AmbiguousNameError:
+        raise
+    except TerritoryError:
+        pass
+    folded = _fold(names)
+    hits = com.index[folded.str.contains(_fold(pd.Series([q])).iloc[0], regex=False)
+                     .to_numpy()]
+    if len(hits) == 1:
+        return "commune", str(hits[0])
+    if len(hits) > 1:
+        cands = [f"{c} {names[c]}" for c in sorted(hits)]
+        raise AmbiguousNameError(
+            f"{q!r} matches {len(cands)} communes: {'; '.join(cands[:12])}"
+            + (f"; … and {len(cands) - 12} more" if len(cands) > 12 else "")
+            + " (give the INSEE code or a longer name)", cands)
+    raise TerritoryError(
+        f"no EPCI and no commune of the scored territory is named {q!r} (give a SIREN, "
+        "an INSEE code or another name)")
+
+
+def commune_facts(result: RunResult, code: str) -> dict[str, Any]:
+    """One commune's own inputs in the run: population, APL, median living standard, ALD
+    value of its bassin de vie, travel times and nearest sites (NaN / "" when absent)."""
+    row = result.communes.loc[code]
+
+    def get(col: str) -> Any:
+        return row[col] if col in row.index else None
+
+    return {c: get(c) for c in (
+        "nom", "dep", "epci_siren", "population", "apl_mg", "med_niveau_vie", "part_ald",
+        "bv2022", "bv_nom", "t_su_min", "nom_su", "finess_su", "t_smur_min", "nom_smur",
+        "finess_smur", "t_urgence_min", "nom_urgence", "finess_urgence", "access_km",
+        "far_from_network", "hors_emprise_reseau")}
+
+
 def worst_communes(
     result: RunResult, siren: str, column: str, n: int = 3, ascending: bool = True
 ) -> pd.DataFrame:
@@ -994,10 +1093,6 @@ def nearest_emergency(result: RunResult, siren: str) -> dict[str, Any] | None:
 
 __all__: Sequence[str] = (
     "CalibrationRun", "Run", "read_reference", "reference_section", "run", "run_calibration",
-    "write_calibration", "write_outputs", "raster_job", "resolve_epci", "worst_communes",
-    "nearest_emergency",
-
-
-    "Run", "read_reference", "run", "run_all", "write_outputs", "raster_job", "resolve_epci",
-    "worst_communes", "nearest_emergency",
+    "write_calibration", "write_outputs", "raster_job", "resolve_epci", "resolve_place",
+    "commune_facts", "worst_communes", "nearest_emergency", "run_all",
 )

@@ -81,32 +81,67 @@ def _table_text(table: pd.DataFrame, epci: pd.DataFrame, config: Any, travel_hea
     return frame.to_string(index=False)
 
 
+def run_options(f: Any) -> Any:
+    """The inputs of a run, shared by ``score`` and ``explain`` (same options, same run)."""
+    options = [
+        data_dir_option, config_option, region_option,
+        click.option("--top", type=int, default=None,
+                     help="Number of priority zones (default: run.priority_zones_by_region of "
+                     "the config for the region, else run.priority_zones: 28 for Occitanie, "
+                     "151 for FR)."),
+        click.option("--population-share", type=FiniteFloatRange(0, 1, min_open=True),
+                     default=None,
+                     help="Select the worst EPCI up to this share of the population (e.g. "
+                     "0.053) instead of a fixed number."),
+        click.option("--strict", is_flag=True,
+                     help="A criterion without data is an error instead of being dropped "
+                     "with its weight spread over the others."),
+        click.option("--reference", type=click.Path(dir_okay=False, path_type=Path),
+                     default=None,
+                     help="CSV list of EPCI (SIREN or names) to compare the selection with."),
+        click.option("--ald", "ald_path", type=click.Path(dir_okay=False, path_type=Path),
+                     default=None,
+                     help="Your own CSV of the share of the population in ALD (commune, EPCI "
+                     "or département level: columns code_insee / epci_siren / dep and "
+                     "part_ald in %); replaces CartoSanté by bassin de vie."),
+        click.option("--filosofi-epci", "filosofi_epci",
+                     type=click.Path(dir_okay=False, path_type=Path), default=None,
+                     help="INSEE Filosofi at EPCI level as published (FILO2019_DISP_EPCI.csv "
+                     "or cc_filosofi_2021_EPCI.csv): replaces the approximation from "
+                     "commune medians."),
+        draws_option, seed_option,
+        click.option("--no-travel", is_flag=True,
+                     help="Skip the travel-time computation (criterion 4 reported missing)."),
+    ]
+    for opt in reversed(options):
+        f = opt(f)
+    return f
+
+
+def run_inputs(data_dir: Path | None, config_path: Path | None, region: str | None,
+               top: int | None, population_share: float | None, strict: bool,
+               reference: Path | None, ald_path: Path | None, filosofi_epci: Path | None,
+               draws: int | None, seed: int | None, no_travel: bool
+               ) -> tuple[Any, Path, dict[str, Any]]:
+    """The configuration, data directory and :func:`zoning.pipeline.run` arguments of the
+    options of :func:`run_options`."""
+    config = load_config(config_path)
+    if population_share is not None:
+        if top is not None:
+            raise click.UsageError("--top and --population-share are exclusive: give one.")
+        config = config.model_copy(update={"run": config.run.model_copy(
+            update={"selection": "population_share", "population_share": population_share})})
+    kwargs: dict[str, Any] = {
+        "region": region, "top": top, "strict": strict, "reference": reference,
+        "draws": draws, "seed": seed, "ald_path": ald_path, "travel": not no_travel,
+        "filosofi_epci_path": filosofi_epci,
+    }
+    return config, resolve_data_dir(data_dir), kwargs
+
+
 @click.command()
-@data_dir_option
-@config_option
-@region_option
-@click.option("--top", type=int, default=None,
-              help="Number of priority zones (default: run.priority_zones_by_region of the config "
-              "for the region, else run.priority_zones: 28 for Occitanie, 151 for FR).")
-@click.option("--population-share", type=FiniteFloatRange(0, 1, min_open=True), default=None,
-              help="Select the worst EPCI up to this share of the population (e.g. 0.053) "
-              "instead of a fixed number.")
-@click.option("--strict", is_flag=True,
-              help="A criterion without data (e.g. ALD offline) is an error instead of being "
-              "dropped with its weight spread over the others.")
-@click.option("--reference", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="CSV list of EPCI (SIREN or names) to compare the selection with.")
-@click.option("--ald", "ald_path", type=click.Path(dir_okay=False, path_type=Path),
-              default=None, help="CSV of the share of the population in ALD (commune, EPCI or "
-              "département level: columns code_insee / epci_siren / dep and part_ald).")
-@click.option("--filosofi-epci", "filosofi_epci", type=click.Path(dir_okay=False, path_type=Path),
-              default=None, help="INSEE Filosofi key figures at EPCI level "
-              "(cc_filosofi_2021_EPCI.csv): replaces the approximation from commune medians.")
+@run_options
 @output_option
-@draws_option
-@seed_option
-@click.option("--no-travel", is_flag=True,
-              help="Skip the travel-time computation (criterion 4 reported missing).")
 @click.option("--no-export", is_flag=True, help="Print only; write no file.")
 @click.option("--close", multiple=True, metavar="FINESS",
               help="Scenario: close this SU/SMUR site (repeatable). Criterion 4 is recomputed, "
@@ -132,13 +167,9 @@ def score(
     """
     from zoning import pipeline
 
-    config = load_config(config_path)
-    if population_share is not None:
-        if top is not None:
-            raise click.UsageError("--top and --population-share are exclusive: give one.")
-        config = config.model_copy(update={"run": config.run.model_copy(
-            update={"selection": "population_share", "population_share": population_share})})
-    ddir = resolve_data_dir(data_dir)
+    config, ddir, kwargs = run_inputs(data_dir, config_path, region, top, population_share,
+                                      strict, reference, ald_path, filosofi_epci, draws, seed,
+                                      no_travel)
     if not no_export:
         from zoning.exports import ensure_output_dir
 
@@ -164,18 +195,11 @@ def score(
     if close or add:
         if no_travel:
             raise click.UsageError("--close / --add change criterion 4: drop --no-travel.")
-        scenario = pipeline.run_scenario(
-            config, ddir, close=close, add=add, region=region, top=top, strict=strict,
-            reference=reference, draws=draws, seed=seed, ald_path=ald_path,
-            filosofi_epci_path=filosofi_epci,
-        )
+        skw = {k: v for k, v in kwargs.items() if k != "travel"}
+        scenario = pipeline.run_scenario(config, ddir, close=close, add=add, **skw)
         res = scenario.scenario
     else:
-        res = pipeline.run(
-            config, ddir, region=region, top=top, strict=strict, reference=reference,
-            draws=draws, seed=seed, ald_path=ald_path, travel=not no_travel,
-            filosofi_epci_path=filosofi_epci,
-        )
+        res = pipeline.run(config, ddir, **kwargs)
     r = res.result
     thr = config.travel.threshold_min
     _report(res, config)
@@ -312,33 +336,160 @@ def _print_comparison(cmp: Any, epci: pd.DataFrame) -> None:
 
 
 @click.command()
-@click.argument("epci")
-@data_dir_option
-@config_option
-@region_option
-@click.option("--top", type=int, default=None, help="Number of priority zones.")
-@draws_option
-@seed_option
-@click.option("--no-travel", is_flag=True, help="Skip travel times (criterion 4 missing).")
+@click.argument("query", metavar="EPCI|COMMUNE")
+@run_options
+@click.option("--run", "run_file", type=click.Path(dir_okay=False, path_type=Path),
+              default=None,
+              help="A GeoPackage written by zoning score (e.g. maps/zoning_76.gpkg): take "
+              "every input of that run (configuration, region, top, draws, seed, files) from "
+              "its run parameters instead of the options.")
 def explain(
-    epci: str, data_dir: Path | None, config_path: Path | None, region: str | None,
-    top: int | None, draws: int | None, seed: int | None, no_travel: bool,
+    query: str, data_dir: Path | None, config_path: Path | None, region: str | None,
+    top: int | None, population_share: float | None, strict: bool, reference: Path | None,
+    ald_path: Path | None, filosofi_epci: Path | None, draws: int | None, seed: int | None,
+    no_travel: bool, run_file: Path | None,
 ) -> None:
-    """Explain why an EPCI (SIREN or name) ranks where it does.
+    """Explain why an EPCI (SIREN or name) or a commune (INSEE code or name) ranks where it does.
 
-    Shows each criterion's raw value with its unit, percentile, contribution to the composite,
-    the rank and the selection probability, the worst communes inside the EPCI and the nearest
-    SU/SMUR with its travel time.
+    Takes the same inputs as ``zoning score`` (or, with --run, those of a written run), so the
+    explanation never contradicts the table. Shows each criterion's raw value with its unit,
+    percentile, contribution to the composite, the rank and the selection probability, the
+    worst communes inside the EPCI and the nearest SU/SMUR with its travel time; for a commune,
+    first its own values, travel times and nearest sites, then its EPCI's explanation.
     """
+    from zoning import pipeline
+
+    if run_file is not None:
+        given = [n for n, v in (("--config", config_path), ("--region", region), ("--top", top),
+                                ("--population-share", population_share),
+                                ("--strict", strict), ("--reference", reference),
+                                ("--ald", ald_path), ("--filosofi-epci", filosofi_epci),
+                                ("--draws", draws), ("--seed", seed),
+                                ("--no-travel", no_travel)) if v]
+        if given:
+            raise click.UsageError(f"--run takes every input from the written run: drop "
+                                   f"{', '.join(given)}.")
+        config, ddir, kwargs = inputs_of_run(run_file, data_dir)
+    else:
+        config, ddir, kwargs = run_inputs(data_dir, config_path, region, top, population_share,
+                                          strict, reference, ald_path, filosofi_epci, draws,
+                                          seed, no_travel)
+    res = pipeline.run(config, ddir, **kwargs)
+    r = res.result
+    kind, code = pipeline.resolve_place(r, query)
+    if kind == "commune":
+        _print_commune(pipeline.commune_facts(r, code), code, config)
+        siren = str(r.communes.at[code, "epci_siren"])
+        click.echo("")
+    else:
+        siren = code
+    _print_epci(res, config, siren)
+
+
+def inputs_of_run(run_file: Path, data_dir: Path | None) -> tuple[Any, Path, dict[str, Any]]:
+    """Configuration, data directory and run arguments recorded in a written GeoPackage.
+
+    Raises
+    ------
+    click.UsageError
+        When a file the run read (``--ald``, ``--filosofi-epci``, ``--reference``) is gone or
+        has changed since (its sha256 differs).
+    """
+    from zoning.config import parse_config
+    from zoning.exports import read_geopackage
+
+    p = read_geopackage(run_file).params
+    config = parse_config(dict(p.get("config") or {}), source=f"{run_file} (run parameters)")
+    ddir = Path(data_dir) if data_dir is not None else Path(str(p.get("data_dir", "")))
+    if data_dir is None:
+        ddir = resolve_data_dir(ddir)
+    files: dict[str, Any] = dict(p.get("input_files") or {})
+    paths: dict[str, Path | None] = {}
+    for key in ("ald", "filosofi_epci", "reference"):
+        rec = files.get(key)
+        if not rec:
+            paths[key] = None
+            continue
+        path = Path(str(rec["path"]))
+        if not path.is_file() or _sha256(path) != rec.get("sha256"):
+            raise click.UsageError(
+                f"{run_file}: the run read {path} ({key}), which is "
+                f"{'gone' if not path.is_file() else 'changed since (sha256 differs)'}: "
+                "rerun zoning score, or give the inputs as options")
+        paths[key] = path
+    if p.get("selection") == "population_share":
+        top = None
+    else:
+        top = int(p["top"]) if p.get("top") is not None else None
+    kwargs: dict[str, Any] = {
+        "region": str(p.get("region") or config.run.region), "top": top,
+        "strict": bool(p.get("strict", False)), "reference": paths["reference"],
+        "draws": int(p.get("draws", config.sensitivity.draws)),
+        "seed": int(p.get("seed", config.run.seed)), "ald_path": paths["ald"],
+        "travel": bool(p.get("travel", True)), "filosofi_epci_path": paths["filosofi_epci"],
+    }
+    return config, ddir, kwargs
+
+
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _minutes(x: Any) -> str:
+    return "–" if x is None or pd.isna(x) else f"{_fmt(x, 0)} min"
+
+
+def _print_commune(f: dict[str, Any], code: str, config: Any) -> None:
+    """A commune's own values, travel times and nearest sites."""
+    click.echo(f"Commune {f['nom']} ({code}, département {f['dep']}, "
+               f"{_fmt_int(float(f['population']))} hab.)")
+    vals = []
+    if f.get("apl_mg") is not None and pd.notna(f["apl_mg"]):
+        vals.append(f"APL {_fmt(f['apl_mg'], 2)} consultations/an/hab. standardisé")
+    if f.get("med_niveau_vie") is not None and pd.notna(f["med_niveau_vie"]):
+        vals.append(f"niveau de vie médian {_fmt(f['med_niveau_vie'], 0)} €/an par UC "
+                    "(Filosofi 2021)")
+    if f.get("bv_nom"):
+        ald = ("sous secret statistique" if f.get("part_ald") is None or pd.isna(f["part_ald"])
+               else f"{_fmt(f['part_ald'], 1)} %")
+        vals.append(f"part des bénéficiaires d'ALD de son bassin de vie ({f['bv_nom']}, "
+                    f"CartoSanté 2024) {ald}")
+    if vals:
+        click.echo("Valeurs de la commune : " + " ; ".join(vals) + ".")
+    if f.get("t_urgence_min") is None and f.get("hors_emprise_reseau") is None:
+        click.echo("Urgences : temps de trajet non calculés (--no-travel).")
+        return
+    if f.get("t_urgence_min") is None or pd.isna(f["t_urgence_min"]):
+        click.echo("Urgences : commune hors de l'emprise du réseau routier disponible, temps "
+                   "non calculé (jamais extrapolé).")
+        return
+
+    def site(kind: str) -> str:
+        name, fin = f.get(f"nom_{kind}"), f.get(f"finess_{kind}")
+        return f" ({name}, FINESS {fin})" if name else ""
+
+    thr = config.travel.threshold_min
+    beyond = float(f["t_urgence_min"]) > thr
+    click.echo(
+        f"Temps de trajet depuis la commune : SU le plus proche {_minutes(f['t_su_min'])}"
+        f"{site('su')} ; SMUR le plus proche {_minutes(f['t_smur_min'])}{site('smur')} ; SU ou "
+        f"SMUR {_minutes(f['t_urgence_min'])}"
+        f" ({'au-delà' if beyond else 'en deçà'} du seuil de {thr:g} min)."
+    )
+
+
+def _print_epci(res: Any, config: Any, siren: str) -> None:
+    """The explanation of one EPCI's position."""
     from zoning import pipeline
     from zoning.scoring import explain as explain_epci
 
-    config = load_config(config_path)
-    ddir = resolve_data_dir(data_dir)
-    res = pipeline.run(config, ddir, region=region, top=top, draws=draws, seed=seed,
-                       travel=not no_travel)
     r = res.result
-    siren = pipeline.resolve_epci(r, epci)
     ex = explain_epci(res.table, config, siren, res.criteria)
     row = r.epci.loc[siren]
     a = ex.attrs
@@ -348,8 +499,13 @@ def explain(
             else f"{floor_percent(a['probability'])} %")
     interval = ("" if pd.isna(a["rank_p05"]) else
                 f" ; rang entre {int(a['rank_p05'])} et {int(a['rank_p95'])} (5e–95e centile)")
+    frag = ""
+    if config.run.method == "cumul" and "n_fragilites" in res.table:
+        frag = (f"{int(res.table.at[siren, 'n_fragilites'])} fragilité(s) (critères parmi les "
+                f"{_fmt(100 * config.run.cumul_quantile, 0)} % d'EPCI les plus défavorables, "
+                "qui décident du rang) ; ")
     click.echo(
-        f"Rang {a['rank']} sur {a['n']} ; score composite {_fmt(a['composite'], 3)} ; "
+        f"Rang {a['rank']} sur {a['n']} ; {frag}score composite {_fmt(a['composite'], 3)} ; "
         f"{'sélectionné' if a['selected'] else 'non sélectionné'} ; probabilité de sélection "
         f"{prob}{interval} ; robustesse {a['robustesse']}."
     )

@@ -88,6 +88,9 @@ COMMUNE_LABELS: dict[str, str] = {
     "in_region": "Commune de la région",
     "dep_nom": "Nom du département",
     "repere": "Repère sur la carte (préfecture, ville principale d'arrondissement)",
+    "part_ald": "Part des bénéficiaires d'ALD du bassin de vie de la commune (CartoSanté 2024, %)",
+    "bv2022": "Bassin de vie 2022 (code INSEE)",
+    "bv_nom": "Bassin de vie 2022",
 }
 
 FACILITY_LABELS: dict[str, str] = {
