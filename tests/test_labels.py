@@ -111,6 +111,8 @@ def test_shares_are_percent_in_every_output(tmp_path: Path) -> None:
                      encoding="utf-8-sig")
     col = next(c for c in df.columns if c.startswith("Présence de jeunes médecins ("))
     assert df[col].max() > 1  # percent, not a 0..1 share
+    prob = pd.to_numeric(df["Probabilité de sélection (%)"], errors="coerce")
+    assert prob.max() == pytest.approx(100 * r.epci["probability"].max())
 
 
 @pytest.mark.integration

@@ -225,3 +225,23 @@ def test_cerdagne_smur_placed_in_puigcerda_and_site_check(data_dir: Path) -> Non
     assert (orig["lat"], orig["lon"]) == (42.69418, 2.88962)  # Perpignan, as published
     again = check_sites(fac, read_communes(data_dir), corrections=empty)
     assert not again.at[PUIGCERDA_SMUR, "corrige"]
+
+
+@pytest.mark.integration
+def test_age_headcount_hand_computed(data_dir: Path) -> None:
+    from zoning.criteria import age_headcount_criterion
+    from zoning.territory import load_territory
+
+    terr = load_territory(data_dir, "76")
+    r = age_headcount_criterion(read_mg_2019(data_dir), terr, min_gps=5)
+    com = pd.read_csv(data_dir / "admin" / "communes_epci_cog2025.csv", dtype=str)
+    com = com[com["epci_siren"] == TOULOUSE]
+    old = set(com["code_insee"]) | {c for cs in com["codes_cog2024"].dropna()
+                                    for c in cs.split(";")}
+    rows = [r_ for r_ in _raw_rows(CATALOGUE["mg_2019"].path(data_dir), 2) if r_[0] in old]
+    s60, tot = sum(int(r_[2]) for r_ in rows), sum(int(r_[3]) for r_ in rows)
+    assert r.values[TOULOUSE] == pytest.approx(100 * s60 / tot)  # percent
+    few = r.values.attrs["few"]
+    assert len(few) > 0 and (r.values.attrs["n_mg"][few] < 5).all()
+    assert f"{len(few)} EPCI comptent moins de 5 généralistes" in r.note
+    assert r.values.drop(few).between(0, 100).all()

@@ -411,6 +411,10 @@ def ald_bassin_criterion(
     secret_epci = vals.index[vals.isna()]
     note = ("moyenne des valeurs des bassins de vie de ses communes, pondérée par leur "
             "population : valeur de contexte, pas une statistique de l'EPCI")
+    thin = int(((cov < 0.5) & vals.notna()).sum())
+    if thin:
+        note += (f" ; {thin} EPCI dont la valeur ne repose que sur moins de la moitié de la "
+                 "population (voir la couverture)")
     if len(secret_epci):
         note += (f" ; {len(secret_epci)} EPCI entièrement en bassins de vie sous secret "
                  "statistique, sans valeur (jamais complétée) : "

@@ -684,9 +684,7 @@ def find_epci(query: str, names: pd.Series) -> str:
     query
         9-digit SIREN, exact name, or a fragment of a name.
     names
-        EPCI names indexed by SIREN (or any names indexed by their code).
-    kind, code
-        What is looked up, for the messages ("EPCI" / "SIREN", "commune" / "code INSEE").
+        EPCI names indexed by SIREN.
 
     Returns
     -------
@@ -737,7 +735,7 @@ def find_epci(query: str, names: pd.Series) -> str:
     shown = "; ".join(cands[:12]) + (f"; … and {len(cands) - 12} more" if len(cands) > 12
                                      else "")
     raise AmbiguousNameError(
-        f"{query!r} matches {len(cands)} {kind}: {shown} (give the {code} or a longer name)",
+        f"{query!r} matches {len(cands)} EPCI: {shown} (give the SIREN or a longer name)",
         cands,
     )
 

@@ -114,7 +114,17 @@ def _write_csv(df: pd.DataFrame, path: Path) -> None:
     formula_safe_frame(df).to_csv(path, encoding="utf-8", index=True, lineterminator="\n")
 
 
+PERCENT_COLUMNS: tuple[str, ...] = ("probability",)
+"""0..1 shares shown in percent in the French CSV, like the XLSX, the map and explain."""
+
+
 def _write_csv_fr(df: pd.DataFrame, labels: dict[str, str], path: Path) -> None:
+    df = df.copy()
+    labels = dict(labels)
+    for col in PERCENT_COLUMNS:
+        if col in df.columns:
+            df[col] = df[col].astype("float64") * 100.0
+            labels[col] = f"{labels.get(col, col)} (%)"
     formula_safe_frame(_french(df, labels)).to_csv(
         path, sep=";", decimal=",", encoding="utf-8-sig", index=False, na_rep=MISSING,
         lineterminator="\r\n")
