@@ -264,13 +264,18 @@ def test_sources_command_on_real_data(data_dir: Path) -> None:
     expected = {"communes": "34,875", "communes_epci": "34,875", "epci": "1,255",
                 "urgences": "696", "mairies": "34,827", "apl": "69,918", "apl_age": "69,918",
                 "filosofi": "34,909", "population_grid": "88,497", "roads": "44,979",
-                "smursamu": "461"}
+                "smursamu": "461", "ald_bv": "1,709", "bv_communes": "34,935",
+                "mg_2019": "35,012", "filosofi_epci": "1,240"}
     for sid, rows in expected.items():
         rows = rows.replace(",", "\u202f")
         assert re.search(rf"^{sid}\s.*\sprésent\s+{rows}$", out, re.M), (sid, out)
     assert re.search(r"^ald\s.*absent \(facultatif\)\s+–$", out, re.M)
     assert re.search(r"^osm_andorra\s.*\sprésent\s+n\. d\.$", out, re.M)
     assert out.splitlines()[1].split() == ["source", "millésime", "fichier", "état", "lignes"]
+    # the site check: the Cerdagne SMUR antenna listed as corrected, the others to check
+    assert re.search(r"^  corrigé  660010117 CH PERPIGNAN ANTENNE SMUR CH PUIGCERDA : .*Puigcerd",
+                     out, re.M)
+    assert "Sites d'urgence (SU / SMUR) : " in out and "à vérifier  " in out
 
 
 @pytest.mark.integration
