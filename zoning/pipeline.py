@@ -490,7 +490,8 @@ def _file_record(path: Path) -> dict[str, str]:
     with open(path, "rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
-    return {"name": Path(path).name, "path": portable_path(path) or Path(path).name, "sha256": h.hexdigest()}
+    return {"name": Path(path).name, "path": portable_path(path) or Path(path).name,
+            "sha256": h.hexdigest()}
 
 
 def _params(
