@@ -10,7 +10,7 @@ from pathlib import Path
 import openpyxl
 import pandas as pd
 import pytest
-from test_exports_fixtures import tiny_result
+from _tiny_run import tiny_result
 
 from zoning.config import Config, load_config
 from zoning.criteria import CriterionResult
