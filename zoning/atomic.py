@@ -38,6 +38,7 @@ such a file cannot be replaced and the whole swap is undone with a message namin
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import re
@@ -480,3 +481,17 @@ def recover(folder: str | os.PathLike[str]) -> list[str]:
             shutil.rmtree(old, ignore_errors=True)
             shutil.rmtree(stage, ignore_errors=True)
     return notes
+
+
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    """SHA-256 of a file's full content (graph cache keys, input files recorded in a run, downloads).
+
+    The whole file is hashed (about 1 GB/s: 20 ms for the Travel Mapping
+    GeoPackage, well under a second for a regional Geofabrik extract), so a file
+    edited in place with an unchanged size and date still invalidates the cache.
+    """
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 22), b""):
+            h.update(chunk)
+    return h.hexdigest()

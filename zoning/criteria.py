@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from zoning.atomic import file_sha256
 from zoning.errors import DataFormatError
 from zoning.territory import CodeMappingReport, map_cog2024
 
@@ -732,8 +733,6 @@ def _user_ald(result: CriterionResult, frame: pd.DataFrame, path: Path, territor
         The shares look like fractions (every value ≤ 1) while percentages are expected, or no
         code of the file matches the territory.
     """
-    import hashlib
-
     from zoning import sources
 
     level = str(frame.attrs.get("niveau", ""))
@@ -768,11 +767,7 @@ def _user_ald(result: CriterionResult, frame: pd.DataFrame, path: Path, territor
             f"{path}: no {what} code of the file matches the scored territory "
             f"({territory.region_name}): {len(codes)} row(s), e.g. "
             f"{', '.join(codes[:3])} (check the key column and --region)")
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    digest = h.hexdigest()
+    digest = file_sha256(path)
     niveau = {"epci": "EPCI", "departement": "département", "commune": "commune"}.get(level,
                                                                                      level)
     result.source = f"fichier fourni par l'utilisateur : {path.name} (sha256 {digest})"

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from zoning import __version__, progress
+from zoning.atomic import file_sha256
 from zoning.config import Config
 from zoning.criteria import CriterionResult, compute_criteria
 from zoning.errors import TerritoryError
@@ -484,14 +485,8 @@ def portable_path(path: str | Path | None) -> str | None:
 
 def _file_record(path: Path) -> dict[str, str]:
     """Name, path and sha256 of a file a run read (recorded in the run parameters)."""
-    import hashlib
-
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
     return {"name": Path(path).name, "path": portable_path(path) or Path(path).name,
-            "sha256": h.hexdigest()}
+            "sha256": file_sha256(path)}
 
 
 def _params(

@@ -9,6 +9,7 @@ from typing import Any
 import click
 import pandas as pd
 
+from zoning.atomic import file_sha256
 from zoning.cli.options import (
     FiniteFloatRange,
     config_option,
@@ -411,7 +412,7 @@ def inputs_of_run(run_file: Path, data_dir: Path | None) -> tuple[Any, Path, dic
             paths[key] = None
             continue
         path = Path(str(rec["path"]))
-        if not path.is_file() or _sha256(path) != rec.get("sha256"):
+        if not path.is_file() or file_sha256(path) != rec.get("sha256"):
             raise click.UsageError(
                 f"{run_file}: the run read {path} ({key}), which is "
                 f"{'gone' if not path.is_file() else 'changed since (sha256 differs)'}: "
@@ -429,16 +430,6 @@ def inputs_of_run(run_file: Path, data_dir: Path | None) -> tuple[Any, Path, dic
         "travel": bool(p.get("travel", True)), "filosofi_epci_path": paths["filosofi_epci"],
     }
     return config, ddir, kwargs
-
-
-def _sha256(path: Path) -> str:
-    import hashlib
-
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _minutes(x: Any) -> str:

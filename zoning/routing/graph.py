@@ -46,7 +46,7 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components
 
 from zoning import settings
-from zoning.atomic import atomic_path
+from zoning.atomic import atomic_path, file_sha256
 from zoning.errors import DataFileNotFoundError, DataFormatError, RoutingError
 from zoning.fmt import fr_number
 from zoning.routing.csr import build_csr
@@ -266,20 +266,6 @@ def assemble_graph(
 def default_cache_dir() -> Path:
     """``$ZONING_CACHE_DIR``, else ``~/.cache/zoning`` (see :mod:`zoning.settings`)."""
     return settings.cache_dir()
-
-
-def file_sha256(path: str | os.PathLike[str]) -> str:
-    """SHA-256 of a file's full content.
-
-    The whole file is hashed (about 1 GB/s: 20 ms for the Travel Mapping
-    GeoPackage, well under a second for a regional Geofabrik extract), so a file
-    edited in place with an unchanged size and date still invalidates the cache.
-    """
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 22), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def cache_key(builder: str, files: Sequence[Path], params: Mapping[str, Any]) -> str:

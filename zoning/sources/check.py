@@ -3,13 +3,12 @@
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 import tempfile
 from pathlib import Path
 
 from zoning import progress
-from zoning.atomic import atomic_path
+from zoning.atomic import atomic_path, file_sha256
 from zoning.errors import DataFileNotFoundError, DataFormatError, DownloadError
 from zoning.sources.catalogue import SOURCES, Source
 from zoning.sources.readers import source_rows
@@ -46,14 +45,6 @@ def check_sources(data_dir: Path) -> list[tuple[Source, str, int | None, str]]:
             continue
         out.append((src, STATUS_FOUND, rows, ""))
     return out
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def download_source(src: Source, data_dir: Path, timeout: float = DEFAULT_TIMEOUT_S) -> Path:
@@ -105,7 +96,7 @@ def download_source(src: Source, data_dir: Path, timeout: float = DEFAULT_TIMEOU
                 f"({type(exc).__name__}: {str(exc)[:200]}); {src.fix_hint(data_dir)}"
             ) from None
         path = Path(fetched[0] if isinstance(fetched, list) else fetched)
-        if src.sha256 and _sha256(path) != src.sha256:
+        if src.sha256 and file_sha256(path) != src.sha256:
             raise DownloadError(
                 f"{target}: checksum mismatch for source '{src.id}' (expected sha256 "
                 f"{src.sha256}); the publisher may have released a new version: check "
