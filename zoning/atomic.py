@@ -484,7 +484,7 @@ def recover(folder: str | os.PathLike[str]) -> list[str]:
 
 
 def file_sha256(path: str | os.PathLike[str]) -> str:
-    """SHA-256 of a file's full content (graph cache keys, input files recorded in a run, downloads).
+    """SHA-256 of a file's full content (graph cache, recorded input files, downloads).
 
     The whole file is hashed (about 1 GB/s: 20 ms for the Travel Mapping
     GeoPackage, well under a second for a regional Geofabrik extract), so a file
