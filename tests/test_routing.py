@@ -11,6 +11,7 @@ import geopandas as gpd
 import networkx as nx
 import numpy as np
 import pytest
+import shapely
 from shapely.geometry import LineString
 
 from zoning.config import load_config
@@ -329,6 +330,78 @@ def test_line_shape_angles_and_spacing() -> None:
     # zigzag: two interior turns of 90 degrees over 3 segments, dead ends
     np.testing.assert_allclose(defl[3], 2 * (math.pi / 2) / 3, atol=1e-12)
     np.testing.assert_allclose(spacing, [1000, 1000, 500, 100 * math.sqrt(2)], rtol=1e-12)
+
+
+def _line_shape_by_line(geoms: np.ndarray, tol: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """Reference of ``line_shape``: the definition of its docstring, one line at a time."""
+    def turn(a: float, b: float) -> float:
+        d = (a - b) % (2 * math.pi)
+        return min(d, 2 * math.pi - d)
+
+    lines = [np.asarray(g.coords)[:, :2] for g in geoms]
+    bearings = [np.arctan2(np.diff(c[:, 1]), np.diff(c[:, 0])) for c in lines]
+    ends: dict[tuple[int, int], list[tuple[int, float]]] = {}
+    for k, (c, b) in enumerate(zip(lines, bearings, strict=True)):
+        for end, xy, bear in ((k, c[0], b[0]), (k + len(lines), c[-1], b[-1] + math.pi)):
+            key = (int(np.round(xy[0] / tol)), int(np.round(xy[1] / tol)))
+            ends.setdefault(key, []).append((end, float(bear)))
+    end_defl = np.zeros(2 * len(lines))
+    for members in ends.values():
+        for end, bear in members:
+            others = [math.pi - turn(bear, b) for e, b in members if e != end]
+            end_defl[end] = min(others) if others else 0.0
+    m = len(lines)
+    defl, spacing = np.empty(m), np.empty(m)
+    for k, (c, b) in enumerate(zip(lines, bearings, strict=True)):
+        inner = sum(turn(b[i + 1], b[i]) for i in range(len(b) - 1))
+        defl[k] = (inner + 0.5 * (end_defl[k] + end_defl[k + m])) / len(b)
+        spacing[k] = np.hypot(np.diff(c[:, 0]), np.diff(c[:, 1])).sum() / len(b)
+    return defl, spacing
+
+
+@pytest.mark.integration
+def test_line_shape_equals_a_line_by_line_reference_on_real_lines(data_dir: Path) -> None:
+    from zoning.routing.graph import line_shape
+
+    # Travel Mapping lines within 60 km of Toulouse (Lambert-93 572 km E, 6,280 km N):
+    # motorway interchanges, dense D-road junctions, dead ends
+    box = (512_000, 6_220_000, 632_000, 6_340_000)
+    lines = gpd.read_file(data_dir / TRAVEL_MAPPING, layer="edges", columns=[],
+                          bbox=(0.6, 43.0, 2.1, 44.1)).to_crs("EPSG:2154")
+    geoms = lines.geometry.to_numpy()
+    geoms = geoms[shapely.contains_xy(shapely.box(*box), *shapely.get_coordinates(
+        shapely.get_point(geoms, 0)).T)]
+    assert len(geoms) > 5000
+    defl, spacing = line_shape(geoms)
+    ref_defl, ref_spacing = _line_shape_by_line(geoms)
+    np.testing.assert_allclose(defl, ref_defl, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(spacing, ref_spacing, rtol=1e-9)
+    assert (defl > 0).mean() > 0.9 and defl.max() <= math.pi
+
+
+def test_grid_nodes_and_best_continuation_match_their_definitions() -> None:
+    import pandas as pd
+
+    from zoning.routing.graph import _best_continuation, _grid_nodes
+
+    rng = np.random.default_rng(3)
+    grid = rng.integers(-40, 40, size=(2000, 2)).astype(np.int64)
+    first, node = _grid_nodes(grid)
+    _, ref_first, ref_node = np.unique(grid, axis=0, return_index=True, return_inverse=True)
+    assert np.array_equal(first, ref_first) and np.array_equal(node, ref_node.ravel())
+    # spread beyond one int64 key: the row-wise unique itself
+    far = np.array([[-(2**40), 0], [2**40, 2**40], [-(2**40), 0]], dtype=np.int64)
+    assert _grid_nodes(far)[1].tolist() == [0, 1, 0]
+    # best continuation: all pairs of ends at a node (pandas self-merge as the reference)
+    bear = rng.uniform(-math.pi, 2 * math.pi, size=node.shape[0])
+    e = pd.DataFrame({"end": np.arange(node.shape[0]), "node": node, "bear": bear})
+    pairs = e.merge(e, on="node")
+    pairs = pairs[pairs["end_x"] != pairs["end_y"]]
+    between = np.abs(np.angle(np.exp(1j * (pairs["bear_x"] - pairs["bear_y"]).to_numpy())))
+    ref = pd.Series(np.pi - between).groupby(pairs["end_x"].to_numpy()).min()
+    ref = ref.reindex(np.arange(node.shape[0])).fillna(0.0).to_numpy()
+    got = _best_continuation(node, bear)
+    assert np.array_equal(got, ref) and (got[np.bincount(node)[node] == 1] == 0).all()
 
 
 def test_line_circuity_terms_and_bounds() -> None:

@@ -638,19 +638,14 @@ def _build_line_layer(
             f"(e.g. {missing[0]} = 60.0). Known classes: {', '.join(sorted(speeds))}"
         )
     geoms = frame.geometry.to_numpy()
-    first = shapely.get_coordinates(shapely.get_point(geoms, 0))
-    last = shapely.get_coordinates(shapely.get_point(geoms, -1))
+    parts = _line_parts(geoms, snap_tolerance_m)
     length = shapely.length(geoms).astype(np.float64)
-    ends = np.vstack([first, last])
-    grid = np.round(ends / snap_tolerance_m).astype(np.int64)
-    _, first_idx, inverse = np.unique(grid, axis=0, return_index=True, return_inverse=True)
-    inverse = inverse.ravel()
     m = geoms.shape[0]
-    a, b = inverse[:m], inverse[m:]
-    nodes_xy = ends[first_idx]
+    a, b = parts.node[:m], parts.node[m:]
+    nodes_xy = parts.ends[parts.node_first]
     speed = np.array([speeds[c] for c in classes], dtype=np.float64)[codes]
     if line_model:
-        deflection, spacing = line_shape(geoms, snap_tolerance_m)
+        deflection, spacing = _line_shape(parts)
         factor = line_circuity([str(c) for c in classes], codes, deflection, spacing,
                                line_model, circuity)
     else:
@@ -699,11 +694,62 @@ def line_shape(
     (deflection, spacing_m)
         Two float64 arrays aligned with ``geoms``.
     """
-    import pandas as pd
+    return _line_shape(_line_parts(geoms, snap_tolerance_m))
+
+
+@dataclass(frozen=True)
+class _LineParts:
+    """Vertices, end points and end nodes of ``m`` lines, read once (arrays, no per-line loop).
+
+    ``coords`` (k, 2) and ``line`` (k,): every vertex and the line it belongs to (in line
+    order); ``ends`` (2m, 2): first points of the lines, then last points; ``node`` (2m,):
+    the node of each end (ends equal on the ``snap_tolerance_m`` grid share a node, nodes
+    numbered in the lexicographic order of their grid cell); ``node_first``: for each node,
+    its first end in ``ends``.
+    """
+
+    coords: FloatArray
+    line: IntArray
+    ends: FloatArray
+    node: IntArray
+    node_first: IntArray
+
+
+def _line_parts(geoms: npt.NDArray[Any], snap_tolerance_m: float) -> _LineParts:
     import shapely
 
     m = int(len(geoms))
     coords, line = shapely.get_coordinates(geoms, return_index=True)
+    count = np.bincount(line, minlength=m)
+    last = np.cumsum(count) - 1
+    first = last - count + 1
+    ends = np.vstack([coords[first], coords[last]])
+    grid = np.round(ends / snap_tolerance_m).astype(np.int64)
+    node_first, node = _grid_nodes(grid)
+    return _LineParts(coords, line.astype(np.int64), ends, node, node_first)
+
+
+def _grid_nodes(grid: npt.NDArray[np.int64]) -> tuple[IntArray, IntArray]:
+    """``np.unique(grid, axis=0, return_index=True, return_inverse=True)`` without the row sort.
+
+    The two integer columns are folded into one int64 key in the same lexicographic
+    order (first column, then second), so nodes and their numbering are those of the
+    row-wise unique; falls back to it when the key would not fit.
+    """
+    lo = grid.min(axis=0) if grid.shape[0] else np.zeros(2, np.int64)
+    span = (grid.max(axis=0) - lo + 1) if grid.shape[0] else np.ones(2, np.int64)
+    if float(span[0]) * float(span[1]) < 2.0**62:
+        key = (grid[:, 0] - lo[0]) * span[1] + (grid[:, 1] - lo[1])
+        _, first_idx, inverse = np.unique(key, return_index=True, return_inverse=True)
+    else:  # coordinates too spread for one key on this grid
+        _, first_idx, inverse = np.unique(grid, axis=0, return_index=True, return_inverse=True)
+    return first_idx.astype(np.int64), inverse.ravel().astype(np.int64)
+
+
+def _line_shape(parts: _LineParts) -> tuple[FloatArray, FloatArray]:
+    """:func:`line_shape` from lines already read into :class:`_LineParts`."""
+    m = parts.ends.shape[0] // 2
+    coords, line = parts.coords, parts.line
     seg_line = line[1:]
     same = line[1:] == line[:-1]
     dxy = np.diff(coords, axis=0)
@@ -718,24 +764,41 @@ def line_shape(
     # ends: bearing pointing into the line from each end node
     first_seg = np.searchsorted(seg_line, np.arange(m), side="left")
     last_seg = np.searchsorted(seg_line, np.arange(m), side="right") - 1
-    out_first = bearing[first_seg]
-    out_last = bearing[last_seg] + np.pi
-    ends = np.vstack([shapely.get_coordinates(shapely.get_point(geoms, 0)),
-                      shapely.get_coordinates(shapely.get_point(geoms, -1))])
-    grid = np.round(ends / snap_tolerance_m).astype(np.int64)
-    _, node = np.unique(grid, axis=0, return_inverse=True)
-    e = pd.DataFrame({"end": np.arange(2 * m), "node": node.ravel(),
-                      "bear": np.concatenate([out_first, out_last])})
-    pairs = e.merge(e, on="node")
-    pairs = pairs[pairs["end_x"].to_numpy() != pairs["end_y"].to_numpy()]
-    # two lines leaving a node in opposite directions continue each other straight
-    between = np.abs(np.angle(np.exp(1j * (pairs["bear_x"] - pairs["bear_y"]).to_numpy())))
-    best = pd.Series(np.pi - between).groupby(pairs["end_x"].to_numpy()).min()
-    end_defl = best.reindex(np.arange(2 * m)).fillna(0.0).to_numpy(np.float64)
+    bear = np.concatenate([bearing[first_seg], bearing[last_seg] + np.pi])
+    end_defl = _best_continuation(parts.node, bear)
     vertices = np.maximum(n_seg, 1.0)  # n_seg - 1 interior vertices + two half ends
     deflection = (inner_sum + 0.5 * (end_defl[:m] + end_defl[m:])) / vertices
     spacing = np.bincount(seg_line, weights=seg_len, minlength=m) / vertices
     return deflection.astype(np.float64), spacing.astype(np.float64)
+
+
+def _best_continuation(node: IntArray, bear: FloatArray) -> FloatArray:
+    """For each line end, the smallest change of direction onto another end at its node.
+
+    ``pi - |angle between the two outgoing bearings|``: two lines leaving a node in
+    opposite directions continue each other straight (0); 0 at a dead end. All pairs
+    of ends of each node are formed at once (sum of squared node degrees, small on a
+    road graph).
+    """
+    n = node.shape[0]
+    order = np.argsort(node, kind="stable")
+    sn = node[order]
+    start = np.flatnonzero(np.concatenate([[True], sn[1:] != sn[:-1]])) if n else np.empty(
+        0, np.int64)
+    size = np.diff(np.append(start, n))
+    group = np.repeat(np.arange(start.shape[0]), size)  # group of each sorted end
+    rep = size[group]  # ends of its node, itself included
+    i = np.repeat(np.arange(n), rep)  # sorted position of the end
+    offset = np.arange(i.shape[0]) - np.repeat(np.cumsum(rep) - rep, rep)
+    j = start[group][i] + offset  # sorted position of the other end
+    sb = bear[order]
+    between = np.abs(np.angle(np.exp(1j * (sb[i] - sb[j]))))
+    value = np.where(i != j, np.pi - between, np.inf)
+    best = np.minimum.reduceat(value, np.cumsum(rep) - rep) if n else value
+    best[np.isinf(best)] = 0.0
+    out = np.empty(n, np.float64)
+    out[order] = best
+    return out
 
 
 def line_circuity(
