@@ -60,12 +60,19 @@ def tiny_data_copy(tiny_data_dir: Path, tmp_path: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def occitanie(data_dir: Path):  # type: ignore[no-untyped-def]
-    """The real Occitanie run (161 EPCI, travel times, 100 sensitivity draws), once per session."""
+def occitanie_run(data_dir: Path):  # type: ignore[no-untyped-def]
+    """The real Occitanie run (161 EPCI, travel times, 100 sensitivity draws), once per session:
+    the whole :class:`zoning.pipeline.Run` (``extra["travel"]``: its travel times and graph)."""
     from zoning import pipeline
     from zoning.config import load_config
 
-    return pipeline.run(load_config(), data_dir, region="76", draws=100).result
+    return pipeline.run(load_config(), data_dir, region="76", draws=100)
+
+
+@pytest.fixture(scope="session")
+def occitanie(occitanie_run):  # type: ignore[no-untyped-def]
+    """The :class:`zoning.results.RunResult` of the session's Occitanie run."""
+    return occitanie_run.result
 
 
 @pytest.fixture(scope="session")
