@@ -6,10 +6,9 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-import geopandas as gpd
 import numpy as np
 import pytest
-from shapely.geometry import LineString
+from _files import write_lines
 
 from zoning.routing import graph as graph_mod
 from zoning.routing.graph import graph_from_line_layer, save_graph
@@ -18,24 +17,9 @@ SPEEDS = {"motorway": 108.0, "national": 72.0, "departmental": 36.0}
 CLASSES = ["motorway", "national", "national", "departmental", "departmental"]
 
 
-def _write_lines(path: Path, classes: list[str]) -> Path:
-    """A square with a diagonal (4 nodes), in Lambert-93 around Toulouse."""
-    x0, y0 = 574_000.0, 6_280_000.0
-    lines = [
-        LineString([(x0, y0), (x0 + 1000, y0)]),
-        LineString([(x0 + 1000, y0), (x0 + 1000, y0 + 1000)]),
-        LineString([(x0 + 1000, y0 + 1000), (x0 + 500, y0 + 1500), (x0, y0 + 1000)]),
-        LineString([(x0, y0 + 1000), (x0, y0)]),
-        LineString([(x0, y0), (x0 + 1000, y0 + 1000)]),
-    ]
-    gdf = gpd.GeoDataFrame({"road_class": classes}, geometry=lines, crs="EPSG:2154")
-    gdf.to_crs(4326).to_file(path, layer="edges", driver="GPKG")
-    return path
-
-
 @pytest.fixture
 def roads(tmp_path: Path) -> Path:
-    return _write_lines(tmp_path / "roads.gpkg", CLASSES)
+    return write_lines(tmp_path / "roads.gpkg", CLASSES)
 
 
 def build(roads: Path, cache: Path) -> graph_mod.RoadGraph:

@@ -12,6 +12,7 @@ import networkx as nx
 import numpy as np
 import pytest
 import shapely
+from _files import write_lines
 from shapely.geometry import LineString
 
 from zoning.config import load_config
@@ -281,23 +282,8 @@ def test_save_load_roundtrip(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- line layers
 
 
-def _write_lines(path: Path, classes: list[str], column: str = "road_class") -> Path:
-    # a square with a diagonal, in Lambert-93 around Toulouse
-    x0, y0 = 574_000.0, 6_280_000.0
-    lines = [
-        LineString([(x0, y0), (x0 + 1000, y0)]),
-        LineString([(x0 + 1000, y0), (x0 + 1000, y0 + 1000)]),
-        LineString([(x0 + 1000, y0 + 1000), (x0 + 500, y0 + 1500), (x0, y0 + 1000)]),
-        LineString([(x0, y0 + 1000), (x0, y0)]),
-        LineString([(x0, y0), (x0 + 1000, y0 + 1000)]),
-    ]
-    gdf = gpd.GeoDataFrame({column: classes}, geometry=lines, crs="EPSG:2154").to_crs(4326)
-    gdf.to_file(path, layer="edges", driver="GPKG")
-    return path
-
-
 def test_line_layer_graph(tmp_path: Path) -> None:
-    path = _write_lines(tmp_path / "roads.gpkg", ["motorway", "national", "national",
+    path = write_lines(tmp_path / "roads.gpkg", ["motorway", "national", "national",
                                                   "departmental", "departmental"])
     speeds = {"motorway": 108.0, "national": 72.0, "departmental": 36.0}
     g = graph_from_line_layer(path, "road_class", speeds, 1.25, layer="edges",
@@ -425,7 +411,7 @@ def test_line_circuity_terms_and_bounds() -> None:
 
 
 def test_line_layer_graph_with_line_model(tmp_path: Path) -> None:
-    path = _write_lines(tmp_path / "roads.gpkg", ["motorway", "national", "national",
+    path = write_lines(tmp_path / "roads.gpkg", ["motorway", "national", "national",
                                                   "departmental", "departmental"])
     speeds = {"motorway": 108.0, "national": 72.0, "departmental": 36.0}
     model = {"motorway": {"circuity": 1.0}, "national": {"circuity": 1.2, "winding": 0.3}}
@@ -445,14 +431,14 @@ def test_line_layer_graph_with_line_model(tmp_path: Path) -> None:
 
 
 def test_line_layer_missing_column(tmp_path: Path) -> None:
-    path = _write_lines(tmp_path / "roads.gpkg", ["a"] * 5, column="kind")
+    path = write_lines(tmp_path / "roads.gpkg", ["a"] * 5, column="kind")
     with pytest.raises(DataFormatError, match="road_class") as exc:
         graph_from_line_layer(path, "road_class", {"a": 50.0}, 1.1, cache_dir=tmp_path)
     assert "kind" in str(exc.value)
 
 
 def test_line_layer_unknown_class(tmp_path: Path) -> None:
-    path = _write_lines(tmp_path / "roads.gpkg", ["a", "a", "b", "mystery", "a"])
+    path = write_lines(tmp_path / "roads.gpkg", ["a", "a", "b", "mystery", "a"])
     with pytest.raises(RoutingError, match="mystery") as exc:
         graph_from_line_layer(path, "road_class", {"a": 50.0, "b": 80.0}, 1.1,
                               cache_dir=tmp_path)
