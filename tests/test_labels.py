@@ -136,3 +136,33 @@ def test_cumul_shows_the_number_of_fragilities(data_dir: Path, tmp_path: Path) -
     res = CliRunner().invoke(main, ["explain", "243100518", *args])
     assert res.exit_code == 0, res.stderr
     assert "fragilité(s) (critères parmi les 20 % d'EPCI les plus défavorables" in res.stdout
+
+
+def test_short_labels_follow_the_config() -> None:
+    """Terminal headers and the summary line of ``score`` (and ``calibrate``'s tables) name
+    the configured variant: never "Offre > âge" under the head-count variant."""
+    from types import SimpleNamespace
+
+    from zoning.cli.score_cmd import _summary_line
+    from zoning.labels import short_label
+
+    base = load_config()
+    assert short_label(base, "age_mg") == "Offre MG > 60 ans (%)"
+    assert short_label(_cfg(apl={"age_limit": 65}), "age_mg") == "Offre MG > 65 ans (%)"
+    head = _cfg(age={"indicator": "effectifs_2019"})
+    assert short_label(head, "age_mg") == "MG ≥ 60 ans 2019 (%)"
+    assert short_label(base, "urgences") == "> 30 min (%)"
+    assert short_label(_cfg(travel={"threshold_min": 45.0}), "urgences") == "> 45 min (%)"
+    assert short_label(_cfg(travel={"indicator": "mean_time"}), "urgences") == \
+        "Tps urgences (min)"
+    # the summary counts the EPCI with a value of an incomplete criterion under that label
+    idx = pd.Index(["200000001", "200000002", "200000003"], name="epci_siren")
+    table = pd.DataFrame({"age_mg": [40.0, None, 20.0], "ald": [19.0, 18.0, None],
+                          "selected": [True, False, False]}, index=idx)
+    table.attrs["weights"] = {"age_mg": 0.5, "ald": 0.5}
+    res = SimpleNamespace(table=table, extra={}, result=SimpleNamespace(
+        region_name="Test", epci=pd.DataFrame({"population": [10, 20, 30]}, index=idx)))
+    line = _summary_line(res, head)
+    assert "MG ≥ 60 ans 2019 : valeur pour 2 EPCI sur 3" in line
+    assert "ALD : valeur pour 2 EPCI sur 3" in line and "Offre" not in line
+    assert "Offre MG > 60 ans : valeur pour 2 EPCI sur 3" in _summary_line(res, base)

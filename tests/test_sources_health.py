@@ -152,6 +152,10 @@ def test_ald_bassins_secret_is_missing_and_bad_values_refused(tmp_path: Path) ->
     d = _carto(tmp_path, rel, [*head, "09122;Foix;vingt"])
     with pytest.raises(DataFormatError, match="not numbers"):
         read_ald_bassins(d)
+    # impossible values: the catalogue's bounds (VALUE_BOUNDS), checked by _io.check_values
+    d = _carto(tmp_path, rel, [*head, "09122;Foix;20.0", "09160;Lavelanet;120.5"])
+    with pytest.raises(DataFormatError, match=r"1 row\(s\) .*between 0 and 100.*'09160'"):
+        read_ald_bassins(d)
     d = _carto(tmp_path, rel, head[2:] + ["09122;Foix;20.0"])  # title lines removed
     with pytest.raises(DataFormatError, match="missing column"):
         read_ald_bassins(d)
@@ -163,6 +167,9 @@ def test_mg_2019_swapped_columns_refused(tmp_path: Path) -> None:
             f"Code;Libellé;{MG_2019_COLUMN};{MG_2019_COLUMN}"]
     d = _carto(tmp_path, rel, [*head, "31555;Toulouse;552;210"])
     with pytest.raises(DataFormatError, match="swapped"):
+        read_mg_2019(d)
+    d = _carto(tmp_path, rel, [*head, "31555;Toulouse;210;552", "31001;Trois;-1;4"])
+    with pytest.raises(DataFormatError, match=r"'mg_60_et_plus'.*>= 0.*'31001'"):
         read_mg_2019(d)
     d = _carto(tmp_path, rel, [*head[:2], "Code;Libellé;total", "31555;Toulouse;552"])
     with pytest.raises(DataFormatError, match="header"):
@@ -176,6 +183,9 @@ def test_filosofi_epci_layouts(tmp_path: Path) -> None:
     out = read_filosofi_epci(tmp_path, f)
     assert out.at["200000001", "med_niveau_vie"] == 18780.5
     assert np.isnan(out.at["200000002", "med_niveau_vie"])
+    f.write_text("CODGEO;Q219\n200000001;18780\n200000002;187,8\n", encoding="utf-8")
+    with pytest.raises(DataFormatError, match=r"'Q219'.*between 1000 and 200000.*'200000002'"):
+        read_filosofi_epci(tmp_path, f)
     f.write_text("CODGEO;Q219\n09001;18780\n", encoding="utf-8")
     with pytest.raises(DataFormatError, match="EPCI-level"):
         read_filosofi_epci(tmp_path, f)

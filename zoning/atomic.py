@@ -112,6 +112,29 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
                 leftover.unlink()
 
 
+def check_output_target(output: str | os.PathLike[str], option: str = "--output") -> None:
+    """Fail before a long computation when the folder ``output`` could not be created or
+    written; creates nothing (the set is staged beside it later, :func:`output_set`).
+
+    Raises
+    ------
+    PathEncodingError
+        The path is not valid UTF-8.
+    ExportError
+        Its nearest existing ancestor is not a writable folder.
+    """
+    from zoning.text import check_utf8_path
+
+    out = Path(output)
+    check_utf8_path(out, option)
+    probe = out
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if not probe.is_dir() or not os.access(probe, os.W_OK | os.X_OK):
+        raise ExportError(f"{out}: output folder cannot be created or written ({probe} is "
+                          f"not a writable folder); choose another folder with {option}")
+
+
 def _side_files(path: Path) -> list[Path]:
     return [path.with_name(path.name + s) for s in SIDE_FILES]
 

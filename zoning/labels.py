@@ -78,3 +78,33 @@ def criterion_unit(config: Config, cid: str) -> str:
     if cid == "ald":
         return "% de la population"
     return config.criterion(cid).unit
+
+
+_DECIMALS: dict[str, int] = {"apl": 2, "age_mg": 1, "ald": 1, "urgences": 1, "niveau_vie": 0}
+
+
+def short_label(config: Config, cid: str) -> str:
+    """Short French column header of criterion ``cid`` in terminal tables (``score``,
+    ``calibrate``), following the configured indicator like :func:`criterion_label`:
+    ``"Offre MG > 60 ans (%)"`` or, with ``age.indicator = "effectifs_2019"``,
+    ``"MG ≥ 60 ans 2019 (%)"``; ``"> 30 min (%)"`` or, with ``travel.indicator =
+    "mean_time"``, ``"Tps urgences (min)"``. :func:`base_label` of it names the criterion in
+    one-line summaries."""
+    if cid == "apl":
+        return "APL"
+    if cid == "age_mg":
+        return ("MG ≥ 60 ans 2019 (%)" if config.age.indicator == "effectifs_2019"
+                else f"Offre MG > {config.apl.age_limit} ans (%)")
+    if cid == "ald":
+        return "ALD (%)"
+    if cid == "urgences":
+        return ("Tps urgences (min)" if config.travel.indicator == "mean_time"
+                else f"> {config.travel.threshold_min:g} min (%)")
+    if cid == "niveau_vie":
+        return "Niveau de vie (€)"
+    return cid
+
+
+def decimals(cid: str) -> int:
+    """Decimals of criterion ``cid``'s raw value in terminal tables and explanations."""
+    return _DECIMALS.get(cid, 2)

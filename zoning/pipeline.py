@@ -25,7 +25,7 @@ from zoning import __version__, progress
 from zoning.atomic import file_sha256
 from zoning.config import Config
 from zoning.criteria import CriterionResult, compute_criteria
-from zoning.errors import TerritoryError
+from zoning.errors import DataFileNotFoundError, DataFormatError, TerritoryError
 from zoning.fmt import fr_number, fr_percent
 from zoning.labels import base_label, criterion_label, criterion_unit
 from zoning.results import CriterionMeta, NoteSection, RunResult
@@ -948,6 +948,68 @@ def write_calibration(crun: CalibrationRun, out_dir: Path) -> list[Path]:
     return [*written, crun.config_path]
 
 
+def inputs_of_run(run_file: Path, data_dir: Path | None
+                  ) -> tuple[Config, Path, dict[str, Any]]:
+    """Configuration, data directory and run arguments recorded in a written GeoPackage.
+
+    Parameters
+    ----------
+    run_file
+        A GeoPackage written by ``zoning score`` (its run parameters).
+    data_dir
+        Data directory given on the command line; default: the run's (resolved like
+        ``--data-dir``).
+
+    Returns
+    -------
+    tuple
+        ``(config, data_dir, kwargs)``: the configuration, the data directory and the
+        keyword arguments of :func:`run` that reproduce the written run.
+
+    Raises
+    ------
+    DataFileNotFoundError, DataFormatError
+        A file the run read (``--ald``, ``--filosofi-epci``, ``--reference``) is gone, or
+        has changed since (its sha256 differs).
+    """
+    from zoning.config import parse_config
+    from zoning.exports import read_geopackage
+    from zoning.settings import resolve_data_dir
+
+    p = read_geopackage(run_file).params
+    config = parse_config(dict(p.get("config") or {}), source=f"{run_file} (run parameters)")
+    ddir = Path(data_dir) if data_dir is not None else Path(str(p.get("data_dir", "")))
+    if data_dir is None:
+        ddir = resolve_data_dir(ddir)
+    files: dict[str, Any] = dict(p.get("input_files") or {})
+    paths: dict[str, Path | None] = {}
+    for key in ("ald", "filosofi_epci", "reference"):
+        rec = files.get(key)
+        if not rec:
+            paths[key] = None
+            continue
+        path = Path(str(rec["path"]))
+        if not path.is_file() or file_sha256(path) != rec.get("sha256"):
+            error = DataFileNotFoundError if not path.is_file() else DataFormatError
+            raise error(
+                f"{run_file}: the run read {path} ({key}), which is "
+                f"{'gone' if not path.is_file() else 'changed since (sha256 differs)'}: "
+                "rerun zoning score, or give the inputs as options")
+        paths[key] = path
+    if p.get("selection") == "population_share":
+        top = None
+    else:
+        top = int(p["top"]) if p.get("top") is not None else None
+    kwargs: dict[str, Any] = {
+        "region": str(p.get("region") or config.run.region), "top": top,
+        "strict": bool(p.get("strict", False)), "reference": paths["reference"],
+        "draws": int(p.get("draws", config.sensitivity.draws)),
+        "seed": int(p.get("seed", config.run.seed)), "ald_path": paths["ald"],
+        "travel": bool(p.get("travel", True)), "filosofi_epci_path": paths["filosofi_epci"],
+    }
+    return config, ddir, kwargs
+
+
 def resolve_epci(result: RunResult, query: str) -> str:
     """SIREN of the EPCI named or numbered ``query`` in the run (see :func:`find_epci`)."""
     return find_epci(query, result.epci["epci_nom"].astype(str))
@@ -989,10 +1051,8 @@ def resolve_place(result: RunResult, query: str) -> tuple[str, str]:
     if len(exact) == 1:
         return "commune", str(exact[0])
     if len(exact) > 1:
-        cands = [f"{c} {names[c]}" for c in sorted(exact)]
-        raise AmbiguousNameError(
-            f"{q!r} names {len(cands)} communes: {'; '.join(cands)} (give the INSEE code, "
-            "or the name with its département, e.g. 'Le Vigan (30)')", cands)
+        raise _ambiguous_communes(q, exact, names, "names", "give the INSEE code, or the name "
+                                  "with its département, e.g. 'Le Vigan (30)'")
     try:
         return "epci", resolve_epci(result, q)
     except AmbiguousNameError:
@@ -1005,14 +1065,23 @@ def resolve_place(result: RunResult, query: str) -> tuple[str, str]:
     if len(hits) == 1:
         return "commune", str(hits[0])
     if len(hits) > 1:
-        cands = [f"{c} {names[c]}" for c in sorted(hits)]
-        raise AmbiguousNameError(
-            f"{q!r} matches {len(cands)} communes: {'; '.join(cands[:12])}"
-            + (f"; … and {len(cands) - 12} more" if len(cands) > 12 else "")
-            + " (give the INSEE code or a longer name)", cands)
+        raise _ambiguous_communes(q, hits, names, "matches", "give the INSEE code or a longer "
+                                  "name")
     raise TerritoryError(
         f"no EPCI and no commune of the scored territory is named {q!r} (give a SIREN, "
         "an INSEE code or another name)")
+
+
+def _ambiguous_communes(query: str, codes: pd.Index, names: pd.Series, verb: str,
+                        fix: str) -> Exception:
+    """The one "several communes" error of :func:`resolve_place`: ``query`` ``verb`` the
+    communes ``codes`` (code and "name (dép.)", the first 12 listed), then how to fix it."""
+    from zoning.errors import AmbiguousNameError
+
+    cands = [f"{c} {names[c]}" for c in sorted(codes)]
+    more = f"; … and {len(cands) - 12} more" if len(cands) > 12 else ""
+    return AmbiguousNameError(
+        f"{query!r} {verb} {len(cands)} communes: {'; '.join(cands[:12])}{more} ({fix})", cands)
 
 
 def commune_facts(result: RunResult, code: str) -> dict[str, Any]:

@@ -927,6 +927,41 @@ class TravelTimes:
         code = str(t.idxmax())
         return code, float(t.loc[code])
 
+    def criterion4_summary(self, epci_names: pd.Series) -> str:
+        """French lines: the EPCI with criterion 4, those without and why (15 listed), the
+        communes without a time (10 listed) and those timed by the urban access model.
+
+        Parameters
+        ----------
+        epci_names
+            EPCI names, index ``epci_siren``.
+        """
+        from zoning.fmt import fr_number
+
+        def n(x: float) -> str:
+            return fr_number(x, sep=" ")
+
+        e = self.epci
+        ok = e["share_beyond"].notna()
+        lines = [f"Critère 4 (urgences) calculé pour {n(ok.sum())} EPCI sur {n(len(e))}"]
+        if (~ok).any():
+            names = epci_names.reindex(e.index[~ok]).astype(str)
+            why = e.loc[~ok, "motif_indisponible"].astype(str)
+            listed = [f"{a} ({w})" for a, w in zip(names[:15], why[:15], strict=True)]
+            lines.append(f"  donnée indisponible pour {n((~ok).sum())} EPCI : "
+                         + "; ".join(listed) + (" …" if (~ok).sum() > 15 else ""))
+        com = self.communes
+        hors = com["hors_couverture"].fillna(False).astype(bool)
+        if hors.any():
+            lines.append(f"  {n(hors.sum())} commune(s) hors couverture du réseau routier "
+                         f"(aucun temps) : {', '.join(com.index[hors][:10])}"
+                         + (" …" if hors.sum() > 10 else ""))
+        urb = com["modele_acces"].eq("modèle d'accès urbain")
+        if urb.any():
+            lines.append(f"  {n(urb.sum())} commune(s) au temps obtenu par le modèle d'accès "
+                         "urbain (loin du réseau dans une zone dense)")
+        return "\n".join(lines)
+
 
 def compute_travel_times(
     territory: Any,

@@ -9,9 +9,9 @@ import click
 import pandas as pd
 
 from zoning.cli.options import config_option, data_dir_option, region_option
-from zoning.cli.score_cmd import SHORT_LABELS, _fmt
 from zoning.config import load_config
 from zoning.fmt import fr_number, fr_percent
+from zoning.labels import decimals, short_label
 from zoning.settings import resolve_data_dir
 
 
@@ -36,8 +36,8 @@ def _worst_table(rows: pd.DataFrame, names: pd.Series, config: Any, ids: list[st
         "Rang ajusté": [str(int(r)) for r in rows["rank"]],
     }
     for cid in ids:
-        head, spec = SHORT_LABELS.get(cid, (cid, 2))
-        out[head] = [_fmt(v, spec) for v in rows[cid]]
+        out[short_label(config, cid)] = [fr_number(v, decimals(cid), sep=" ")
+                                         for v in rows[cid]]
     return pd.DataFrame(out).to_string(index=False)
 
 

@@ -9,7 +9,6 @@ from typing import Any
 import click
 import pandas as pd
 
-from zoning.atomic import file_sha256
 from zoning.cli.options import (
     FiniteFloatRange,
     config_option,
@@ -21,16 +20,8 @@ from zoning.cli.options import (
 )
 from zoning.config import load_config
 from zoning.fmt import floor_percent, fr_number, fr_percent
+from zoning.labels import base_label, decimals, short_label
 from zoning.settings import resolve_data_dir
-
-SHORT_LABELS: dict[str, tuple[str, int | str]] = {
-    # id -> (French column header, decimals or "pct" for a 0..1 share shown in percent)
-    "apl": ("APL", 2),
-    "age_mg": ("Offre > âge (%)", 1),
-    "ald": ("ALD (%)", 1),
-    "urgences": ("Urgences", 1),
-    "niveau_vie": ("Niveau de vie (€)", 0),
-}
 
 
 def _fmt_int(x: float) -> str:
@@ -50,8 +41,7 @@ def _clip(names: pd.Series, width: int) -> pd.Series:
     return names.where(~long, names.str.slice(0, width - 1) + "…")
 
 
-def _table_text(table: pd.DataFrame, epci: pd.DataFrame, config: Any, travel_header: str,
-                missing: list[str]) -> str:
+def _table_text(table: pd.DataFrame, epci: pd.DataFrame, config: Any, missing: list[str]) -> str:
     rows: dict[str, list[str]] = {
         "Rang": table["rank"].astype(int).astype(str).tolist(),
         "EPCI": _clip(epci.loc[table.index, "epci_nom"].astype(str), 42).tolist(),
@@ -59,12 +49,7 @@ def _table_text(table: pd.DataFrame, epci: pd.DataFrame, config: Any, travel_hea
         "Population": [_fmt_int(v) for v in epci.loc[table.index, "population"]],
     }
     for c in config.criteria:
-        head, spec = SHORT_LABELS.get(c.id, (c.id, 2))
-        if c.id == "urgences":
-            head = travel_header
-        elif c.id == "age_mg":
-            head = ("MG ≥ 60 ans 2019 (%)" if config.age.indicator == "effectifs_2019"
-                    else f"Offre MG > {config.apl.age_limit} ans (%)")
+        head, spec = short_label(config, c.id), decimals(c.id)
         if c.id in missing:
             head += " *"
             rows[head] = ["n.d."] * len(table)
@@ -236,7 +221,7 @@ def _summary_line(res: Any, config: Any) -> str:
         n4 = (f" ; critère 4 pour {_fmt_int(tin.epci['share_beyond'].notna().sum())} EPCI sur "
               f"{_fmt_int(len(tin.epci))}")
     partial = "".join(
-        f" ; {SHORT_LABELS.get(k, (k, 0))[0].split(' (')[0]} : valeur pour "
+        f" ; {base_label(short_label(config, k))} : valeur pour "
         f"{int(table[k].notna().sum())} EPCI sur {len(table)}"
         for k in table.attrs.get("weights", {}) if k != "urgences" and table[k].isna().any())
     return (f"{r.region_name} : {len(table)} EPCI classés, {int(sel.sum())} sélectionnés "
@@ -249,18 +234,13 @@ def _report(res: Any, config: Any, table: bool = True) -> None:
     (national runs), the notes and the comparison with the reference list."""
     r = res.result
     missing = list(res.table.attrs.get("missing", []))
-    thr = config.travel.threshold_min
-    travel_header = (f"> {thr:g} min (%)" if config.travel.indicator == "share_beyond"
-                     else "Tps urgences (min)")
     if table:
-        click.echo(_table_text(res.table, r.epci, config, travel_header, missing))
+        click.echo(_table_text(res.table, r.epci, config, missing))
         click.echo("")
     click.echo(_summary_line(res, config))
     tin = res.extra.get("travel")
     if tin is not None:
-        from zoning.cli.travel_cmd import criterion4_summary
-
-        click.echo(criterion4_summary(tin, res.extra["territory"]))
+        click.echo(tin.criterion4_summary(res.extra["territory"].epci["epci_nom"]))
     if r.region == "FR":
         from zoning.territory import REGION_NAMES
 
@@ -370,7 +350,7 @@ def explain(
         if given:
             raise click.UsageError(f"--run takes every input from the written run: drop "
                                    f"{', '.join(given)}.")
-        config, ddir, kwargs = inputs_of_run(run_file, data_dir)
+        config, ddir, kwargs = pipeline.inputs_of_run(run_file, data_dir)
     else:
         config, ddir, kwargs = run_inputs(data_dir, config_path, region, top, population_share,
                                           strict, reference, ald_path, filosofi_epci, draws,
@@ -385,51 +365,6 @@ def explain(
     else:
         siren = code
     _print_epci(res, config, siren)
-
-
-def inputs_of_run(run_file: Path, data_dir: Path | None) -> tuple[Any, Path, dict[str, Any]]:
-    """Configuration, data directory and run arguments recorded in a written GeoPackage.
-
-    Raises
-    ------
-    click.UsageError
-        When a file the run read (``--ald``, ``--filosofi-epci``, ``--reference``) is gone or
-        has changed since (its sha256 differs).
-    """
-    from zoning.config import parse_config
-    from zoning.exports import read_geopackage
-
-    p = read_geopackage(run_file).params
-    config = parse_config(dict(p.get("config") or {}), source=f"{run_file} (run parameters)")
-    ddir = Path(data_dir) if data_dir is not None else Path(str(p.get("data_dir", "")))
-    if data_dir is None:
-        ddir = resolve_data_dir(ddir)
-    files: dict[str, Any] = dict(p.get("input_files") or {})
-    paths: dict[str, Path | None] = {}
-    for key in ("ald", "filosofi_epci", "reference"):
-        rec = files.get(key)
-        if not rec:
-            paths[key] = None
-            continue
-        path = Path(str(rec["path"]))
-        if not path.is_file() or file_sha256(path) != rec.get("sha256"):
-            raise click.UsageError(
-                f"{run_file}: the run read {path} ({key}), which is "
-                f"{'gone' if not path.is_file() else 'changed since (sha256 differs)'}: "
-                "rerun zoning score, or give the inputs as options")
-        paths[key] = path
-    if p.get("selection") == "population_share":
-        top = None
-    else:
-        top = int(p["top"]) if p.get("top") is not None else None
-    kwargs: dict[str, Any] = {
-        "region": str(p.get("region") or config.run.region), "top": top,
-        "strict": bool(p.get("strict", False)), "reference": paths["reference"],
-        "draws": int(p.get("draws", config.sensitivity.draws)),
-        "seed": int(p.get("seed", config.run.seed)), "ald_path": paths["ald"],
-        "travel": bool(p.get("travel", True)), "filosofi_epci_path": paths["filosofi_epci"],
-    }
-    return config, ddir, kwargs
 
 
 def _minutes(x: Any) -> str:
@@ -503,8 +438,7 @@ def _print_epci(res: Any, config: Any, siren: str) -> None:
     click.echo("")
     lines = []
     for cid, e in ex.iterrows():
-        spec = SHORT_LABELS.get(str(cid), ("", 2))[1]
-        val = _fmt(e["valeur"], spec)
+        val = _fmt(e["valeur"], decimals(str(cid)))
         unit = e["unite"]
         if not e["disponible"] or pd.isna(e["valeur"]):
             what = "donnée indisponible" + ("" if not e["disponible"] else " pour cet EPCI")

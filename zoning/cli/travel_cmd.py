@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +9,7 @@ import click
 import pandas as pd
 
 from zoning import progress
+from zoning.atomic import check_output_target
 from zoning.cli.options import (
     FiniteFloatRange,
     config_option,
@@ -21,7 +21,6 @@ from zoning.config import load_config
 from zoning.errors import ExportError
 from zoning.fmt import fr_number, fr_percent
 from zoning.settings import resolve_data_dir
-from zoning.text import check_utf8_path
 
 
 def _int(x: float) -> str:
@@ -35,41 +34,6 @@ def _dec(x: float, signed: bool = False) -> str:
 
 def _pct(x: float) -> str:
     return fr_percent(x, 1, sep=" ", symbol=" %")
-
-
-def _check_output(output: Path) -> None:
-    """Fail before the computation when ``output`` cannot be created (nothing is created)."""
-    check_utf8_path(output, "--output")
-    probe = output
-    while not probe.exists() and probe != probe.parent:
-        probe = probe.parent
-    if not probe.is_dir() or not os.access(probe, os.W_OK | os.X_OK):
-        raise ExportError(f"{output}: output folder cannot be created or written ({probe} is "
-                          "not a writable folder); choose another folder with --output")
-
-
-def criterion4_summary(travel: Any, territory: Any) -> str:
-    """French lines: EPCI with criterion 4, those without and why, places without a time."""
-    e = travel.epci
-    ok = e["share_beyond"].notna()
-    lines = [f"Critère 4 (urgences) calculé pour {_int(ok.sum())} EPCI sur {_int(len(e))}"]
-    if (~ok).any():
-        names = territory.epci["epci_nom"].reindex(e.index[~ok]).astype(str)
-        why = e.loc[~ok, "motif_indisponible"].astype(str)
-        listed = [f"{n} ({w})" for n, w in zip(names[:15], why[:15], strict=True)]
-        lines.append(f"  donnée indisponible pour {_int((~ok).sum())} EPCI : "
-                     + "; ".join(listed) + (" …" if (~ok).sum() > 15 else ""))
-    com = travel.communes
-    hors = com["hors_couverture"].fillna(False).astype(bool)
-    if hors.any():
-        lines.append(f"  {_int(hors.sum())} commune(s) hors couverture du réseau routier (aucun "
-                     f"temps) : {', '.join(com.index[hors][:10])}"
-                     + (" …" if hors.sum() > 10 else ""))
-    urb = com["modele_acces"].eq("modèle d'accès urbain")
-    if urb.any():
-        lines.append(f"  {_int(urb.sum())} commune(s) au temps obtenu par le modèle d'accès "
-                     "urbain (loin du réseau dans une zone dense)")
-    return "\n".join(lines)
 
 
 def _print_summary(travel: Any, territory: Any, title: str) -> None:
@@ -93,7 +57,7 @@ def _print_summary(travel: Any, territory: Any, title: str) -> None:
         f"({_int(reg['pop_beyond'])} hab. sur {_int(reg['population'])}, "
         f"pondération {reg['weights_source']}) à plus de {thr:g} min"
     )
-    click.echo(criterion4_summary(travel, territory))
+    click.echo(travel.criterion4_summary(territory.epci["epci_nom"]))
     code, t = travel.longest_commune()
     com = territory.communes
     fin = travel.communes.at[code, "nom_urgence"]
@@ -149,7 +113,7 @@ def travel_times(ctx: click.Context, data_dir: Path | None, config_path: Path | 
     config = load_config(config_path)
     ddir = resolve_data_dir(data_dir)
     added = [tt.parse_added_site(a) for a in add]  # fail before any long step
-    _check_output(output)
+    check_output_target(output)
     with progress.step("Chargement du territoire"):
         territory = load_territory(ddir, region or config.run.region)
     base = tt.run_travel_times(territory, config, ddir, network=list(network) or None,

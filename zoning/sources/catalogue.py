@@ -736,6 +736,12 @@ VALUE_BOUNDS: dict[str, dict[str, Bound]] = {
     "population_grid": {"T": _POSITIVE, "frac_in_occitanie": Bound(0.0, 1.0)},
     # part_ald: 0-100, checked by the reader (also when computed from the counts)
     "ald": {"beneficiaires_ald": _POSITIVE, "population": Bound(0.0, low_open=True)},
+    "ald_bv": {ALD_BV_COLUMN: _PERCENT},
+    # the two count columns share one label in the export: bounds by the reader's names
+    "mg_2019": {"mg_60_et_plus": _POSITIVE, "mg_total": _POSITIVE},
+    # the median column, whatever its published name (Q219, MED21, med_niveau_vie): an income
+    # per consumption unit outside 1,000-200,000 EUR is not one
+    "filosofi_epci": {"med_niveau_vie": Bound(1000.0, 200000.0)},
 }
 """Impossible values per source and column: a negative APL, income or population, a
 percentage above 100... are data errors (:func:`zoning.sources._io.check_values`)."""
