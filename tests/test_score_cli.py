@@ -186,16 +186,67 @@ def test_bad_input_exit_2(data_dir: Path, tmp_path: Path, what: str) -> None:
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1
 
 
-def test_explain_by_siren(data_dir: Path) -> None:
+def _fr(x: float, decimals: int) -> str:
+    """French number as the terminal writes it: plain-space groups, decimal comma."""
+    return f"{x:,.{decimals}f}".replace(",", " ").replace(".", ",")
+
+
+_CRITERION_TAIL = re.compile(r"\s(?P<pct>\d+) (?P<contrib>\d+,\d{3}) \(poids (?P<w>[\d,]+) %\)"
+                             r"\s+(?P<cov>[\d,]+) %$")
+
+
+def test_explain_by_siren(data_dir: Path, scored: tuple[str, Path]) -> None:
+    """``explain`` says the values of the score table: rank, composite, each criterion's raw
+    value, percentile (recomputed here from the table's values), contribution (weight ×
+    score) and the communes behind them (from the communes table)."""
+    _, out_dir = scored
     code, out, err = _run("explain", TOULOUSE, "--data-dir", str(data_dir), "--draws", "100")
     assert code == 0, err
-    assert out.startswith("Toulouse Métropole (SIREN 243100518")
-    assert re.search(r"Rang \d+ sur 161", out)
+    assert out.startswith("Toulouse Métropole (SIREN 243100518, METRO, département 31, ")
     for label in ("Accès aux médecins généralistes", "Niveau de vie",
                   "Part des bénéficiaires d'ALD du bassin de vie (CartoSanté 2024)"):
         assert label in out
-    assert "Communes à l'APL la plus faible" in out
-    assert "Urgence (SU/SMUR) la plus proche" in out and " min" in out
+    epci = pd.read_csv(out_dir / "zoning_76_epci.csv", dtype={"epci_siren": str},
+                       comment="#").set_index("epci_siren")
+    row = epci.loc[TOULOUSE]
+    assert f"{_fr(row['population'], 0)} hab.)" in out.splitlines()[0]
+    m = re.search(r"^Rang (\d+) sur (\d+) ; score composite ([\d,]+) ; (non sélectionné|"
+                  r"sélectionné) ;", out, re.M)
+    assert m, out[:500]
+    assert (int(m.group(1)), int(m.group(2))) == (int(row["rank"]), len(epci))
+    assert m.group(3) == _fr(row["composite"], 3)
+    assert (m.group(4) == "sélectionné") == bool(row["selected"])
+    rows = [(line[:r.start()], r) for line in out.splitlines()
+            if (r := _CRITERION_TAIL.search(line))]
+    cfg = tomllib.loads(DEFAULT_CONFIG.read_text(encoding="utf-8"))["criteria"]
+    assert len(rows) == len(cfg) == 5
+    contributions = 0.0
+    for c, (left, r) in zip(cfg, rows, strict=True):
+        cid = c["id"]
+        assert c["label"].split(" (")[0] in left, cid
+        decimals = {"apl": 2, "niveau_vie": 0}.get(cid, 1)
+        assert re.search(rf"\s{re.escape(_fr(row[cid], decimals))} \D", left), (cid, left)
+        oriented = epci[cid] if c["direction"] == "higher_is_worse" else -epci[cid]
+        pct = (oriented.rank()[TOULOUSE] - 1) / (oriented.notna().sum() - 1) * 100
+        assert r["pct"] == f"{pct:.0f}", cid
+        assert r["w"] == _fr(100 * c["weight"], 1)
+        assert r["contrib"] == _fr(c["weight"] * row[f"{cid}_score"], 3), cid
+        contributions += c["weight"] * row[f"{cid}_score"]
+    assert contributions == pytest.approx(row["composite"])
+    # the communes behind the values (the communes table of the same run)
+    com = pd.read_csv(out_dir / "zoning_76_communes.csv", dtype={"code_insee": str,
+                      "epci_siren": str, "finess_urgence": str}, comment="#")
+    com = com[com["epci_siren"] == TOULOUSE]
+    far = com.sort_values(["t_urgence_min", "population"], ascending=[False, False]).head(3)
+    assert "Communes les plus éloignées des urgences : " + "; ".join(
+        f"{n} ({t:.0f} min)" for n, t in zip(far["nom"], far["t_urgence_min"], strict=True)) in out
+    low = com.sort_values(["apl_mg", "population"], ascending=[True, False]).head(3)
+    assert "Communes à l'APL la plus faible : " + "; ".join(
+        f"{n} ({_fr(v, 2)})" for n, v in zip(low["nom"], low["apl_mg"], strict=True)) in out
+    near = com.sort_values("t_urgence_min").iloc[0]
+    assert (f"Urgence (SU/SMUR) la plus proche : {near['nom_urgence']} "
+            f"({near['finess_urgence']}), {_fr(near['t_urgence_min'], 1)} min depuis "
+            f"{near['nom']} ;") in out
 
 
 def test_user_ald_csv_makes_five_criteria(data_dir: Path, tmp_path: Path) -> None:
@@ -259,9 +310,29 @@ def test_explain_commune_and_written_run(data_dir: Path, scored: tuple[str, Path
     assert code == 0, err
     lines = text.splitlines()
     assert lines[0].startswith("Commune Le Vigan (30350, département 30")
-    assert "part des bénéficiaires d'ALD de son bassin de vie (Le Vigan" in text
-    assert re.search(r"SU le plus proche \d+ min \(.+, FINESS \d{9}\) ; SMUR le plus proche",
-                     text)
+    # the commune's own values, read here from the source files
+    apl = pd.read_csv(data_dir / "health" / "drees_apl_mg_2022_2023_communes.csv",
+                      dtype={"code_commune": str})
+    apl = apl[(apl["code_commune"] == "30350") & (apl["millesime"] == 2023)]["apl_mg"]
+    filo = pd.read_csv(data_dir / "health" / "insee_filosofi_2021_cc_COM.csv", sep=";",
+                       dtype=str).set_index("CODGEO")
+    assert (f"Valeurs de la commune : APL {_fr(float(apl.iloc[0]), 2)} consultations/an/hab. "
+            f"standardisé ; niveau de vie médian {_fr(float(filo.at['30350', 'MED21']), 0)} "
+            "€/an par UC (Filosofi 2021) ;") in text
+    bv = pd.read_csv(data_dir / "health" / "cartosante_indicateurs_bassins_de_vie_2024.csv",
+                     sep=";", skiprows=2, dtype=str, encoding="utf-8-sig").set_index("Code")
+    assert bv.at["30350", "Part des bénéf. en ALD dans la pop 2024"].strip() == \
+        "N/A - secret statistique"
+    assert ("part des bénéficiaires d'ALD de son bassin de vie (Le Vigan, CartoSanté 2024) "
+            "sous secret statistique.") in text
+    # its travel times and nearest sites: those of the run's communes table
+    com = pd.read_csv(out / "zoning_76_communes.csv", dtype=str, comment="#").set_index(
+        "code_insee").loc["30350"]
+    t = {k: float(com[f"t_{k}_min"]) for k in ("su", "smur", "urgence")}
+    assert (f"SU le plus proche {t['su']:.0f} min ({com['nom_su']}, FINESS {com['finess_su']}) "
+            f"; SMUR le plus proche {t['smur']:.0f} min ({com['nom_smur']}, FINESS "
+            f"{com['finess_smur']}) ; SU ou SMUR {t['urgence']:.0f} min ("
+            f"{'au-delà' if t['urgence'] > 30 else 'en deçà'} du seuil de 30 min).") in text
     assert "CC du Pays Viganais (SIREN 243000270" in text
     # the written run's inputs: the same rank as in the score table
     row = next(line for line in stdout.splitlines() if "CC du Pays Viganais" in line)
