@@ -221,6 +221,35 @@ def test_raster_matches_origin_times(tmp_path: Path) -> None:
     assert ((data >= 0) | (data == -1.0)).all()
 
 
+def test_raster_when_an_epci_falls_outside_the_network(tmp_path: Path) -> None:
+    """An EPCI beyond the network (no criterion 4): the GeoTIFF is still written, with times
+    where the network reaches and nodata over that EPCI (never an extrapolated time)."""
+    terr = _territory()
+    far = box(X0 + 20_000, Y0, X0 + 26_000, Y0 + 6000)  # 10 km east of the lattice's edge
+    terr.communes = pd.concat([terr.communes, gpd.GeoDataFrame(
+        {"nom": ["Loin"], "dep": ["31"], "reg": ["76"], "epci_siren": ["444444444"],
+         "population": [80]}, geometry=[far], index=pd.Index(["31004"], name="code_insee"),
+        crs=2154)])
+    terr.points = pd.concat([terr.points, gpd.GeoSeries([_pt(23, 3)], index=["31004"],
+                                                        crs=2154)])
+    terr.epci = pd.concat([terr.epci, gpd.GeoDataFrame(
+        {"epci_nom": ["E4"], "dep": ["31"], "population": [80]}, geometry=[far],
+        index=pd.Index(["444444444"], name="epci_siren"), crs=2154)])
+    res = tt.compute_travel_times(terr, _facilities(), _grid_graph(), CONFIG)
+    assert bool(res.communes.at["31004", "hors_couverture"])
+    assert np.isnan(res.communes.at["31004", "t_urgence_min"])
+    assert np.isnan(res.epci.at["444444444", "share_beyond"])
+    assert res.epci.drop("444444444")["share_beyond"].notna().all()
+    path = write_time_raster(res, tmp_path / "t.tif", CONFIG, resolution_m=1000.0,
+                             mask=terr.communes.geometry)
+    with rasterio.open(path) as src:
+        data = src.read()
+        far_rc = src.index(X0 + 24_500, Y0 + 3500)  # deep inside the far commune
+        near_rc = src.index(X0 + 2500, Y0 + 2500)  # commune 1, on the lattice
+    assert (data[:, far_rc[0], far_rc[1]] == -1.0).all()
+    assert (data[:, near_rc[0], near_rc[1]] > 0).all()
+
+
 # --------------------------------------------------------------------------- Occitanie
 
 

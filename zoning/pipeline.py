@@ -542,9 +542,10 @@ def _params(
 def raster_job(run_: Run, out_dir: Path) -> tuple[Path, Callable[[Path], None]] | None:
     """The travel-time GeoTIFF of the run as an export job (minutes to SU, SMUR, either).
 
-    Only when every commune of the territory lies inside the road network's extent
-    (otherwise raster cells there would carry times the network cannot support). Sets
-    ``run_.result.raster_path`` so that the GeoPackage records it.
+    Written whenever the run has travel times, also when some EPCI lack criterion 4: raster
+    cells are timed like any origin, and those "hors couverture du réseau routier" are
+    nodata (no time the network cannot support). Sets ``run_.result.raster_path`` so that
+    the GeoPackage records it.
 
     Parameters
     ----------
@@ -556,7 +557,8 @@ def raster_job(run_: Run, out_dir: Path) -> tuple[Path, Callable[[Path], None]] 
     Returns
     -------
     tuple of (Path, callable) or None
-        The target and a writer taking a temporary path; None when skipped.
+        The target and a writer taking a temporary path; None when the run has no travel
+        times (``--no-travel``).
     """
     tin: TravelTimes | None = run_.extra.get("travel")
     if tin is None:
