@@ -50,6 +50,7 @@ from zoning.territory import CodeMappingReport, map_cog2024
 
 if TYPE_CHECKING:
     from zoning.config import Config
+    from zoning.sources.catalogue import Source
     from zoning.territory import Territory
     from zoning.traveltimes import TravelTimes
 
@@ -679,6 +680,53 @@ def coverage_codes(config: Config, apl: pd.DataFrame | None, filosofi: pd.DataFr
     if config.age.indicator == "apl" and col in apl.columns and col not in (
             "apl_mg", "apl_mg_moins_65ans"):
         out["apl_age"] = (f"APL ≤ {config.apl.age_limit} ans", apl.index[apl[col].notna()])
+    return out
+
+
+def mark_uncovered_sources(data_dir: Path, region: str, config: Config,
+                           results: list[tuple[Source, str, int | None, str]]
+                           ) -> list[tuple[Source, str, int | None, str]]:
+    """Mark invalid the valid files that lack rows for inhabited communes of ``region``.
+
+    Runs when the territory files (communes, EPCI, town halls) and the files with a
+    coverage rule (:attr:`Source.coverage`: APL, its age variants, Filosofi) are valid
+    (``zoning sources --region``).
+
+    Parameters
+    ----------
+    data_dir, region, config
+        The data directory, region code and configuration (APL variant).
+    results
+        :func:`zoning.sources.check.check_sources` rows ``(source, status, rows, problem)``.
+
+    Returns
+    -------
+    list
+        The same rows, ``INVALIDE`` with the coverage problem where a file falls short.
+    """
+    from zoning import progress
+    from zoning.sources import read_apl, read_filosofi
+    from zoning.sources.check import STATUS_FOUND, STATUS_INVALID
+    from zoning.territory import check_coverage as check
+    from zoning.territory import load_territory
+
+    ok = {s.id for s, st, _, _ in results if st == STATUS_FOUND}
+    if not {"communes", "communes_epci", "epci", "mairies"} <= ok:
+        return results
+    with progress.step("Couverture des communes de la région"):
+        territory = load_territory(data_dir, region)
+        apl = (read_apl(data_dir, config.apl.millesime) if {"apl", "apl_age"} <= ok
+               else None)
+        codes = coverage_codes(config, apl, read_filosofi(data_dir) if "filosofi" in ok
+                               else None)
+    out = []
+    for src, st, rows, problem in results:
+        if src.coverage == "communes" and src.id in codes:
+            try:
+                check(src.path(data_dir), codes[src.id][0], codes[src.id][1], territory)
+            except DataFormatError as exc:
+                st, problem = STATUS_INVALID, str(exc)
+        out.append((src, st, rows, problem))
     return out
 
 

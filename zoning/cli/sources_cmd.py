@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import click
 
@@ -13,7 +12,7 @@ from zoning.config import load_config
 from zoning.errors import DataFileNotFoundError, DataFormatError, DownloadError
 from zoning.fmt import fr_number
 from zoning.settings import resolve_data_dir
-from zoning.sources import SOURCES, Source, get_source
+from zoning.sources import SOURCES, get_source
 from zoning.sources.check import (
     DEFAULT_TIMEOUT_S,
     STATUS_FOUND,
@@ -32,39 +31,6 @@ def _fmt_rows(n: int | None) -> str:
     if n < 0:
         return "n. d."
     return fr_number(n)
-
-
-def check_coverage(data_dir: Path, region: str, config: Any,
-                   results: list[tuple[Source, str, int | None, str]]
-                   ) -> list[tuple[Source, str, int | None, str]]:
-    """Mark invalid the valid files that lack rows for inhabited communes of ``region``.
-
-    Runs when the territory files (communes, EPCI, town halls) and the files with a
-    coverage rule (:attr:`Source.coverage`: APL, its age variants, Filosofi) are valid.
-    """
-    from zoning.criteria import coverage_codes
-    from zoning.sources import read_apl, read_filosofi
-    from zoning.territory import check_coverage as check
-    from zoning.territory import load_territory
-
-    ok = {s.id for s, st, _, _ in results if st == STATUS_FOUND}
-    if not {"communes", "communes_epci", "epci", "mairies"} <= ok:
-        return results
-    with progress.step("Couverture des communes de la région"):
-        territory = load_territory(data_dir, region)
-        apl = (read_apl(data_dir, config.apl.millesime) if {"apl", "apl_age"} <= ok
-               else None)
-        codes = coverage_codes(config, apl, read_filosofi(data_dir) if "filosofi" in ok
-                               else None)
-    out = []
-    for src, st, rows, problem in results:
-        if src.coverage == "communes" and src.id in codes:
-            try:
-                check(src.path(data_dir), codes[src.id][0], codes[src.id][1], territory)
-            except DataFormatError as exc:
-                st, problem = STATUS_INVALID, str(exc)
-        out.append((src, st, rows, problem))
-    return out
 
 
 @click.command()
@@ -87,7 +53,10 @@ def sources(data_dir: Path | None, config_path: Path | None, region: str | None)
             f"{root}: data directory not found; give an existing folder with --data-dir or "
             "ZONING_DATA_DIR, or create it and run `zoning fetch`"
         )
-    results = check_coverage(root, region or config.run.region, config, check_sources(root))
+    from zoning.criteria import mark_uncovered_sources
+
+    results = mark_uncovered_sources(root, region or config.run.region, config,
+                                     check_sources(root))
     click.echo(f"Dossier de données : {root}")
     header = ("source", "millésime", "fichier", "état", "lignes")
     rows = [
