@@ -178,7 +178,7 @@ def test_readme_ald_count(data_dir: Path, occitanie_members: pd.DataFrame) -> No
 @pytest.fixture(scope="module")
 def region_cells(data_dir: Path, occitanie_members: pd.DataFrame) -> pd.DataFrame:
     """Populated 1 km cells whose centre lies in a commune of the region belonging to one of
-    its EPCI: ``population, x, y`` (EPSG:2154), index ``GRD_ID``."""
+    its EPCI: ``population, x, y`` (EPSG:2154), ``code_insee``, index ``GRD_ID``."""
     grid = pd.read_parquet(
         data_dir / "population" / "eurostat_census2021_grid1km_france_buf50km.parquet",
         columns=["GRD_ID", "x_ll_3035", "y_ll_3035", "T"])
@@ -191,8 +191,10 @@ def region_cells(data_dir: Path, occitanie_members: pd.DataFrame) -> pd.DataFram
     own = occitanie_members.loc[occitanie_members["region"] == "76", "code"]
     communes = communes[communes["code_insee"].isin(own)]
     j = gpd.sjoin(centres, communes[["geometry"]], predicate="within", how="inner")
+    j = j.join(communes["code_insee"], on="index_right")
     j = j[~j.index.duplicated()]
-    return pd.DataFrame({"population": j["population"], "x": j.geometry.x, "y": j.geometry.y})
+    return pd.DataFrame({"population": j["population"], "x": j.geometry.x, "y": j.geometry.y,
+                         "code_insee": j["code_insee"]})
 
 
 def _share(times_min: pd.Series, population: pd.Series, threshold: float) -> float:
@@ -216,7 +218,7 @@ def test_readme_share_beyond_from_the_cell_times(occitanie_run, region_cells) ->
     assert float(_SHARE.group(1)) == round(100 * share, 1)
 
 
-def _routed_share(graph, sites, cells: pd.DataFrame, times_s: np.ndarray, threshold: float,
+def _routed_times(graph, sites, cells: pd.DataFrame, times_s: np.ndarray,
                   speed_kmh: float, circuity: float, k: int, max_km: float) -> pd.Series:
     """Cell times (min) to the nearest site: one Dijkstra from a super-source joined to each
     site's k nearest nodes (access leg as edge weight), on the reversed edges; cells join at
@@ -252,7 +254,7 @@ def test_readme_share_beyond_routed_independently(occitanie_run, region_cells) -
     threshold = float(_SHARE.group(2))
     kw = {"speed_kmh": r["access_speed_kmh"], "circuity": r["access_circuity"],
           "k": r["snap_candidates"], "max_km": r["max_snap_km"]}
-    fitted = _routed_share(graph, sites, region_cells, graph.time_s, threshold, **kw)
+    fitted = _routed_times(graph, sites, region_cells, graph.time_s, **kw)
     pop = region_cells["population"]
     assert _share(fitted, pop, threshold) == pytest.approx(float(_SHARE.group(1)) / 100,
                                                            abs=0.002)
@@ -269,7 +271,7 @@ def test_readme_share_beyond_routed_independently(occitanie_run, region_cells) -
     kmh = speeds.reindex(np.asarray(graph.classes)[graph.road_class]).to_numpy()
     assert np.isfinite(kmh).all()
     flat_s = graph.length_m * flat / (kmh / 3.6)
-    flat_t = _routed_share(graph, sites, region_cells, flat_s, threshold, **kw)
+    flat_t = _routed_times(graph, sites, region_cells, flat_s, **kw)
     assert _share(flat_t, pop, threshold) == pytest.approx(float(_SHARE.group(3)) / 100,
                                                            abs=0.002)
 
@@ -281,3 +283,31 @@ def test_readme_national_epci_count(members: pd.DataFrame) -> None:
     assert m, "README: the --region FR sentence changed"
     metro = members[~members["epci_region"].isin(["01", "02", "03", "04", "06"])]
     assert _num(m.group(1)) == metro["epci"].nunique()
+
+
+def test_readme_cerdagne_correction(occitanie_run, region_cells, occitanie_members,
+                                    data_dir: Path) -> None:
+    """The corrected Puigcerdà SMUR antenna: CC Pyrénées Cerdagne's share beyond 30 min with
+    the site where the FINESS file puts it (Perpignan) and where the correction puts it,
+    routed here."""
+    from shapely.geometry import Point
+
+    m = re.search(r"CC Pyrénées Cerdagne goes from (\d+) % of its population beyond (\d+) min "
+                  r"to (\d+) %", README)
+    assert m, "README: the Cerdagne sentence changed"
+    travel = occitanie_run.extra["travel"]
+    r = CONFIG["routing"]
+    kw = {"speed_kmh": r["access_speed_kmh"], "circuity": r["access_circuity"],
+          "k": r["snap_candidates"], "max_km": r["max_snap_km"]}
+    codes = occitanie_members.loc[occitanie_members["epci"] == "246600399", "code"]
+    cells = region_cells[region_cells["code_insee"].isin(codes)]
+    assert len(cells) > 10
+    raw = pd.read_csv(data_dir / "health" / "sae2022_urgences_smur_sites_geoloc.csv",
+                      dtype=str).set_index("finess_et").loc["660010117"]
+    at_perpignan = travel.sites.copy()
+    at_perpignan.loc["660010117", "geometry"] = gpd.GeoSeries(
+        [Point(float(raw["lon"]), float(raw["lat"]))], crs=4326).to_crs(2154).iloc[0]
+    threshold = float(m.group(2))
+    shares = [_share(_routed_times(travel.graph, sites, cells, travel.graph.time_s, **kw),
+                     cells["population"], threshold) for sites in (at_perpignan, travel.sites)]
+    assert [f"{100 * x:.0f}" for x in shares] == [m.group(1), m.group(3)]
