@@ -1,6 +1,7 @@
 """A tiny, hand-made data directory with the layout of the real one (built in code).
 
-The values are invented for tests only (never real data): 8 communes in 5 EPCI.
+The values are invented for tests only (never real data): 9 communes in 5 EPCI; APL and
+Filosofi rows for every inhabited commune, so that `--region FR` and `--region all` run.
 
 Communes (code, region, EPCI, population):
 
@@ -103,6 +104,7 @@ APL_ROWS = [
     ("15001", "Six", 2.5, 2.0, 2.0, 2.0, 500.0, 500),
     ("46001", "Sept", 1.5, 1.0, 0.8, 0.5, 400.0, 400),
     ("19001", "Huit", 1.5, 1.0, 0.8, 0.5, 100.0, 100),
+    ("2A004", "Neuf", 1.0, 0.8, 0.6, 0.4, 70.0, 70),
     ("09999", "Inconnue", 1.0, 1.0, 1.0, 1.0, 10.0, 10),
 ]
 
@@ -132,6 +134,8 @@ FILOSOFI_TEXT = (
     "31002;nd;nd;nd;nd;nd\n"
     "46001;nd;nd;nd;nd;nd\n"
     "19001;nd;nd;nd;nd;nd\n"
+    "12001;nd;nd;nd;nd;nd\n"
+    "2A004;nd;nd;nd;nd;nd\n"
 )
 
 SAE_COLUMNS = [

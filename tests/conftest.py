@@ -157,3 +157,35 @@ def france_graph(data_dir: Path, graph_cache: Path):
     from zoning.traveltimes import load_network
 
     return load_network(data_dir, load_config(), cache_dir=graph_cache)
+
+
+@pytest.fixture(scope="session")
+def france_all(data_dir: Path):  # type: ignore[no-untyped-def]
+    """``score --region all`` on the real files, once per session (no sensitivity draws).
+
+    ``runs``: the national run (that of ``--region FR``) then the 13 regions
+    (:func:`zoning.pipeline.run_all`); ``calls``: how many times it read the territory,
+    loaded the road graph, computed travel times and ran a multi-source Dijkstra.
+    """
+    from collections import Counter
+    from types import SimpleNamespace
+    from typing import Any
+
+    from zoning import pipeline, territory, traveltimes
+    from zoning.config import load_config
+
+    calls: Counter[str] = Counter()
+
+    def counting(name: str, f: Any) -> Any:
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            calls[name] += 1
+            return f(*args, **kwargs)
+        return counted
+
+    with pytest.MonkeyPatch.context() as mp:
+        for module, name in ((territory, "load_territory"), (traveltimes, "load_network"),
+                             (traveltimes, "compute_travel_times"),
+                             (traveltimes, "nearest_facility")):
+            mp.setattr(module, name, counting(name, getattr(module, name)))
+        runs = pipeline.run_all(load_config(), data_dir, draws=0)
+    return SimpleNamespace(runs=runs, calls=dict(calls))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -211,13 +212,10 @@ def test_identical_inputs_identical_ranks_and_seeded_sensitivity(
 
 
 @pytest.mark.integration
-def test_france_travel_criterion_on_the_france_graph(data_dir: Path, tmp_path: Path) -> None:
-    from zoning.pipeline import run
-
-    cfg = load_config()
-    fr = run(cfg, data_dir, region="FR", draws=0)
-    oc = run(cfg, data_dir, region="76", draws=0)
-    u_fr, u_oc = fr.criteria["urgences"].values, oc.criteria["urgences"].values
+def test_france_travel_criterion_on_the_france_graph(france_all: Any, occitanie: Any,
+                                                    tmp_path: Path) -> None:
+    fr = france_all.runs[0]  # the national run of the session's --region all (= --region FR)
+    u_fr, u_oc = fr.criteria["urgences"].values, occitanie.epci["urgences"]
     assert len(fr.table) > 1200 and fr.table["rank"].is_unique
     # Occitanie EPCI: same values as the regional run (the graph covers them)
     pd.testing.assert_series_equal(u_fr.reindex(u_oc.index), u_oc, check_names=False)

@@ -91,7 +91,7 @@ def test_map_cog2024_apl(tiny: Path, caplog: pytest.LogCaptureFixture) -> None:
         mapped, report = map_cog2024(apl, t, sum_columns=APL_SUMS, weighted_means=APL_MEANS)
     assert "09999" in caplog.text  # unmatched codes are logged, not silently dropped
     assert report.unmatched == ["09999"]
-    assert report.outside == 2  # 12001 and 15001 belong to EPCI C (region 84)
+    assert report.outside == 3  # 12001, 15001 (EPCI C, region 84) and 2A004 (EPCI E, 94)
     assert report.matched + report.outside + len(report.unmatched) == report.n_rows == len(apl)
     assert report.merged == {"09002": ["09002", "09003"]}
     assert report.missing == []
@@ -111,7 +111,7 @@ def test_map_cog2024_reports_missing_communes(tiny: Path) -> None:
     mapped, report = map_cog2024(filo, t, sum_columns=["nb_personnes"],
                                  weighted_means={"med_niveau_vie": "nb_personnes"})
     assert report.missing == ["19001", "31002", "46001"]
-    assert report.outside == 1 and report.unmatched == []
+    assert report.outside == 3 and report.unmatched == []  # 15001, 12001 and 2A004
     # 09003 is secret: the merged median is that of 09002 alone
     assert mapped.loc["09002", "med_niveau_vie"] == 23000.5
     assert mapped.loc["09002", "nb_personnes"] == 140

@@ -245,7 +245,8 @@ def _report(res: Any, config: Any, table: bool = True) -> None:
         from zoning.territory import REGION_NAMES
 
         sel = r.epci["selected"].fillna(False).astype(bool)
-        counts = r.epci.loc[sel, "reg"].astype(str).value_counts().sort_index()
+        regs = sorted(r.epci["reg"].dropna().astype(str).unique())  # regions with 0 shown too
+        counts = r.epci.loc[sel, "reg"].astype(str).value_counts().reindex(regs, fill_value=0)
         click.echo(f"Zones prioritaires par région ({int(sel.sum())}) : " + " ; ".join(
             f"{REGION_NAMES.get(k, k)} {int(v)}" for k, v in counts.items()))
         click.echo("  La liste officielle de juin 2025 compte 151 EPCI (2 539 784 hab.), dont 143 "
