@@ -134,3 +134,25 @@ def test_cli_region_all_writes_one_set_per_region(tiny_data_dir: Path, tmp_path:
     # the count per region lists every region, those without a zone too
     line = "Zones prioritaires par région (2) : Occitanie 1 ; Auvergne-Rhône-Alpes 0 ; Corse 1"
     assert line in fr.output and line in res.output
+
+
+@pytest.mark.integration
+def test_readme_states_why_three_epci_have_no_criterion_4(france_all: SimpleNamespace) -> None:
+    readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+    epci = france_all.runs[0].result.epci
+    missing = epci[epci["urgences"].isna()]
+    assert sorted(missing["epci_nom"]) == ["Bordeaux Métropole", "CC de Belle Ile en Mer",
+                                           "Nantes Métropole"]
+    m = re.search(r"Bordeaux Métropole and Nantes Métropole \((\d+) % and (\d+) % of their "
+                  r"population far from the graph in dense areas, timed by the urban access "
+                  r"model, more than the quarter `travel.max_share_urban_model` allows", readme)
+    assert m, "README: the sentence on the EPCI without criterion 4 changed"
+    limit = CONFIG.travel.max_share_urban_model
+    for siren, share in (("243300316", m[1]), ("244400404", m[2])):
+        part = float(epci.at[siren, "part_modele_urbain"])
+        assert round(100 * part) == int(share) and part > limit and limit == 0.25
+        assert "modèle d'accès urbain" in epci.at[siren, "motif_indisponible"]
+    belle_ile = missing.index[missing["epci_nom"] == "CC de Belle Ile en Mer"][0]
+    assert epci.at[belle_ile, "part_hors_couverture"] == 1.0
+    assert "100 % of its population is outside the network's coverage" in readme
+    assert "hors couverture" in epci.at[belle_ile, "motif_indisponible"]
