@@ -27,6 +27,7 @@ from zoning.errors import ExportError, ZoningError
 from zoning.exports import _common as common
 from zoning.exports import geopackage as gpkg_mod
 from zoning.exports import (
+    qgis,
     read_geopackage,
     webmap,
     write_all,
@@ -36,6 +37,7 @@ from zoning.exports import (
 )
 from zoning.exports import tables as tables_mod
 from zoning.fmt import fr_number, fr_percent, fr_probability, fr_value
+from zoning.results import NoteSection
 
 # --------------------------------------------------------------------------- helpers
 
@@ -319,6 +321,11 @@ def test_geopackage_layers_crs_counts(tiny_gpkg: Path) -> None:
     assert fac["categorie"].tolist() == ["SU et SMUR", "SU", "Antenne SMUR"]
 
 
+def _qml(text: str) -> ET.Element:
+    assert text.startswith("<!DOCTYPE qgis")
+    return ET.fromstring(text.split("\n", 1)[1])
+
+
 def test_geopackage_styles(tiny_gpkg: Path) -> None:
     con = sqlite3.connect(tiny_gpkg)
     geom_cols = dict(con.execute("SELECT table_name, column_name FROM gpkg_geometry_columns"))
@@ -326,40 +333,110 @@ def test_geopackage_styles(tiny_gpkg: Path) -> None:
     assert cols == ["id", "f_table_catalog", "f_table_schema", "f_table_name",
                     "f_geometry_column", "styleName", "styleQML", "styleSLD", "useAsDefault",
                     "description", "owner", "ui", "update_time"]
-    rows = con.execute("SELECT f_table_name, f_geometry_column, styleQML, useAsDefault "
-                       "FROM layer_styles").fetchall()
+    rows = con.execute("SELECT f_table_name, f_geometry_column, styleName, styleQML, styleSLD, "
+                       "useAsDefault FROM layer_styles ORDER BY id").fetchall()
     con.close()
-    assert sorted(r[0] for r in rows) == ["communes", "epci_scores", "urgences"]
-    styles = {r[0]: r for r in rows}
-    for name, (_, gcol, qml, default) in styles.items():
-        assert default == 1 and gcol == geom_cols[name]
-        assert ET.fromstring(qml.split("\n", 1)[1]).tag == "qgis"
-    epci = ET.fromstring(styles["epci_scores"][2].split("\n", 1)[1])
-    rend = epci.find("renderer-v2")
-    assert rend is not None and rend.get("type") == "graduatedSymbol"
-    assert rend.get("attr") == "composite"
-    cls = common.quantile_classes(tiny_result().epci["composite"], 5, 2)
-    lowers = [float(e.get("lower", "nan")) for e in rend.iter("range")]
-    assert lowers == pytest.approx(list(cls.bounds[:-1]))
-    assert "selected" in styles["epci_scores"][2]  # thick outline rule on selection
-    aliases = {a.get("field"): a.get("name") for a in epci.iter("alias")}
-    assert aliases["apl"].startswith("Accès aux médecins généralistes")
-    urg = ET.fromstring(styles["urgences"][2].split("\n", 1)[1]).find("renderer-v2")
+    r = tiny_result()
+    # one default style per layer; the EPCI layer also has one style per criterion
+    assert sorted((t, d) for t, _, _, _, _, d in rows) == [
+        ("communes", 1), ("epci_scores", 0), ("epci_scores", 0), ("epci_scores", 0),
+        ("epci_scores", 0), ("epci_scores", 0), ("epci_scores", 1), ("urgences", 1)]
+    for table, gcol, _, qml, _, _ in rows:
+        assert gcol == geom_cols[table] and _qml(qml).tag == "qgis"
+    epci_rows = [row for row in rows if row[0] == "epci_scores"]
+    names = [row[2] for row in epci_rows]
+    assert names[0] == "Priorité (score composite, zones prioritaires)"
+    assert names[1:] == [f"Critère {i} : {c.label}" + ("" if c.available else
+                                                        f" — {common.MISSING}")
+                         for i, c in enumerate(r.criteria, start=1)]
+    assert epci_rows[0][5] == 1
+    sel = r.epci["selected"].astype(bool)
+    n_robust = int((sel & (r.epci["robustesse"] == "robuste")).sum())
+    for (_, _, _name, qml, sld, _), col in zip(
+            epci_rows, ["composite"] + [c.id for c in r.criteria], strict=True):
+        root = _qml(qml)
+        assert root.get("labelsEnabled") == "1"
+        rend = root.find("renderer-v2")
+        assert rend is not None and rend.get("type") == "RuleRenderer"
+        assert rend.get("symbollevels") == "1"
+        rules = list(rend.iter("rule"))
+        labels = [ru.get("label", "") for ru in rules]
+        # the priority outlines are legend entries of their own, with their counts
+        assert labels[0] == f"Zone prioritaire robuste ({n_robust} EPCI)"
+        assert labels[1] == f"Zone prioritaire limite ({int(sel.sum()) - n_robust} EPCI)"
+        assert labels[-1].startswith("Donnée indisponible (")
+        symbols = {s.get("name"): s for s in rend.iter("symbol")}
+        passes = [symbols[ru.get("symbol")].find("layer").get("pass") for ru in rules]
+        assert passes[:2] == ["1", "1"] and set(passes[2:]) == {"0"}  # outlines on top
+        dash = [symbols[ru.get("symbol")].find("layer/prop[@k='outline_style']").get("v")
+                for ru in rules[:2]]
+        assert dash == ["solid", "dash"]
+        label_style = root.find("labeling/settings/text-style")
+        assert label_style is not None and label_style.get("fieldName") == "epci_nom"
+        aliases = {a.get("field"): a.get("name") for a in root.iter("alias")}
+        assert aliases["apl"].startswith("Accès aux médecins généralistes")
+        # the class rules are the map's quintiles: same bounds, every EPCI counted once
+        values = pd.to_numeric(r.epci[col], errors="coerce")
+        class_rules = rules[2:-1]
+        n_missing = int(values.isna().sum())
+        assert labels[-1] == f"Donnée indisponible ({n_missing} EPCI)"
+        if values.notna().any():
+            scale = {c.id: common.display_scale(c) for c in r.criteria}
+            factor, unit = scale.get(col, (1.0, ""))
+            shown = values * factor  # classes of the value as shown (a share in percent)
+            dec = 2 if col == "composite" else common.display_decimals(shown, unit)
+            cls = common.quantile_classes(shown, 5, dec)
+            assert len(class_rules) == cls.k
+            lowers = [float(ru.get("filter", "").split(">= ")[1].split(" ")[0])
+                      for ru in class_rules]
+            assert lowers == pytest.approx(list(cls.bounds[:-1]))
+            counts = [int(re.search(r"\((\d+) EPCI\)$", lab).group(1))  # type: ignore[union-attr]
+                      for lab in labels[2:-1]]
+            assert sum(counts) == values.notna().sum()
+        else:
+            assert class_rules == []
+        sld_root = ET.fromstring(sld.encode("utf-8"))
+        se = "{http://www.opengis.net/se}"
+        titles = [t.text for t in sld_root.iter(f"{se}Title")]
+        assert titles[-2:] == labels[:2]  # outlines drawn last in the SLD too
+        assert [p.text for p in sld_root.iter("{http://www.opengis.net/ogc}PropertyName")
+                ][-1] == "epci_nom"
+    urg = _qml(next(row[3] for row in rows if row[0] == "urgences")).find("renderer-v2")
     assert urg is not None and urg.get("type") == "categorizedSymbol"
     assert {c.get("value") for c in urg.iter("category")} == set(common.SITE_CATEGORIES)
-    com = ET.fromstring(styles["communes"][2].split("\n", 1)[1]).find("renderer-v2")
+    com = _qml(next(row[3] for row in rows if row[0] == "communes")).find("renderer-v2")
     assert com is not None and com.get("attr") == "t_urgence_min"
 
 
+def test_epci_style_rules_select_what_the_map_shows() -> None:
+    """The QGIS rule filters, evaluated here, put each EPCI in the class the web map gives it."""
+    r = tiny_result()
+    fields = [c for c in r.epci.columns if c != "geometry"]
+    style = qgis.epci_styles(r, {}, fields)[1]  # criterion 1 (APL, higher is better)
+    payload = webmap.build_payload(r)
+    layer = next(lay for lay in payload["epci_layers"]
+                 if lay["name"].startswith(r.criteria[0].label))
+    apl = r.epci["apl"].astype(float)
+    for code, (_, value) in zip(layer["codes"], apl.items(), strict=True):
+        hits = [i for i, ru in enumerate(style.rules[2:-1])
+                if ru.lower <= value and (value < ru.upper or (ru.upper_inclusive
+                                                               and value <= ru.upper))]
+        assert hits == [code]
+
+
 def test_packaged_qml_files_are_valid() -> None:
-    for name in gpkg_mod.LAYERS:
-        root = ET.fromstring(gpkg_mod.style_qml(name).split("\n", 1)[1])
+    for name in gpkg_mod.STYLE_NAMES:
+        root = _qml(gpkg_mod.style_qml(name))
         assert root.tag == "qgis" and root.find("renderer-v2") is not None
         # every symbol layer carries its properties twice: <Option> (QGIS >= 3.26) and <prop>
         for layer in root.iter("layer"):
             opts = {o.get("name"): o.get("value") for o in layer.findall("Option/Option")}
             props = {p.get("k"): p.get("v") for p in layer.findall("prop")}
             assert opts and opts == props
+    for style in qgis.epci_styles(tiny_result(), {}, []):
+        for layer in _qml(style.qml).iter("layer"):
+            opts = {o.get("name"): o.get("value") for o in layer.findall("Option/Option")}
+            assert opts == {p.get("k"): p.get("v") for p in layer.findall("prop")}
 
 
 def test_geopackage_metadata_and_parameters(tiny_gpkg: Path) -> None:
@@ -390,6 +467,54 @@ def test_geopackage_metadata_and_parameters(tiny_gpkg: Path) -> None:
     assert p["region"] == "99" and p["computed_at"] == "2026-11-25T21:00:00"
     assert [c["id"] for c in json.loads(p["criteria"])] == [
         "apl", "age_mg", "ald", "urgences", "niveau_vie"]
+
+
+def test_geopackage_qgis_layer_metadata(tiny_gpkg: Path) -> None:
+    """What QGIS reads as layer metadata: its XML, referenced with scope 'table'."""
+    con = sqlite3.connect(tiny_gpkg)
+    docs = dict(con.execute(
+        "SELECT r.table_name, m.metadata FROM gpkg_metadata m JOIN gpkg_metadata_reference r "
+        "ON r.md_file_id = m.id WHERE m.md_standard_uri = 'http://mrcc.com/qgis.dtd' AND "
+        "m.mime_type = 'text/xml' AND r.reference_scope = 'table'"))
+    con.close()
+    assert set(docs) == set(gpkg_mod.LAYERS)
+    r = tiny_result()
+    for layer, text in docs.items():
+        root = _qml(text)
+        assert root.findtext("title") == f"{gpkg_mod.LAYER_TITLES[layer]} — Région test"
+        assert root.findtext("abstract") == gpkg_mod.LAYER_DESCRIPTIONS[layer]
+        assert root.findtext("language") == "fra"
+        sources = gpkg_mod.layer_sources(r, layer)
+        assert sources and [lk.get("url") for lk in root.iter("link")] == [
+            s.url for s in sources]
+        rights = [e.text or "" for e in root.findall("rights")]
+        assert len(rights) == len(sources)
+        for s, line in zip(sources, rights, strict=True):
+            assert s.publisher in line and s.vintage in line and s.licence in line
+        licences = [e.text for e in root.findall("license")]
+        assert licences == list(dict.fromkeys(s.licence for s in sources))
+        assert "Licence Ouverte / Etalab 2.0" in licences
+        assert root.find("crs/spatialrefsys/authid").text == "EPSG:2154"  # type: ignore[union-attr]
+        spatial = root.find("extent/spatial")
+        assert spatial is not None and float(spatial.get("minx", "nan")) < float(
+            spatial.get("maxx", "nan"))
+        history = [e.text or "" for e in root.findall("history")]
+        assert history[0].startswith("Calculé par zoning 0.1.0 le 2026-11-25T21:00:00")
+        assert set(common.missing_criteria_notes(r)) <= set(history)
+        assert "/work" not in text and "/tmp" not in text
+    epci_sources = {s.id for s in gpkg_mod.layer_sources(r, "epci_scores")}
+    assert {"apl", "filosofi", "ald_bv", "urgences", "epci"} <= epci_sources
+
+
+def test_geopackage_keeps_the_note_sections(tmp_path: Path) -> None:
+    """The map rebuilt from the GeoPackage (zoning map) shows the sections the run had."""
+    r = replace(tiny_result(), sections=[
+        NoteSection("Calibration des poids sur la liste de référence", ["Poids : 0,4", "AUC"]),
+        NoteSection("Comparaison avec la liste de référence", ["3 EPCI en commun"])])
+    back = read_geopackage(write_geopackage(r, tmp_path / "zoning_99.gpkg"))
+    assert back.sections == r.sections
+    assert webmap.build_payload(back)["sections"] == webmap.build_payload(r)["sections"]
+    assert webmap.build_payload(back)["notes"] == webmap.build_payload(r)["notes"]
 
 
 def test_geopackage_round_trip(tiny_gpkg: Path) -> None:

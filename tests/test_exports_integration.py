@@ -6,6 +6,7 @@ CRS, styles and drawing; the scoring itself is tested in test_scoring / test_cri
 from __future__ import annotations
 
 import sqlite3
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import numpy as np
@@ -64,8 +65,16 @@ def test_occitanie_geopackage(outputs: dict[str, Path], occitanie: RunResult) ->
         assert info["crs"] == "EPSG:2154" and info["features"] == n
     con = sqlite3.connect(gpkg)
     rows = con.execute("SELECT f_table_name, useAsDefault FROM layer_styles").fetchall()
+    default = con.execute("SELECT styleQML FROM layer_styles WHERE f_table_name = 'epci_scores' "
+                          "AND useAsDefault = 1").fetchone()[0]
     con.close()
-    assert sorted(rows) == [("communes", 1), ("epci_scores", 1), ("urgences", 1)]
+    assert sorted(rows) == [("communes", 1), *[("epci_scores", 0)] * 5, ("epci_scores", 1),
+                            ("urgences", 1)]
+    labels = [r.get("label", "") for r in ET.fromstring(default.split("\n", 1)[1]).iter("rule")]
+    n_robust = int((occitanie.epci["selected"] & (occitanie.epci["robustesse"] == "robuste")
+                    ).sum())
+    assert labels[0].startswith(f"Zone prioritaire robuste ({n_robust} EPCI")
+    assert labels[1] == f"Zone prioritaire limite ({28 - n_robust} EPCI)"
     back = read_geopackage(gpkg)
     assert len(back.epci) == 161 and int(back.epci["selected"].sum()) == 28
     assert back.epci.index.str.fullmatch(r"\d{9}").all()

@@ -31,7 +31,7 @@ def test_wheel_ships_the_default_config_and_assets(wheel: Path) -> None:
         packaged = zf.read("zoning/criteria.toml").decode("utf-8")
     # the packaged default IS the user-facing config/criteria.toml (one file, linked)
     assert packaged == (ROOT / "config" / "criteria.toml").read_text(encoding="utf-8")
-    for name in ("zoning/py.typed", "zoning/exports/styles/epci_scores.qml",
+    for name in ("zoning/py.typed", "zoning/exports/styles/communes.qml",
                  "zoning/exports/assets/map.js"):
         assert name in names, name
     assert not any(n.startswith(("tests/", "config/")) for n in names)

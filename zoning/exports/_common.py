@@ -235,6 +235,13 @@ def value_decimals(values: pd.Series | np.ndarray) -> int:
     return 3
 
 
+def display_decimals(values: pd.Series | np.ndarray, unit: str) -> int:
+    """Decimals shown for a criterion (map, QGIS legend): by magnitude, at most one for a
+    percentage."""
+    dec = value_decimals(values)
+    return min(dec, 1) if unit.lstrip().startswith("%") else dec
+
+
 # --------------------------------------------------------------------------- classes
 
 

@@ -2,11 +2,15 @@
 
 Layers (EPSG:2154): ``epci_scores``, ``communes``, ``urgences``; attribute table
 ``run_parameters`` (``parametre``, ``valeur``: region, version, computed_at, config,
-vintages, criteria metadata, notes). Default QGIS styles are stored in the standard
-``layer_styles`` table (QML from ``zoning/exports/styles/``, the EPCI class bounds set
-to the run's quintiles); French field labels and descriptions in ``gpkg_data_columns``
-(read by GDAL as alternative names and comments, by QGIS as aliases); layer
-descriptions in ``gpkg_contents`` and ``gpkg_metadata`` (+ ``gpkg_metadata_reference``).
+vintages, criteria metadata, notes, note sections). QGIS styles are stored in the standard
+``layer_styles`` table: communes and sites from the QML of ``zoning/exports/styles/``; the EPCI
+layer has a default "Priorité" style and one style per criterion (Layer Properties > Style),
+each a rule-based renderer (QML and SLD) built from the run by :mod:`zoning.exports.qgis`
+(quintiles of the web map, priority outlines as legend entries, EPCI names as labels). French
+field labels and descriptions in ``gpkg_data_columns`` (read by GDAL as alternative names
+and comments, by QGIS as aliases); layer descriptions in ``gpkg_contents`` and
+``gpkg_metadata`` (+ ``gpkg_metadata_reference``): a Dublin Core description and the QGIS
+metadata of each layer (title, abstract, sources with links, vintages, rights and licences).
 The travel-time GeoTIFF is written beside the GeoPackage by the routing code and
 referenced in ``run_parameters`` (``raster_path``).
 """
@@ -38,13 +42,14 @@ from zoning.exports._common import (
     epci_column_labels,
     missing_criteria_notes,
     params_json,
-    quantile_classes,
     site_categories,
     sources_lines,
     version,
 )
+from zoning.exports.qgis import METADATA_URI, LayerMetadata, epci_styles, metadata_xml
 from zoning.fmt import fr_number
-from zoning.results import CriterionMeta, RunResult
+from zoning.results import CriterionMeta, NoteSection, RunResult
+from zoning.sources.catalogue import CATALOGUE, Source
 
 LAYERS = ("epci_scores", "communes", "urgences")
 PARAMS_TABLE = "run_parameters"
@@ -60,9 +65,27 @@ LAYER_DESCRIPTIONS = {
 }
 
 STYLE_NAMES = {
-    "epci_scores": "Priorité (score composite, zones prioritaires)",
     "communes": "Temps d'accès au SU ou SMUR le plus proche",
     "urgences": "Sites SU et SMUR par type",
+}
+"""Styles packaged as QML files (``zoning/exports/styles/``); the EPCI styles are built from
+the run (:func:`zoning.exports.qgis.epci_styles`)."""
+
+LAYER_SOURCES: dict[str, tuple[str, ...]] = {
+    "epci_scores": ("epci", "communes_epci", "communes", "apl", "apl_age", "ald_bv",
+                    "bv_communes", "filosofi", "urgences", "smursamu", "roads_france",
+                    "roads_france_nodes", "population_grid_france"),
+    "communes": ("communes", "mairies", "communes_epci", "apl", "ald_bv", "bv_communes",
+                 "filosofi", "urgences", "smursamu", "roads_france", "roads_france_nodes",
+                 "population_grid_france", "departements", "arrondissements"),
+    "urgences": ("urgences", "smursamu"),
+}
+"""Catalogue sources each layer is computed from (credited in the layer metadata)."""
+
+LAYER_TITLES = {
+    "epci_scores": "EPCI : critères, score et zones prioritaires",
+    "communes": "Communes : population, données d'entrée et temps d'accès aux urgences",
+    "urgences": "Sites d'urgences (SU) et SMUR",
 }
 
 _QML_DOCTYPE = "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n"
@@ -82,31 +105,6 @@ def _set_aliases(root: ET.Element, labels: dict[str, str], fields: list[str]) ->
     for i, f in enumerate(fields):
         if f in labels:
             ET.SubElement(aliases, "alias", {"field": f, "index": str(i), "name": labels[f]})
-
-
-def epci_style(result: RunResult, labels: dict[str, str], fields: list[str]) -> str:
-    """The EPCI QML with its graduated ranges set to the run's composite quintiles."""
-    root = ET.fromstring(style_qml("epci_scores"))
-    ranges = root.find("renderer-v2/ranges")
-    symbols = root.find("renderer-v2/symbols")
-    if ranges is None or symbols is None:
-        raise ExportError("zoning/exports/styles/epci_scores.qml: no graduated ranges/symbols")
-    cls = quantile_classes(result.epci["composite"], 5, 2)
-    elems = list(ranges)
-    if cls.k:
-        # keep the darkest colours when there are fewer classes: drop the lightest ranges
-        keep = elems[len(elems) - cls.k:] if cls.k < len(elems) else elems
-        for e in elems:
-            if e not in keep:
-                ranges.remove(e)
-        for i, e in enumerate(keep):
-            lo, hi = cls.bounds[i], cls.bounds[i + 1]
-            e.set("lower", f"{lo:.6f}")
-            e.set("upper", f"{hi:.6f}")
-            e.set("label", f"{fr_number(lo, 2)} – "
-                           f"{fr_number(hi, 2)}")
-    _set_aliases(root, labels, fields)
-    return _QML_DOCTYPE + ET.tostring(root, encoding="unicode")
 
 
 def _style_with_aliases(name: str, labels: dict[str, str], fields: list[str]) -> str:
@@ -180,10 +178,49 @@ def _params_rows(result: RunResult, gpkg: Path) -> pd.DataFrame:
         ("criteria", json.dumps([asdict(c) for c in result.criteria], ensure_ascii=False)),
         ("notes", json.dumps(missing_criteria_notes(result), ensure_ascii=False)),
         ("sources", json.dumps(sources_lines(result), ensure_ascii=False)),
+        ("sections", json.dumps([asdict(sec) for sec in result.sections],
+                                ensure_ascii=False)),
         ("raster_path", _raster_ref(result, gpkg)),
         ("params", params_json(result)),
     ]
     return pd.DataFrame(rows, columns=["parametre", "valeur"])
+
+
+def layer_sources(result: RunResult, layer: str) -> list[Source]:
+    """The catalogue sources a layer was computed from (the run's variants included)."""
+    ids = list(LAYER_SOURCES[layer])
+    cfg = result.params.get("config") or {}
+    age = (cfg.get("age") or {}).get("indicator") if isinstance(cfg, dict) else None
+    if layer == "epci_scores":
+        if age == "effectifs_2019":  # criterion 2 from the 2019 head counts, not the APL
+            ids[ids.index("apl_age")] = "mg_2019"
+        files = result.params.get("input_files") or {}
+        ids += [k for k in ("filosofi_epci", "ald") if k in files]
+    return [CATALOGUE[i] for i in ids if i in CATALOGUE]
+
+
+def _layer_metadata(result: RunResult, layer: str, frame: gpd.GeoDataFrame) -> LayerMetadata:
+    created = computed_at(result)
+    history = [f"Calculé par zoning {version(result)}" + (f" le {created}" if created else "")
+               + f" pour la région {result.region_name} ({result.region})."]
+    history += sources_lines(result) if layer == "epci_scores" else []
+    history += missing_criteria_notes(result)
+    for sec in result.sections:
+        history += [f"{sec.title} : {line}" for line in sec.lines]
+    bounds = (tuple(float(b) for b in frame.total_bounds) if len(frame)
+              else (0.0, 0.0, 0.0, 0.0))
+    return LayerMetadata(
+        identifier=f"zoning_{result.region}_{layer}",
+        title=f"{LAYER_TITLES[layer]} — {result.region_name}",
+        abstract=LAYER_DESCRIPTIONS[layer],
+        keywords=("déserts médicaux", "zones prioritaires", "accès aux soins", "EPCI",
+                  "urgences", "médecins généralistes"),
+        sources=tuple(layer_sources(result, layer)),
+        history=tuple(history),
+        created=created,
+        crs_wkt=frame.crs.to_wkt() if frame.crs is not None else "",
+        bounds=(bounds[0], bounds[1], bounds[2], bounds[3]),
+    )
 
 
 # --------------------------------------------------------------------------- SQL parts
@@ -295,18 +332,21 @@ def _finish_sqlite(path: Path, result: RunResult, frames: dict[str, gpd.GeoDataF
         labels = {layer: {c: v[0] for c, v in d.items()} for layer, d in docs.items()}
         fields = {layer: [c for c in f.columns if c != f.geometry.name]
                   for layer, f in frames.items()}
-        qml = {
-            "epci_scores": epci_style(result, labels["epci_scores"], fields["epci_scores"]),
-            "communes": _style_with_aliases("communes", labels["communes"], fields["communes"]),
-            "urgences": _style_with_aliases("urgences", labels["urgences"], fields["urgences"]),
-        }
+        rows_styles = [
+            (layer, STYLE_NAMES[layer], _style_with_aliases(layer, labels[layer], fields[layer]),
+             "", 1, f"Style par défaut écrit par zoning {version(result)}")
+            for layer in ("communes", "urgences")]
+        rows_styles += [
+            ("epci_scores", st.name, st.qml, st.sld, int(st.default),
+             f"{st.description} (zoning {version(result)})")
+            for st in epci_styles(result, labels["epci_scores"], fields["epci_scores"])]
         con.execute("DELETE FROM layer_styles WHERE f_table_name IN (?, ?, ?)", LAYERS)
         con.executemany(
             "INSERT INTO layer_styles (f_table_catalog, f_table_schema, f_table_name, "
             "f_geometry_column, styleName, styleQML, styleSLD, useAsDefault, description, owner, "
-            "ui, update_time) VALUES ('', '', ?, ?, ?, ?, '', 1, ?, 'zoning', NULL, ?)",
-            [(layer, geom_cols.get(layer, "geom"), STYLE_NAMES[layer], qml[layer],
-              f"Style par défaut écrit par zoning {version(result)}", now) for layer in LAYERS])
+            "ui, update_time) VALUES ('', '', ?, ?, ?, ?, ?, ?, ?, 'zoning', NULL, ?)",
+            [(layer, geom_cols.get(layer, "geom"), name, qml, sld, default, desc, now)
+             for layer, name, qml, sld, default, desc in rows_styles])
         # metadata: run parameters for the whole GeoPackage, one description per layer
         run_md = json.dumps({"title": f"zoning — {result.region_name}",
                              "version": version(result), "computed_at": computed_at(result),
@@ -321,12 +361,16 @@ def _finish_sqlite(path: Path, result: RunResult, frames: dict[str, gpd.GeoDataF
                     "column_name, row_id_value, timestamp, md_file_id) VALUES ('geopackage', "
                     "NULL, NULL, NULL, ?, ?)", (now, cur.lastrowid))
         for layer in LAYERS:
-            cur = con.execute("INSERT INTO gpkg_metadata (md_scope, md_standard_uri, mime_type, "
-                              "metadata) VALUES ('dataset', 'http://purl.org/dc/elements/1.1/', "
-                              "'text/plain', ?)", (LAYER_DESCRIPTIONS[layer],))
-            con.execute("INSERT INTO gpkg_metadata_reference (reference_scope, table_name, "
-                        "column_name, row_id_value, timestamp, md_file_id) VALUES ('table', ?, "
-                        "NULL, NULL, ?, ?)", (layer, now, cur.lastrowid))
+            for uri, mime, doc in (
+                    ("http://purl.org/dc/elements/1.1/", "text/plain", LAYER_DESCRIPTIONS[layer]),
+                    (METADATA_URI, "text/xml", metadata_xml(_layer_metadata(result, layer,
+                                                                             frames[layer])))):
+                cur = con.execute("INSERT INTO gpkg_metadata (md_scope, md_standard_uri, "
+                                  "mime_type, metadata) VALUES ('dataset', ?, ?, ?)",
+                                  (uri, mime, doc))
+                con.execute("INSERT INTO gpkg_metadata_reference (reference_scope, table_name, "
+                            "column_name, row_id_value, timestamp, md_file_id) VALUES ('table', "
+                            "?, NULL, NULL, ?, ?)", (layer, now, cur.lastrowid))
         con.commit()
     finally:
         con.close()
@@ -422,6 +466,12 @@ def read_geopackage(path: str | Path) -> RunResult:
     except (KeyError, TypeError, ValueError) as exc:
         raise ExportError(f"{path}: table run_parameters: unreadable 'criteria' or 'params' "
                           f"({exc}); rewrite the GeoPackage with zoning score") from exc
+    try:
+        sections = [NoteSection(str(sec["title"]), [str(line) for line in sec["lines"]])
+                    for sec in json.loads(p.get("sections") or "[]")]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ExportError(f"{path}: table run_parameters: unreadable 'sections' ({exc}); "
+                          "rewrite the GeoPackage with zoning score") from exc
     run_notes = [str(n) for n in params.get("notes", [])] if isinstance(params, dict) else []
     stored_notes = json.loads(p.get("notes") or "[]")
 
@@ -437,4 +487,5 @@ def read_geopackage(path: str | Path) -> RunResult:
         epci=epci, communes=layer("communes", "code_insee"), facilities=facilities,
         criteria=criteria, notes=run_notes or list(stored_notes), params=params,
         raster_path=(path.parent / p["raster_path"]) if p.get("raster_path") else None,
+        sections=sections,
     )

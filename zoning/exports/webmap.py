@@ -40,6 +40,7 @@ from zoning.exports._common import (
     check_result,
     class_labels,
     computed_at,
+    display_decimals,
     display_scale,
     fixed_classes,
     missing_criteria_notes,
@@ -49,7 +50,6 @@ from zoning.exports._common import (
     short_label,
     site_categories,
     sources_lines,
-    value_decimals,
     version,
 )
 from zoning.fmt import fr_datetime, fr_number, fr_probability, fr_value
@@ -171,12 +171,6 @@ def _nullable(values: pd.Series, decimals: int) -> list[Any]:
 # --------------------------------------------------------------------------- payload
 
 
-def _decimals(values: pd.Series, unit: str) -> int:
-    """Decimals shown for a criterion: by magnitude, at most one for a percentage."""
-    dec = value_decimals(values)
-    return min(dec, 1) if unit.lstrip().startswith("%") else dec
-
-
 def _items(colors: list[str], labels: list[str]) -> list[dict[str, str]]:
     return [{"color": c, "label": lab} for c, lab in zip(colors, labels, strict=True)]
 
@@ -240,7 +234,7 @@ def _epci_part(result: RunResult, tolerance_m: float) -> tuple[dict[str, Any], l
         if c.available:
             factor, shown_unit = display_scale(c)
             vals = pd.to_numeric(epci[c.id], errors="coerce") * factor
-            dec = _decimals(vals, shown_unit)
+            dec = display_decimals(vals, shown_unit)
             text = vals.map(lambda v, u=shown_unit, d=dec: fr_value(v, u, d, missing=MISSING))
             crank = criterion_ranks(vals, c.direction)
             n_ok = int(vals.notna().sum())
@@ -296,7 +290,7 @@ def _epci_part(result: RunResult, tolerance_m: float) -> tuple[dict[str, Any], l
             })
             continue
         vals = pd.to_numeric(epci[c.id], errors="coerce") * factor
-        dec = _decimals(vals, shown_unit)
+        dec = display_decimals(vals, shown_unit)
         cls = quantile_classes(vals, 5, dec)
         colors = palette(cls.k, YLORRD5)
         if c.direction == "higher_is_better":
