@@ -639,6 +639,50 @@ def test_tables_xlsx(tmp_path: Path) -> None:
     assert wb["Communes"].max_row == len(r.communes) + 1
 
 
+def test_xlsx_layout_and_print_setup(tmp_path: Path) -> None:
+    """Wrapped headers in columns that fit them, frozen header, A4 landscape one page wide,
+    header row on every printed page; the Communes sheet names the EPCI and its selection."""
+    r = tiny_result()
+    write_tables(r, tmp_path)
+    wb = load_workbook(tmp_path / "zoning_99.xlsx")
+    for name in ("Classement des EPCI", "Communes"):
+        ws = wb[name]
+        assert ws.page_setup.orientation == "landscape" and ws.page_setup.paperSize == 9
+        assert ws.sheet_properties.pageSetUpPr.fitToPage
+        # one page wide (1 is the OOXML default, left out of the file), as long as needed
+        assert (ws.page_setup.fitToWidth or 1, ws.page_setup.fitToHeight) == (1, 0)
+        assert ws.print_title_rows == "$1:$1"
+        assert ws.freeze_panes == "C2"
+        height = ws.row_dimensions[1].height
+        widths = {i: dim.width for dim in ws.column_dimensions.values()  # <col> ranges
+                  for i in range(dim.min, dim.max + 1)}
+        for cell in ws[1]:
+            assert cell.alignment.wrap_text
+            width = widths[cell.column]
+            words = str(cell.value).split()
+            assert width >= max(len(w) for w in words) + 2  # no word cut in two
+            lines = tables_mod.header_lines(str(cell.value), width)
+            assert lines <= 5 and height >= 15 * lines  # the wrapped header is all visible
+    assert tables_mod.header_lines("Temps au SU ou SMUR le plus proche (min)", 14) == 4
+    assert tables_mod.header_lines("Population", 12) == 1
+    ws = wb["Communes"]
+    head = [c.value for c in ws[1]]
+    assert head[:6] == ["Code INSEE", "Commune", "Département", "SIREN de l'EPCI",
+                        "Nom de l'EPCI", "EPCI en zone prioritaire"]
+    rows = {row[0]: row for row in ws.iter_rows(min_row=2, values_only=True)}
+    sel = r.epci["selected"].astype(bool)
+    for code, com in r.communes.iterrows():
+        row = rows[code]
+        assert row[3] == com["epci_siren"] and row[4] == r.epci.loc[com["epci_siren"], "epci_nom"]
+        assert row[5] == ("oui" if sel[com["epci_siren"]] else "non")
+    fills = {ws.cell(row=i, column=1).value: ws.cell(row=i, column=1).fill.fgColor.rgb
+             for i in range(2, ws.max_row + 1)}
+    assert all(str(fills[code]).endswith("FDE0DD") == bool(sel[com["epci_siren"]])
+               for code, com in r.communes.iterrows())
+    table = pd.read_csv(tmp_path / "zoning_99_communes.csv", dtype={"epci_siren": str})
+    assert {"epci_nom", "epci_prioritaire"} <= set(table.columns)
+
+
 # --------------------------------------------------------------------------- atomicity
 
 

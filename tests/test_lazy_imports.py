@@ -1,5 +1,5 @@
 """``zoning travel-times`` and ``explain --draws 0`` do not import the map, spreadsheet and
-machine-learning libraries they never use (folium, openpyxl, scikit-learn: ~0.6 s)."""
+machine-learning libraries they never use (folium, xlsxwriter, openpyxl, scikit-learn: ~0.6 s)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-HEAVY = ("folium", "branca", "openpyxl", "sklearn")
+HEAVY = ("folium", "branca", "xlsxwriter", "openpyxl", "sklearn")
 
 CODE = """
 import sys

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from zoning.exports.screenshot import screenshot  # light; its name is also a submodule's
 from zoning.results import RunResult
 
-if TYPE_CHECKING:  # imported on first use (folium, openpyxl are slow to import)
+if TYPE_CHECKING:  # imported on first use (folium and xlsxwriter are slow to import)
     from zoning.exports.geopackage import read_geopackage, write_geopackage
     from zoning.exports.tables import Job, ensure_output_dir, scenario_job, write_tables
     from zoning.exports.travel import write_time_raster, write_travel_outputs
@@ -34,7 +34,7 @@ __all__ = ["ensure_output_dir", "read_geopackage", "scenario_job", "screenshot",
 
 def __getattr__(name: str) -> Any:
     """Import the submodule holding ``name`` on first use (``zoning travel-times`` needs no
-    folium nor openpyxl)."""
+    folium nor xlsxwriter)."""
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'zoning.exports' has no attribute {name!r}")

@@ -68,6 +68,8 @@ COMMUNE_LABELS: dict[str, str] = {
     "nom": "Commune",
     "dep": "Département",
     "epci_siren": "SIREN de l'EPCI",
+    "epci_nom": "Nom de l'EPCI",
+    "epci_prioritaire": "EPCI en zone prioritaire",
     "population": "Population",
     "t_urgence_min": "Temps au SU ou SMUR le plus proche (min)",
     "t_su_min": "Temps au SU le plus proche (min)",

@@ -17,15 +17,12 @@ from __future__ import annotations
 import re
 import tempfile
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.worksheet import Worksheet
 
 from zoning.atomic import output_set
 from zoning.errors import ExportError, ZoningError
@@ -50,12 +47,13 @@ from zoning.text import FORMULA_START, check_utf8_path, formula_safe_frame
 
 Job = tuple[Path, Callable[[Path], None]]
 
-HEADER_FILL = PatternFill("solid", fgColor="263238")
-SELECTED_FILL = PatternFill("solid", fgColor="FDE0DD")
-MISSING_FONT = Font(italic=True, color="777777")
+HEADER_FILL = "263238"
+SELECTED_FILL = "FDE0DD"
+MISSING_COLOR = "777777"
 
-COMMUNE_COLUMNS = ("nom", "dep", "epci_siren", "population", "t_urgence_min", "t_su_min",
-                   "t_smur_min", "nom_urgence", "finess_urgence", "nom_su", "finess_su",
+COMMUNE_COLUMNS = ("nom", "dep", "epci_siren", "epci_nom", "epci_prioritaire", "population",
+                   "t_urgence_min", "t_su_min", "t_smur_min", "nom_urgence", "finess_urgence",
+                   "nom_su", "finess_su",
                    "nom_smur", "finess_smur", "access_km", "far_from_network", "loin_reseau",
                    "modele_acces", "hors_couverture")
 
@@ -92,6 +90,13 @@ def _french_missing(epci: pd.DataFrame, result: RunResult) -> pd.DataFrame:
 def commune_table(result: RunResult) -> pd.DataFrame:
     """Commune rows (criteria inputs and travel times), index ``code_insee``, no geometry."""
     com = result.communes
+    # each commune says its EPCI's name and whether that EPCI is a priority zone
+    siren = com["epci_siren"].astype(str)
+    epci = result.epci.set_axis(result.epci.index.astype(str))
+    com = com.assign(
+        epci_nom=siren.map(epci["epci_nom"]),
+        epci_prioritaire=siren.map(epci["selected"].fillna(False).astype(bool)).fillna(False)
+        .astype(bool))
     cols = [c for c in COMMUNE_COLUMNS if c in com.columns]
     extra = [c for c in com.columns if c not in cols and c != com.geometry.name]
     df = pd.DataFrame(com[cols + extra])
@@ -162,69 +167,84 @@ def _cell_value(v: Any) -> Any:
     return v
 
 
-def _fill_sheet(ws: Worksheet, df: pd.DataFrame, labels: dict[str, str],
-                highlight: pd.Series | None = None) -> None:
+def header_width(label: str, values: pd.Series, numeric: bool) -> float:
+    """Column width (characters) fitting the data and a header wrapped on a few lines.
+
+    The width is at least the header's longest word and a quarter of the header (so that it
+    wraps on at most about four lines), at least the 95th percentile of the data's text
+    length (numbers: 12), at most 48.
+    """
+    words = max((len(w) for w in label.split()), default=0)
+    data = 12.0 if numeric else (float(values.astype(str).str.len().quantile(0.95)) + 2
+                                 if len(values) else 10.0)
+    return float(min(48.0, max(10.0, words + 2.0, len(label) / 4.0 + 2.0, data)))
+
+
+def header_lines(label: str, width: float) -> int:
+    """Lines a wrapped header takes in a column of ``width`` characters (word wrap)."""
+    lines, used = 1, 0
+    room = max(1, int(width) - 1)
+    for word in label.split():
+        need = len(word) if used == 0 else used + 1 + len(word)
+        if need > room and used:
+            lines, used = lines + 1, len(word)
+        else:
+            used = need
+    return lines
+
+
+@dataclass
+class SheetData:
+    """One table sheet as cells: headers, column widths and formats, values per column."""
+
+    headers: list[str]
+    widths: list[float]
+    formats: list[str | None]
+    columns: list[list[Any]]
+    formula_like: list[np.ndarray]  # rows of each text column starting with = + - @
+    highlight: np.ndarray  # rows to fill (selected zones)
+
+    @property
+    def n_rows(self) -> int:
+        return len(self.columns[0]) if self.columns else 0
+
+
+def sheet_data(df: pd.DataFrame, labels: dict[str, str],
+               highlight: pd.Series | None = None) -> SheetData:
+    """The cells of a table sheet (index first), the same for any XLSX writer."""
     flat = df.reset_index()
     cols = list(flat.columns)
-    ws.append([labels.get(c, c) for c in cols])
+    headers = [labels.get(c, c) for c in cols]
     formats = [_number_format(c, flat[c]) for c in cols]
-    rows = flat.astype(object).to_numpy()
-    for row in rows:  # openpyxl writes cell by cell
-        ws.append([_cell_value(v) for v in row])
-    # a text from data starting with = + - @ must stay text, never become a formula: a
-    # string cell, with the "quote prefix" that keeps it text when the user edits it
-    for j, c in enumerate(cols, start=1):
+    widths, columns, formula_like = [], [], []
+    for c, head, fmt in zip(cols, headers, formats, strict=True):
+        widths.append(header_width(head, flat[c], fmt is not None))
+        columns.append([_cell_value(v) for v in flat[c].astype(object).to_numpy()])
         if flat[c].dtype == object or pd.api.types.is_string_dtype(flat[c]):
             starts = flat[c].astype("string").str.startswith(FORMULA_START).fillna(False)
-            for i in np.flatnonzero(starts.to_numpy()):
-                cell = ws.cell(row=int(i) + 2, column=j)
-                cell.data_type = "s"
-                cell.quotePrefix = True
-    for j, c in enumerate(cols, start=1):
-        letter = get_column_letter(j)
-        head = ws.cell(row=1, column=j)
-        head.font = Font(bold=True, color="FFFFFF")
-        head.fill = HEADER_FILL
-        head.alignment = Alignment(wrap_text=True, vertical="center")
-        text_len = flat[c].astype(str).str.len()
-        width = max(10.0, min(48.0, float(text_len.quantile(0.95)) + 2 if len(flat) else 10.0))
-        if formats[j - 1] is not None:
-            width = max(10.0, min(width, 16.0))
-        ws.column_dimensions[letter].width = width
-        fmt = formats[j - 1]
-        for cell in ws.iter_rows(min_row=2, min_col=j, max_col=j):
-            cl = cell[0]
-            if cl.value == MISSING:
-                cl.font = MISSING_FONT
-            elif fmt is not None:
-                cl.number_format = fmt
-    ws.row_dimensions[1].height = 48
-    ws.freeze_panes = "C2"
-    ws.auto_filter.ref = ws.dimensions
-    if highlight is not None:
-        mask = highlight.reindex(df.index).fillna(False).astype(bool).to_numpy()
-        for i in np.flatnonzero(mask):
-            for cl in ws[int(i) + 2]:
-                cl.fill = SELECTED_FILL
+            formula_like.append(starts.to_numpy(dtype=bool))
+        else:
+            formula_like.append(np.zeros(len(flat), dtype=bool))
+    mask = (highlight.reindex(df.index).fillna(False).astype(bool).to_numpy()
+            if highlight is not None else np.zeros(len(flat), dtype=bool))
+    return SheetData(headers, widths, formats, columns, formula_like, mask)
 
 
-def _method_sheet(ws: Worksheet, result: RunResult) -> None:
-    bold = Font(bold=True)
-    ws.column_dimensions["A"].width = 34
-    for col in "BCDEFGHI":
-        ws.column_dimensions[col].width = 22
-    ws.column_dimensions["B"].width = 60
-    ws.append([f"zoning — zones prioritaires « déserts médicaux » — {result.region_name}"])
-    ws["A1"].font = Font(bold=True, size=14)
+def method_rows(result: RunResult) -> list[tuple[list[Any], str]]:
+    """The "Méthode et sources" sheet: rows of cells with a style name
+    (``title``, ``bold``, ``header``, ``criterion``, ``wrap``, ``""``)."""
+    rows: list[tuple[list[Any], str]] = []
     n_sel = int(result.epci["selected"].fillna(False).astype(bool).sum())
-    ws.append(["Région", f"{result.region_name} ({result.region})"])
-    ws.append(["Date du calcul", fr_datetime(computed_at(result))])
-    ws.append(["Version de zoning", version(result)])
-    ws.append(["Configuration", str(result.params.get("config_path", ""))])
-    ws.append(["EPCI classés / zones prioritaires", f"{len(result.epci)} / {n_sel}"])
-    ws.append([])
-    ws.append(["Méthode"])
-    ws.cell(row=ws.max_row, column=1).font = bold
+    rows.append(([f"zoning — zones prioritaires « déserts médicaux » — {result.region_name}"],
+                 "title"))
+    rows += [
+        (["Région", f"{result.region_name} ({result.region})"], ""),
+        (["Date du calcul", fr_datetime(computed_at(result))], ""),
+        (["Version de zoning", version(result)], ""),
+        (["Configuration", str(result.params.get("config_path", ""))], ""),
+        (["EPCI classés / zones prioritaires", f"{len(result.epci)} / {n_sel}"], ""),
+        ([], ""), (["Méthode"], "bold"),
+    ]
     for line in (
         "Chaque critère est orienté (1 = plus vulnérable) puis normalisé entre 0 et 1.",
         "Le score composite est la moyenne pondérée des scores normalisés des critères "
@@ -234,61 +254,145 @@ def _method_sheet(ws: Worksheet, result: RunResult) -> None:
         "normalisation tirés au hasard) où l'EPCI est retenu ; rangs 5e et 95e centiles sur "
         "ces tirages ; robustesse : « robuste », « limite » ou « hors zone ».",
     ):
-        ws.append(["", line])
-        ws.cell(row=ws.max_row, column=2).alignment = Alignment(wrap_text=True)
-    ws.append([])
-    header = ["Critère", "Libellé", "Unité", "Sens", "Poids", "Disponible", "Source",
-              "Millésime", "Note"]
-    ws.append(header)
-    hr = ws.max_row
-    for j in range(1, len(header) + 1):
-        ws.cell(row=hr, column=j).font = Font(bold=True, color="FFFFFF")
-        ws.cell(row=hr, column=j).fill = HEADER_FILL
+        rows.append((["", line], "wrap"))
+    rows.append(([], ""))
+    rows.append((["Critère", "Libellé", "Unité", "Sens", "Poids", "Disponible", "Source",
+                  "Millésime", "Note"], "header"))
     for c in result.criteria:
-        ws.append([c.id, c.label, c.unit,
-                   "plus élevé = plus vulnérable" if c.direction == "higher_is_worse"
-                   else "plus bas = plus vulnérable",
-                   c.weight, "oui" if c.available else f"non — {MISSING}", c.source,
-                   c.vintage or MISSING, c.note])
-        ws.cell(row=ws.max_row, column=5).number_format = "0.00"
-        for j in (2, 7, 9):
-            ws.cell(row=ws.max_row, column=j).alignment = Alignment(wrap_text=True)
-    ws.append([])
-    ws.append(["Sources et millésimes"])
-    ws.cell(row=ws.max_row, column=1).font = bold
-    for line in sources_lines(result):
-        ws.append(["", line])
-    ws.append([])
-    ws.append(["Notes"])
-    ws.cell(row=ws.max_row, column=1).font = bold
-    for line in missing_criteria_notes(result):
-        ws.append(["", line])
-        ws.cell(row=ws.max_row, column=2).alignment = Alignment(wrap_text=True)
+        rows.append(([c.id, c.label, c.unit,
+                      "plus élevé = plus vulnérable" if c.direction == "higher_is_worse"
+                      else "plus bas = plus vulnérable",
+                      float(c.weight), "oui" if c.available else f"non — {MISSING}", c.source,
+                      c.vintage or MISSING, c.note], "criterion"))
+    rows += [([], ""), (["Sources et millésimes"], "bold")]
+    rows += [(["", line], "") for line in sources_lines(result)]
+    rows += [([], ""), (["Notes"], "bold")]
+    rows += [(["", line], "wrap") for line in missing_criteria_notes(result)]
     for section in result.sections:
-        ws.append([])
-        ws.append([section.title])
-        ws.cell(row=ws.max_row, column=1).font = bold
-        for line in section.lines:
-            ws.append(["", line])
-            ws.cell(row=ws.max_row, column=2).alignment = Alignment(wrap_text=True)
+        rows += [([], ""), ([section.title], "bold")]
+        rows += [(["", line], "wrap") for line in section.lines]
     if result.raster_path:
         # the file name only (it lies beside the workbook): no path of the machine
-        ws.append(["Raster des temps de trajet", Path(result.raster_path).name])
+        rows.append((["Raster des temps de trajet", Path(result.raster_path).name], ""))
+    return rows
+
+
+METHOD_WIDTHS = (34, 60, 22, 22, 22, 22, 22, 22, 22)
+
+
+class _Formats:
+    """xlsxwriter formats, created once per combination (number format, fill, missing...)."""
+
+    def __init__(self, wb: Any) -> None:
+        self.wb = wb
+        self.cache: dict[tuple[Any, ...], Any] = {}
+
+    def get(self, num: str | None = None, fill: bool = False, missing: bool = False,
+            quote: bool = False) -> Any:
+        key = (num, fill, missing, quote)
+        if key not in self.cache:
+            props: dict[str, Any] = {}
+            if num:
+                props["num_format"] = num
+            if fill:
+                props["bg_color"] = "#" + SELECTED_FILL
+            if missing:
+                props.update(italic=True, font_color="#" + MISSING_COLOR)
+            if quote:
+                props["quote_prefix"] = True
+            self.cache[key] = self.wb.add_format(props) if props else None
+        return self.cache[key]
+
+
+def _page_setup(ws: Any, title: str, repeat_header: bool) -> None:
+    ws.set_landscape()
+    ws.set_paper(9)  # A4
+    ws.fit_to_pages(1, 0)  # one page wide, as many pages long as needed
+    ws.set_margins(left=0.4, right=0.4, top=0.6, bottom=0.6)
+    if repeat_header:
+        ws.repeat_rows(0)
+    safe = title.replace("&", "&&")
+    ws.set_header(f"&L&8{safe}")
+    ws.set_footer("&L&8zoning&R&8Page &P / &N")
+
+
+def _write_sheet(wb: Any, fmts: _Formats, name: str, data: SheetData, title: str) -> None:
+    ws = wb.add_worksheet(name)
+    head = wb.add_format({"bold": True, "font_color": "#FFFFFF", "bg_color": "#" + HEADER_FILL,
+                          "text_wrap": True, "valign": "vcenter"})
+    lines = 1
+    for j, (label, width) in enumerate(zip(data.headers, data.widths, strict=True)):
+        ws.set_column(j, j, width)
+        ws.write_string(0, j, str(label), head)
+        lines = max(lines, header_lines(str(label), width))
+    ws.set_row(0, 15 * min(lines, 8))
+    for j, values in enumerate(data.columns):
+        num = data.formats[j]
+        quoted = data.formula_like[j]
+        for i, v in enumerate(values):
+            fill = bool(data.highlight[i])
+            if isinstance(v, str):
+                if v == MISSING:
+                    ws.write_string(i + 1, j, v, fmts.get(fill=fill, missing=True))
+                else:
+                    # a text from data starting with = + - @ stays text, never a formula: a
+                    # string cell with the "quote prefix" that keeps it text when edited
+                    ws.write_string(i + 1, j, v, fmts.get(fill=fill, quote=bool(quoted[i])))
+            elif isinstance(v, (int, float)):
+                ws.write_number(i + 1, j, v, fmts.get(num, fill))
+            else:
+                ws.write_string(i + 1, j, str(v), fmts.get(fill=fill))
+    ws.freeze_panes(1, 2)
+    if data.columns:
+        ws.autofilter(0, 0, data.n_rows, len(data.columns) - 1)
+    _page_setup(ws, title, repeat_header=True)
+
+
+def _write_method(wb: Any, result: RunResult, title: str) -> None:
+    ws = wb.add_worksheet("Méthode et sources")
+    for j, w in enumerate(METHOD_WIDTHS):
+        ws.set_column(j, j, w)
+    styles = {
+        "title": wb.add_format({"bold": True, "font_size": 14}),
+        "bold": wb.add_format({"bold": True}),
+        "header": wb.add_format({"bold": True, "font_color": "#FFFFFF",
+                                 "bg_color": "#" + HEADER_FILL}),
+        "wrap": wb.add_format({"text_wrap": True, "valign": "top"}),
+        "weight": wb.add_format({"num_format": "0.00", "valign": "top"}),
+    }
+    for i, (cells, style) in enumerate(method_rows(result)):
+        for j, v in enumerate(cells):
+            fmt = styles.get(style)
+            if style == "criterion":
+                fmt = styles["weight"] if j == 4 else styles["wrap"] if j in (1, 6, 8) else None
+            elif style == "wrap" and j == 0:
+                fmt = None
+            if isinstance(v, (int, float)):
+                ws.write_number(i, j, v, fmt)
+            else:  # every text cell of the method sheet is text, never a formula
+                ws.write_string(i, j, str(v), fmt)
+    _page_setup(ws, title, repeat_header=False)
 
 
 def _write_xlsx(result: RunResult, epci: pd.DataFrame, communes: pd.DataFrame,
                 path: Path) -> None:
-    wb = Workbook()
-    ws = wb.active
-    assert ws is not None
-    ws.title = "Classement des EPCI"
+    import xlsxwriter  # imported on first use (zoning travel-times never loads it)
+
+    title = f"zoning — {result.region_name} — {fr_datetime(computed_at(result))}"
+    # options: no text is ever turned into a formula, a link or a number
+    wb = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_urls": False,
+                                         "strings_to_numbers": False})
+    fmts = _Formats(wb)
     labels = {"epci_siren": "SIREN de l'EPCI", **epci_column_labels(result)}
-    _fill_sheet(ws, epci, labels, highlight=epci["selected"] if "selected" in epci else None)
-    _fill_sheet(wb.create_sheet("Communes"), communes, COMMUNE_LABELS)
-    _method_sheet(wb.create_sheet("Méthode et sources"), result)
+    _write_sheet(wb, fmts, "Classement des EPCI",
+                 sheet_data(epci, labels, epci["selected"] if "selected" in epci else None),
+                 title)
+    com_sel = communes["epci_prioritaire"] if "epci_prioritaire" in communes else None
+    _write_sheet(wb, fmts, "Communes", sheet_data(communes, COMMUNE_LABELS, com_sel), title)
+    _write_method(wb, result, title)
     for annex in result.annexes:
-        _fill_sheet(wb.create_sheet(annex.sheet[:31]), annex.frame, annex.labels)
-    wb.save(path)
+        _write_sheet(wb, fmts, annex.sheet[:31], sheet_data(annex.frame, annex.labels), title)
+    wb.close()
 
 
 # --------------------------------------------------------------------------- public
