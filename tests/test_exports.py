@@ -596,6 +596,44 @@ def test_tables_csv(tmp_path: Path) -> None:
     assert com.loc["09100", "Temps au SU ou SMUR le plus proche (min)"] == "5,0"
 
 
+def test_csv_values_rounded_to_what_they_mean(tmp_path: Path) -> None:
+    r = tiny_result()
+    epci, com = r.epci.copy(), r.communes.copy()
+    noise = np.array([1, 2, 3, 4]) * 1.234567e-5  # long decimals everywhere
+    for col in ("apl", "age_mg", "urgences", "niveau_vie", "composite", "probability",
+                "apl_score"):
+        epci[col] = epci[col] + noise
+    com["t_urgence_min"] = com["t_urgence_min"] + 0.0123456
+    com["access_km"] = 0.123456
+    write_tables(replace(r, epci=epci, communes=com), tmp_path)
+    raw = pd.read_csv(tmp_path / "zoning_99_epci.csv", dtype=str)
+
+    def decimals(values: pd.Series) -> int:
+        frac = values.dropna().str.partition(".")[2]
+        return int(frac.str.len().max()) if len(frac) else 0
+
+    expected = {"apl": 2, "urgences": 1, "niveau_vie": 0, "composite": 4, "apl_score": 4,
+                "probability": 3, "population": 0, "rank": 0, "rank_p05": 0}
+    for col, d in expected.items():
+        assert decimals(raw[col]) <= d, col
+    by_siren = raw.set_index("epci_siren")
+    for col in ("apl", "composite", "urgences"):  # rounded, not cut
+        written = by_siren[col].astype(float)
+        assert np.allclose(written, np.round(epci.loc[written.index, col], expected[col]),
+                           equal_nan=True), col
+    # age_mg in the tiny run is a 0..1 share ("part de l'APL"): not in percent, left as is
+    assert tables_mod.csv_decimals(["age_mg"], {"age_mg": "% de l'offre APL"}) == {"age_mg": 1}
+    assert tables_mod.unit_decimals("consultations/an/hab. standardisé") == 2
+    assert raw["epci_siren"].str.fullmatch(r"\d{9}").all() and "09" in set(raw["dep"])
+    com_raw = pd.read_csv(tmp_path / "zoning_99_communes.csv", dtype=str)
+    assert decimals(com_raw["t_urgence_min"]) == 1 and decimals(com_raw["access_km"]) == 2
+    assert com_raw["code_insee"].str.len().eq(5).all()  # leading zeros kept in the file
+    fr = pd.read_csv(tmp_path / "zoning_99_epci_fr.csv", sep=";", dtype=str,
+                     encoding="utf-8-sig")
+    prob = fr["Probabilité de sélection (%)"].str.partition(",")[2]
+    assert prob.str.len().max() <= 1  # a share: one decimal of a percent
+
+
 def test_tables_without_french_variant(tmp_path: Path) -> None:
     paths = write_tables(tiny_result(), tmp_path, french_csv=False)
     assert not any(p.name.endswith("_fr.csv") for p in paths)

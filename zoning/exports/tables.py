@@ -114,23 +114,92 @@ def _french(df: pd.DataFrame, labels: dict[str, str]) -> pd.DataFrame:
     return out.rename(columns={c: labels.get(c, c) for c in out.columns})
 
 
-def _write_csv(df: pd.DataFrame, path: Path) -> None:
+CSV_DECIMALS: dict[str, int] = {
+    # 0..1 index and normalised scores: 4 decimals (the rank column orders the EPCI)
+    "composite": 4,
+    # 0..1 shares: 3 decimals = a tenth of a percentage point
+    "probability": 3, "part_loin_reseau": 3, "part_modele_urbain": 3, "part_hors_couverture": 3,
+    "share_beyond": 3, "coverage": 3,
+    # shares already in percent: 1 decimal
+    "part_ald": 1,
+    # APL (consultations per year per standardised inhabitant): 2 decimals
+    "apl_mg": 2,
+    # euros per year and consumption unit, inhabitants: whole numbers
+    "med_niveau_vie": 0, "pop_beyond": 0, "population_ponderee": 0, "population_totale": 0,
+    # distance to the road network: 2 decimals of a km (10 m)
+    "access_km": 2,
+}
+"""Decimals of each numeric CSV column (the XLSX keeps full values under number formats)."""
+
+INTEGER_COLUMNS = ("population", "rank", "rank_p05", "rank_p95", "n_criteres", "n_fragilites")
+
+
+def unit_decimals(unit: str) -> int | None:
+    """Decimals of a criterion by its unit: percent and minutes 1, APL 2, euros 0."""
+    u = unit.strip()
+    if u.startswith("%") or u == "min":
+        return 1
+    if u.startswith("€"):
+        return 0
+    if u.startswith("consultations"):
+        return 2
+    return None
+
+
+def csv_decimals(columns: Sequence[str], units: dict[str, str] | None = None
+                 ) -> dict[str, int]:
+    """The rounding of each column written to a CSV (``CSV_DECIMALS``, ``*_score`` 4,
+    ``*_min`` 1, criteria by unit); columns not listed keep their values."""
+    units = units or {}
+    out: dict[str, int] = {}
+    for col in columns:
+        d: int | None = CSV_DECIMALS.get(col)
+        if d is None and col in units:
+            d = unit_decimals(units[col])
+        if d is None and col.endswith("_score"):
+            d = 4
+        if d is None and col.endswith("_min"):
+            d = 1
+        if d is not None:
+            out[col] = d
+    return out
+
+
+def _rounded(df: pd.DataFrame, decimals: dict[str, int]) -> pd.DataFrame:
+    out = df.copy()
+    for col in out.columns:
+        if not pd.api.types.is_float_dtype(out[col]):
+            continue
+        if col in INTEGER_COLUMNS or decimals.get(col) == 0:  # "18900", not "18900.0"
+            out[col] = out[col].round().astype("Int64")
+        elif col in decimals:
+            out[col] = out[col].round(decimals[col])
+    return out
+
+
+def _write_csv(df: pd.DataFrame, path: Path, units: dict[str, str] | None = None) -> None:
+    df = _rounded(df, csv_decimals(list(df.columns), units))
     # a name starting with = + - @ would run as a formula when the CSV is opened
     formula_safe_frame(df).to_csv(path, encoding="utf-8", index=True, lineterminator="\n")
 
 
-PERCENT_COLUMNS: tuple[str, ...] = ("probability",)
-"""0..1 shares shown in percent in the French CSV, like the XLSX, the map and explain."""
+PERCENT_COLUMNS: tuple[str, ...] = ("probability", "part_loin_reseau", "part_modele_urbain",
+                                    "part_hors_couverture")
+"""0..1 shares shown in percent (1 decimal) in the French CSV, like the XLSX, the map and
+explain."""
 
 
-def _write_csv_fr(df: pd.DataFrame, labels: dict[str, str], path: Path) -> None:
+def _write_csv_fr(df: pd.DataFrame, labels: dict[str, str], path: Path,
+                  units: dict[str, str] | None = None) -> None:
+    decimals = csv_decimals(list(df.columns), units)
     df = df.copy()
     labels = dict(labels)
     for col in PERCENT_COLUMNS:
         if col in df.columns:
             df[col] = df[col].astype("float64") * 100.0
+            decimals[col] = 1
             labels[col] = f"{labels.get(col, col)} (%)"
-    formula_safe_frame(_french(df, labels)).to_csv(
+    formula_safe_frame(_french(_rounded(df, decimals), labels)).to_csv(
         path, sep=";", decimal=",", encoding="utf-8-sig", index=False, na_rep=MISSING,
         lineterminator="\r\n")
 
@@ -407,13 +476,15 @@ def table_jobs(result: RunResult, out_dir: str | Path, french_csv: bool = True) 
     epci_fr = _french_missing(epci, result)
     communes = commune_table(result)
     labels = {"epci_siren": "SIREN de l'EPCI", **epci_column_labels(result)}
+    units = {c.id: c.unit for c in result.criteria}
     jobs: list[Job] = [
-        (out_dir / f"{stem}_epci.csv", lambda p: _write_csv(epci, p)),
+        (out_dir / f"{stem}_epci.csv", lambda p: _write_csv(epci, p, units)),
         (out_dir / f"{stem}_communes.csv", lambda p: _write_csv(communes, p)),
     ]
     if french_csv:
         jobs += [
-            (out_dir / f"{stem}_epci_fr.csv", lambda p: _write_csv_fr(epci_fr, labels, p)),
+            (out_dir / f"{stem}_epci_fr.csv",
+             lambda p: _write_csv_fr(epci_fr, labels, p, units)),
             (out_dir / f"{stem}_communes_fr.csv",
              lambda p: _write_csv_fr(communes, COMMUNE_LABELS, p)),
         ]
