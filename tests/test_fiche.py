@@ -5,13 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pypdf
+import pytest
 from _tiny_run import EVIL, tiny_result
 from click.testing import CliRunner
 
 from zoning.cli import main
+from zoning.errors import ExportError
 from zoning.exports import write_geopackage
 from zoning.exports._common import MISSING
-from zoning.exports.fiche import fiche_html, strip_svg, write_fiches
+from zoning.exports.fiche import _split_pdf, fiche_html, strip_svg, write_fiches
 
 
 def _text(pdf: Path) -> str:
@@ -56,6 +58,11 @@ def test_fiche_pdf_is_one_a4_page(tmp_path: Path) -> None:
     for needle in ("CC des Monts", "Rang 1 / 4", "Les cinq critères", MISSING,
                    "Sources et précautions", "Saint-Évil <b>gras</b>"):
         assert needle in text, needle
+    assert "CC du Plateau" not in text  # its own page only, not its neighbour's
+    assert not list(tmp_path.glob(".*"))  # the combined document is not left behind
+    # a combined print whose page count is not the fiche count is refused, not split
+    with pytest.raises(ExportError, match="1 pages for 2 fiches"):
+        _split_pdf(pdfs[0], [tmp_path / "a.pdf", tmp_path / "b.pdf"])
 
 
 def test_fiche_command_by_name(tmp_path: Path) -> None:

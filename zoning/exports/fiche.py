@@ -5,7 +5,9 @@ robustness, each criterion against the region's distribution (an inline SVG stri
 EPCI a grey tick, this one red, the unfavourable side on the right), a static SVG map of its
 communes' travel times with the nearest SU/SMUR sites, the communes table and the sources
 and caveats. Every text from data is HTML-escaped. PDFs are printed by ONE headless Chromium
-for all the fiches of a run (:func:`write_fiches`).
+for all the fiches of a run (:func:`write_fiches`): the fiches go into one document, one page
+each, printed once and split into one PDF per EPCI (``bench/bench_fiches.py`` measures it
+against printing each fiche on its own).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from zoning.errors import ExportError
 from zoning.exports._common import (
     MISSING,
     MISSING_COLOR,
@@ -46,7 +49,27 @@ FIT_ONE_PAGE = """() => {
   var h = document.documentElement.scrollHeight, max = 1045;
   if (h > max) { document.body.style.zoom = (max / h).toFixed(3); }
 }"""
-"""Script run before printing: a fiche that would overflow is scaled to one page."""
+"""Script run before printing one fiche alone: a fiche that would overflow is scaled to one page.
+
+``documentElement.scrollHeight`` is at least the viewport's height (1123 px), so every fiche
+is scaled by at most 1045 / 1123.
+"""
+
+FIT_EACH_FICHE = """() => {
+  /* the same scaling as FIT_ONE_PAGE, section by section of the combined document */
+  var max = 1045, vh = window.innerHeight;
+  document.querySelectorAll('section.fiche').forEach(function (s) {
+    var h = Math.max(Math.round(s.getBoundingClientRect().height), vh);
+    if (h > max) { s.style.zoom = (max / h).toFixed(3); }
+  });
+  return document.querySelectorAll('section.fiche').length;
+}"""
+"""Script run before printing the combined document: each fiche scaled to its own page."""
+
+_COMBINED_CSS = """
+section.fiche { width: 192mm; break-after: page; }
+section.fiche:last-child { break-after: auto; }
+"""
 
 MAX_COMMUNE_ROWS = 16
 """Communes listed on the page (the farthest from emergencies first); the rest are counted."""
@@ -191,8 +214,11 @@ def map_svg(communes: Any, sites: Any, width: int = 300, height: int = 280) -> s
 # --------------------------------------------------------------------------- page
 
 
-def fiche_html(result: RunResult, siren: str) -> str:
-    """The HTML page of one EPCI's fiche (self-contained, A4 portrait when printed)."""
+def fiche_html(result: RunResult, siren: str, why: pd.Series | None = None) -> str:
+    """The HTML page of one EPCI's fiche (self-contained, A4 portrait when printed).
+
+    ``why`` is ``why_selected(result.epci)`` when the caller computed it once for many fiches.
+    """
     check_result(result)
     epci = result.epci
     row = epci.loc[siren]
@@ -201,7 +227,7 @@ def fiche_html(result: RunResult, siren: str) -> str:
     com = result.communes[result.communes["epci_siren"].astype(str) == siren]
     rank = pd.to_numeric(row["rank"], errors="coerce")
     rank_txt = MISSING if pd.isna(rank) else f"{int(rank)} / {n}"
-    why = why_selected(epci).loc[siren]
+    why = (why_selected(epci) if why is None else why).loc[siren]
     sel = bool(row["selected"]) if pd.notna(row["selected"]) else False
 
     crit_rows = []
@@ -283,36 +309,80 @@ les valeurs manquantes sont signalées « {MISSING} », jamais remplacées.</foo
 </body></html>"""
 
 
+def _body(page: str) -> str:
+    return page.split("<body>", 1)[1].rsplit("</body>", 1)[0]
+
+
+def combined_html(pages: Sequence[str]) -> str:
+    """All fiches in one document, each in its own ``section`` printed on its own page."""
+    sections = "".join(f'<section class="fiche">{_body(p)}</section>\n' for p in pages)
+    return (f'<!DOCTYPE html>\n<html lang="fr"><head><meta charset="utf-8">'
+            f"<title>fiches zoning</title><style>{_CSS}{_COMBINED_CSS}</style></head>"
+            f"<body>\n{sections}</body></html>")
+
+
+def _split_pdf(combined: Path, targets: Sequence[Path]) -> None:
+    """One PDF per page of ``combined``; the page count must equal the number of fiches."""
+    import pypdf
+
+    reader = pypdf.PdfReader(combined)
+    if len(reader.pages) != len(targets):
+        raise ExportError(f"{combined}: the combined fiches printed on {len(reader.pages)} "
+                          f"pages for {len(targets)} fiches (a fiche did not fit one A4 page)")
+    for page, target in zip(reader.pages, targets, strict=True):
+        writer = pypdf.PdfWriter()
+        writer.add_page(page)
+        with target.open("wb") as f:
+            writer.write(f)
+
+
 def write_fiches(result: RunResult, folder: str | Path, sirens: Sequence[str],
                  pdf: bool = True) -> list[Path]:
     """Write the HTML (and PDF) fiche of each EPCI into ``folder``, one Chromium for all.
+
+    The PDFs come from ONE print of a document holding every fiche (one page each, each
+    scaled to its page as it would be alone), split page by page.
 
     Returns
     -------
     list of Path
         Files written (HTML, then PDF, per EPCI).
+
+    Raises
+    ------
+    ExportError
+        When Chromium fails, or the printed document has not one page per fiche.
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    pages: list[tuple[Path, Path]] = []
+    htmls: list[str] = []
     out: list[Path] = []
+    pdfs: list[Path] = []
+    why = why_selected(result.epci)
     for siren in sirens:
         stem = fiche_name(result, str(siren))
         h = folder / f"{stem}.html"
-        h.write_text(fiche_html(result, str(siren)), encoding="utf-8")
+        page_html = fiche_html(result, str(siren), why)
+        h.write_text(page_html, encoding="utf-8")
+        htmls.append(page_html)
         out.append(h)
-        pages.append((h, folder / f"{stem}.pdf"))
-    if pdf and pages:
+        pdfs.append(folder / f"{stem}.pdf")
+    if pdf and htmls:
+        import tempfile
+
         from zoning.exports import browser
 
-        with browser.session() as b:
-            page = browser.offline_page(b, 794, 1123)
-            page.emulate_media(media="print")
-            for h, p in pages:
-                page.goto(h.resolve().as_uri())
-                page.evaluate(FIT_ONE_PAGE)
-                browser.print_pdf(page, p, landscape=False)
-                out.append(p)
+        with tempfile.TemporaryDirectory(prefix=".fiches-", dir=folder) as tmp:
+            doc, combined = Path(tmp) / "fiches.html", Path(tmp) / "fiches.pdf"
+            doc.write_text(combined_html(htmls), encoding="utf-8")
+            with browser.session() as b:
+                page = browser.offline_page(b, 794, 1123)
+                page.emulate_media(media="print")
+                page.goto(doc.resolve().as_uri())
+                page.evaluate(FIT_EACH_FICHE)
+                browser.print_pdf(page, combined, landscape=False)
+            _split_pdf(combined, pdfs)
+        out += pdfs
     return out
 
 
