@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import geopandas as gpd
@@ -133,6 +134,10 @@ def test_france_graph_keeps_mainland_and_corsica(france_graph) -> None:
     # 167,404 mainland + 1,808 Corsica nodes (PROVENANCE-france.md); the other 62 networks
     # (Sardinian and Ligurian stubs, islands without hospital) are dropped
     assert g.n_nodes == 169_202 and g.dropped_nodes == 488
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    stated = re.search(r"and Corsica, ([\d,]+) nodes", readme)
+    assert stated is not None, "README no longer states the France graph's node count"
+    assert int(stated.group(1).replace(",", "")) == g.n_nodes
     corsica = (g.x > 1_150_000) & (g.y < 6_250_000)
     assert 1_700 < int(corsica.sum()) < 1_900
     assert g.source.startswith("travelmapping_roads_france_buf50km.parquet")
