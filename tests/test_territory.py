@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import geopandas as gpd
 import pandas as pd
 import pytest
 import shapely
@@ -19,7 +20,13 @@ from _tiny_data import (
 
 from zoning.errors import TerritoryError
 from zoning.sources import read_apl, read_commune_table, read_filosofi, read_mairies
-from zoning.territory import Territory, build_cog2024_mapping, load_territory, map_cog2024
+from zoning.territory import (
+    Territory,
+    build_cog2024_mapping,
+    in_codes,
+    load_territory,
+    map_cog2024,
+)
 
 OCCITANIE_DEPS = ["09", "11", "12", "30", "31", "32", "34", "46", "48", "65", "66", "81", "82"]
 APL_SUMS = ["pop_standardisee_mg", "pop_totale"]
@@ -218,3 +225,38 @@ def test_national_mapping_is_complete(data_dir: Path) -> None:
     # only municipal arrondissements (Paris, Lyon, Marseille) are not COG communes
     assert all(c[:3] in {"751", "693", "132"} for c in unknown)
     assert mapping.isin(table.index).all()
+
+
+@pytest.mark.parametrize("kind", ["index", "series", "set", "list", "generator"])
+def test_in_codes_answers_like_isin(kind: str) -> None:
+    values = pd.Series(["31001", "09002", None, "2A004", "31001", "75056", "1"], dtype="str")
+    lookup_codes = ["09002", "31001", "31001", "2A004", "99999"]
+    lookup = {"index": pd.Index(lookup_codes), "series": pd.Series(lookup_codes),
+              "set": set(lookup_codes), "list": lookup_codes,
+              "generator": (c for c in lookup_codes)}[kind]
+    got = in_codes(values, lookup)
+    assert got.dtype == bool and got.shape == (len(values),)
+    assert got.tolist() == values.isin(lookup_codes).tolist()
+    assert got.tolist() == [True, True, False, True, True, False, False]
+
+
+def test_merged_codes_joined_in_row_order_for_every_commune() -> None:
+    """``codes_2024`` lists the old codes of each commune in the order of the rows, also
+    when the merged communes' rows are not contiguous (the vectorised join sorts by code)."""
+    communes = gpd.GeoDataFrame({"population": [1, 1, 1]}, geometry=[None] * 3, crs=2154,
+                                index=pd.Index(["09002", "31001", "31002"], name="code_insee"))
+    terr = Territory(
+        region="76", region_name="t", epci=gpd.GeoDataFrame(), communes=communes,
+        points=gpd.GeoSeries(crs=2154), region_communes=pd.DataFrame(),
+        cog2024_to_2025=pd.Series({"09003": "09002", "31001": "31001", "09002": "09002",
+                                   "31555": "31002", "31002": "31002"}))
+    frame = pd.DataFrame({"v": [1.0, 2.0, 3.0, 4.0, 5.0]},
+                         index=pd.Index(["09003", "31001", "31002", "09002", "31555"]))
+    mapped, report = map_cog2024(frame, terr, sum_columns=["v"])
+    assert mapped["codes_2024"].to_dict() == {"09002": "09003;09002", "31001": "31001",
+                                               "31002": "31002;31555"}
+    assert mapped["v"].to_dict() == {"09002": 5.0, "31001": 2.0, "31002": 8.0}
+    assert report.merged == {"09002": ["09003", "09002"], "31002": ["31002", "31555"]}
+    rows, report2 = map_cog2024(frame, terr, aggregate=False)
+    assert report2.merged == report.merged
+    assert rows["code_insee"].tolist() == ["09002", "31001", "31002", "09002", "31002"]

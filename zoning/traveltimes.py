@@ -67,6 +67,7 @@ from zoning.routing import (
     snap_points,
 )
 from zoning.sources import emergency_services
+from zoning.territory import in_codes
 
 if TYPE_CHECKING:
     from scipy.spatial import cKDTree
@@ -1051,7 +1052,7 @@ def subset_travel(travel: TravelTimes, territory: Any) -> TravelTimes:
 
     com = travel.communes.reindex(territory.communes.index)
     epci_t = travel.epci.reindex(pd.Index(territory.epci.index, name="epci_siren"))
-    cells = (travel.cells[travel.cells["code_insee"].isin(territory.communes.index)]
+    cells = (travel.cells[in_codes(travel.cells["code_insee"], territory.communes.index)]
              if travel.cells is not None else None)
     regional = _regional_figures(territory.communes, com, cells, epci_t, str(territory.region),
                                  travel.threshold_min)
@@ -1132,7 +1133,7 @@ def _regional_figures(
         in_region = (communes["reg"].astype(str) == region).to_numpy(dtype=bool)
     com = communes.loc[in_region]
     grid_epci = epci_t.index[epci_t["weights_source"] == WEIGHTS_GRID]
-    by_grid = com["epci_siren"].isin(grid_epci).to_numpy(dtype=bool)
+    by_grid = in_codes(com["epci_siren"], grid_epci)
     t = commune_t["t_urgence_min"].reindex(com.index).to_numpy(dtype=np.float64)
     pop_c = com["population"].to_numpy(dtype=np.float64)
     covered = np.isfinite(t)  # places hors couverture are left out of the shares
@@ -1140,7 +1141,7 @@ def _regional_figures(
     outside = float(pop_c[~by_grid & ~covered].sum())
     beyond = float(pop_c[~by_grid & (t > threshold)].sum())
     if cells is not None and by_grid.any():
-        sel = cells[cells["code_insee"].isin(com.index[by_grid])]
+        sel = cells[in_codes(cells["code_insee"], com.index[by_grid])]
         has_t = sel["t_urgence_min"].notna()
         pop += float(sel.loc[has_t, "population"].sum())
         outside += float(sel.loc[~has_t, "population"].sum())
