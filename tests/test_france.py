@@ -129,15 +129,35 @@ def test_real_france_files(data_dir: Path) -> None:
 
 
 @pytest.mark.integration
-def test_france_graph_keeps_mainland_and_corsica(france_graph) -> None:
+def test_france_graph_keeps_mainland_and_corsica(data_dir: Path, france_graph) -> None:
     g = france_graph
-    # 167,404 mainland + 1,808 Corsica nodes (PROVENANCE-france.md); the other 62 networks
+    # 167,404 mainland + 1,808 Corsica nodes (PROVENANCE-france.md) less the waypoints
+    # sharing a cell of the 1 m snapping grid (one junction); the other 62 networks
     # (Sardinian and Ligurian stubs, islands without hospital) are dropped
-    assert g.n_nodes == 169_202 and g.dropped_nodes == 488
+    nodes = read_road_nodes(data_dir)
+    kept = nodes[nodes["component"].isin([0, 1])]
+    assert len(kept) == 167_404 + 1_808
+    xy = np.column_stack([kept.geometry.x, kept.geometry.y])
+    _, first, inverse = np.unique(np.round(xy).astype(np.int64), axis=0, return_index=True,
+                                  return_inverse=True)
+    twin = np.flatnonzero(first[inverse.ravel()] != np.arange(len(xy)))  # 2nd of a cell
+    gap_cm = sorted(round(float(np.hypot(*(xy[i] - xy[first[inverse.ravel()[i]]]))) * 100)
+                    for i in twin)
+    straddle = [p for p in cKDTree(xy).query_pairs(1.0)
+                if not (np.round(xy[p[0]]) == np.round(xy[p[1]])).all()]
+    assert g.n_nodes == len(kept) - len(twin) == 169_202 and g.dropped_nodes == 488
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
     stated = re.search(r"and Corsica, ([\d,]+) nodes", readme)
     assert stated is not None, "README no longer states the France graph's node count"
     assert int(stated.group(1).replace(",", "")) == g.n_nodes
+    said = re.search(r"the graph has (\d+) fewer because \1 pairs of Travel Mapping waypoints\s+"
+                     r"lie (\d+)–(\d+) cm\s+apart.*?(\w+) other pairs less than 1 m apart"
+                     r".*?are dropped: (\d+) nodes", readme, re.S)
+    assert said is not None, "README no longer explains the France graph's node count"
+    n, lo, hi, other, dropped = said.groups()
+    assert [int(n), int(lo), int(hi), int(dropped)] == [len(twin), gap_cm[0], gap_cm[-1],
+                                                        g.dropped_nodes]
+    assert {"one": 1, "two": 2, "three": 3}[other] == len(straddle)
     corsica = (g.x > 1_150_000) & (g.y < 6_250_000)
     assert 1_700 < int(corsica.sum()) < 1_900
     assert g.source.startswith("travelmapping_roads_france_buf50km.parquet")
