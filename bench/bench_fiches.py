@@ -12,21 +12,47 @@ run, in one Chromium each:
 It prints both times and their ratio, and checks that the files are the same in content:
 every HTML identical, every PDF one A4 page with the same extracted text.
 
+``--parts`` measures instead what a fiche costs to build and to print at national scale
+(``--region FR``: 151 fiches, strips of 1,232 EPCI), each against what the product did before,
+in the same run:
+
+- the "Répartition régionale" strips drawn as one path of distinct tick positions
+  (:class:`zoning.exports.fiche.Strip`) against one ``<line>`` per EPCI (the former drawing,
+  reproduced here): HTML bytes per fiche and seconds of the one combined Chromium print
+  (load, fit, print), the rest of every page identical;
+- ``fiche_html`` with the shared parts computed once (:func:`fiche_parts`, as
+  ``write_fiches`` does) against ``fiche_html`` recomputing them for each fiche.
+
 Usage: ``ZONING_DATA_DIR=../shared/data python bench/bench_fiches.py [--region 76] [--n 151]``
+and ``ZONING_DATA_DIR=../shared/data python bench/bench_fiches.py --parts --region FR``
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import re
 import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import pypdf
 
 from zoning.exports import browser
-from zoning.exports.fiche import FIT_ONE_PAGE, fiche_html, fiche_name, write_fiches
+from zoning.exports.fiche import (
+    FIT_EACH_FICHE,
+    FIT_ONE_PAGE,
+    TICK_STEP_PX,
+    FicheParts,
+    Strip,
+    combined_html,
+    fiche_html,
+    fiche_name,
+    fiche_parts,
+    write_fiches,
+)
 from zoning.results import RunResult
 from zoning.settings import resolve_data_dir
 
@@ -57,15 +83,110 @@ def _text(pdf: Path) -> str:
     return " ".join(reader.pages[0].extract_text().split())
 
 
+_STRIP = re.compile(r'<svg width="120"[^>]*aria-label="répartition régionale">.*?</svg>', re.S)
+
+
+def one_line_per_epci(strip: Strip, values: np.ndarray, value: float) -> str:
+    """The alternative strip: one ``<line>`` per EPCI (what ``strip_svg`` drew before)."""
+    ticks = "".join(f'<line x1="{xi:.1f}" y1="4" x2="{xi:.1f}" y2="12" />'
+                    for xi in np.atleast_1d(strip.x(values)))
+    xv = float(strip.x(value))
+    return ('<svg width="120" height="16" viewBox="0 0 120 16" role="img" '
+            'aria-label="répartition régionale"><rect x="0" y="7.0" width="120" height="2" '
+            f'fill="#eceff1"/><g stroke="#90a4ae" stroke-width="1">{ticks}</g>'
+            f'<line x1="{xv:.1f}" y1="0" x2="{xv:.1f}" y2="16" stroke="#c62828" '
+            'stroke-width="3"/></svg>')
+
+
+def with_line_strips(page: str, siren: str, parts: FicheParts) -> str:
+    """``page`` with each strip replaced by the one-line-per-EPCI drawing of the same values."""
+    drawn = []
+    for k in parts.criteria:
+        v = k.values.loc[siren]
+        if k.meta.available and not np.isnan(v):
+            vals = k.values.dropna().to_numpy(dtype=float)
+            drawn.append(one_line_per_epci(k.strip, vals, float(v)))
+    strips = _STRIP.findall(page)
+    assert len(strips) == len(drawn), (siren, len(strips), len(drawn))
+    # same meaning: every EPCI within half a grid step of a grey tick, same red tick
+    for new, old in zip(strips, drawn, strict=True):
+        ticks = np.array([float(x) for x in re.findall(r"M([0-9.]+),4v8", new)])
+        xs = np.array([float(x) for x in re.findall(r'<line x1="([0-9.]+)" y1="4"', old)])
+        assert np.abs(xs[:, None] - ticks[None, :]).min(axis=1).max() <= TICK_STEP_PX / 2 + 0.05
+        red = re.compile(r'x1="([0-9.]+)" y1="0"')
+        assert red.findall(new) == red.findall(old)
+    it = iter(drawn)
+    return _STRIP.sub(lambda _: next(it), page)
+
+
+def print_combined(pages: Sequence[str], folder: Path) -> tuple[float, float, float, int]:
+    """Seconds to load, fit and print the combined document (as ``write_fiches``); pages."""
+    folder.mkdir(parents=True, exist_ok=True)
+    doc, pdf = folder / "fiches.html", folder / "fiches.pdf"
+    doc.write_text(combined_html(pages), encoding="utf-8")
+    with browser.session() as b:
+        page = browser.offline_page(b, 794, 1123)
+        page.emulate_media(media="print")
+        t0 = time.perf_counter()
+        page.goto(doc.resolve().as_uri())
+        t1 = time.perf_counter()
+        page.evaluate(FIT_EACH_FICHE)
+        t2 = time.perf_counter()
+        browser.print_pdf(page, pdf, landscape=False)
+        t3 = time.perf_counter()
+    return t1 - t0, t2 - t1, t3 - t2, len(pypdf.PdfReader(pdf).pages)
+
+
+def bench_parts(result: RunResult, sirens: Sequence[str]) -> None:
+    """Strips and shared parts at the scale of ``result`` against the former way."""
+    print(f"load average at start: {os.getloadavg()[0]:.2f} (2 cores)")
+    t = time.perf_counter()
+    per_call = [fiche_html(result, s) for s in sirens]
+    t_per_call = time.perf_counter() - t
+    t = time.perf_counter()
+    parts = fiche_parts(result)
+    pages = [fiche_html(result, s, parts=parts) for s in sirens]
+    t_shared = time.perf_counter() - t
+    assert pages == per_call
+    lines = [with_line_strips(p, s, parts) for p, s in zip(pages, sirens, strict=True)]
+    assert [_STRIP.sub("", p) for p in pages] == [_STRIP.sub("", p) for p in lines]
+    kb_new = sum(len(p.encode()) for p in pages) / len(pages) / 1024
+    kb_old = sum(len(p.encode()) for p in lines) / len(lines) / 1024
+    with tempfile.TemporaryDirectory() as tmp:
+        old = print_combined(lines, Path(tmp) / "old")
+        new = print_combined(pages, Path(tmp) / "new")
+    assert old[3] == new[3] == len(sirens), (old[3], new[3])
+    n = len(sirens)
+    print(f"{n} fiches, region {result.region_name}, strips of {len(result.epci)} EPCI")
+    print(f"fiche HTML, one <line> per EPCI (alternative): {kb_old:6.0f} KiB per fiche")
+    print(f"fiche HTML, one path of distinct ticks (zoning): {kb_new:6.0f} KiB per fiche "
+          f"({kb_old / kb_new:.1f}x smaller)")
+    for label, (load, fit, prt, _) in (("one <line> per EPCI (alternative)", old),
+                                      ("one path of distinct ticks (zoning)", new)):
+        print(f"combined print, {label}: {load + fit + prt:6.1f} s (load {load:.1f}, "
+              f"fit {fit:.1f}, print {prt:.1f})")
+    print(f"print ratio: {sum(old[:3]) / sum(new[:3]):.1f}x faster")
+    print(f"fiche_html, parts recomputed per fiche (alternative): {t_per_call:6.2f} s")
+    print(f"fiche_html, parts computed once (zoning): {t_shared:6.2f} s "
+          f"({t_per_call / t_shared:.1f}x faster, same HTML)")
+    print(f"load average at end: {os.getloadavg()[0]:.2f}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--region", default="76")
     ap.add_argument("--n", type=int, default=151, help="fiches written (151: the national run)")
+    ap.add_argument("--parts", action="store_true",
+                    help="strips and shared parts vs the former way (use with --region FR)")
     args = ap.parse_args()
     from zoning import pipeline
     from zoning.config import load_config
 
     result = pipeline.run(load_config(), resolve_data_dir(None), region=args.region).result
+    if args.parts:
+        sel = result.epci["selected"].fillna(False).astype(bool)
+        bench_parts(result, [str(s) for s in result.epci.index[sel]][: args.n])
+        return
     sirens = [str(s) for s in result.epci.sort_values("rank").index[: args.n]]
     print(f"{len(sirens)} fiches of the real run (region {args.region})")
     with tempfile.TemporaryDirectory() as tmp:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pypdf
@@ -13,7 +14,15 @@ from zoning.cli import main
 from zoning.errors import ExportError
 from zoning.exports import write_geopackage
 from zoning.exports._common import MISSING
-from zoning.exports.fiche import _split_pdf, fiche_html, strip_svg, write_fiches
+from zoning.exports.fiche import (
+    TICK_STEP_PX,
+    Strip,
+    _split_pdf,
+    fiche_html,
+    fiche_parts,
+    strip_svg,
+    write_fiches,
+)
 
 
 def _text(pdf: Path) -> str:
@@ -42,6 +51,62 @@ def test_strip_puts_the_unfavourable_side_right() -> None:
         return float(svg.split('stroke="#c62828"')[0].rsplit('x1="', 1)[1].split('"')[0])
 
     assert red_x(worse) > red_x(better)
+
+
+def _ticks(svg: str) -> list[float]:
+    d = svg.split('<path d="', 1)[1].split('"', 1)[0]
+    moves = re.findall(r"M([0-9.]+),4v8", d)
+    assert "".join(f"M{x},4v8" for x in moves) == d  # nothing else in the path
+    return [float(x) for x in moves]
+
+
+def _red(svg: str) -> float:
+    red = re.search(r'<line x1="([0-9.]+)" y1="0" x2="([0-9.]+)" y2="16" stroke="#c62828"', svg)
+    assert red and red.group(1) == red.group(2) and svg.endswith("</svg>")
+    assert svg.index("<path") < red.start()  # the red tick is drawn last: on top
+    return float(red.group(1))
+
+
+def test_strip_ticks_one_path_of_distinct_positions() -> None:
+    import pandas as pd
+
+    # 1.0 and 1.0001 are 0.006 px apart on the 114 px scale: one tick; NaN is no tick
+    vals = pd.Series([1.0, 1.0, 1.0001, 2.0, 3.0, float("nan")])
+    svg = strip_svg(vals, 2.0, "higher_is_worse")
+    assert _ticks(svg) == [3.0, 60.0, 117.0]
+    assert _red(svg) == 60.0
+    assert svg.count("<line") == 1 and svg.count("<path") == 1
+    flipped = strip_svg(vals, 1.0001, "higher_is_better")
+    assert _ticks(flipped) == [3.0, 60.0, 117.0] and _red(flipped) == 117.0
+    assert strip_svg(vals, float("nan"), "higher_is_worse") == ""
+    assert strip_svg(pd.Series([float("nan")]), 1.0, "higher_is_worse") == ""
+
+
+def test_strip_national_scale_is_compact_and_faithful() -> None:
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(15)
+    vals = pd.Series(rng.lognormal(3.0, 0.4, 1232))  # one value per EPCI of France
+    strip = Strip(vals, "higher_is_worse")
+    ticks = np.array(_ticks(strip.svg(float(vals.iloc[7]))))
+    assert len(ticks) == len(np.unique(ticks)) <= 114 / TICK_STEP_PX + 1
+    assert len(ticks) < 0.5 * len(vals) and len(strip.svg(1.0)) < 6000
+    assert np.all(np.diff(ticks) > 0)
+    # every EPCI is within half a grid step of a tick, and every tick is some EPCI's
+    x = strip.x(vals.to_numpy())
+    gap = np.abs(x[:, None] - ticks[None, :])
+    assert gap.min(axis=1).max() <= TICK_STEP_PX / 2 + 1e-9
+    assert gap.min(axis=0).max() <= TICK_STEP_PX / 2 + 1e-9
+    assert _red(strip.svg(float(vals.iloc[7]))) == pytest.approx(x[7], abs=0.05)
+
+
+def test_fiche_parts_give_the_same_page() -> None:
+    r = tiny_result()
+    parts = fiche_parts(r)
+    assert set(parts.commune_rows) == set(r.communes["epci_siren"].astype(str))
+    for siren in r.epci.index.astype(str):
+        assert fiche_html(r, siren, parts=parts) == fiche_html(r, siren)
 
 
 def test_fiche_pdf_is_one_a4_page(tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +43,7 @@ from zoning.exports._common import (
 )
 from zoning.exports.webmap import criterion_ranks, why_selected
 from zoning.fmt import fr_datetime, fr_number, fr_probability, fr_value
-from zoning.results import RunResult
+from zoning.results import CriterionMeta, RunResult
 
 FIT_ONE_PAGE = """() => {
   /* A4 portrait minus the 9 mm margins is 279 mm = 1054 CSS px high: shrink a long fiche */
@@ -118,34 +119,64 @@ def fiche_name(result: RunResult, siren: str) -> str:
 # --------------------------------------------------------------------------- pictures
 
 
+TICK_STEP_PX = 0.25
+"""Grid of the grey ticks' x positions on a strip (CSS px).
+
+A strip is 120 CSS px (32 mm) wide and its ticks 1 px wide: moving a tick by at most
+0.125 px (0.03 mm, less than one dot of a 600 dpi printer) changes nothing a reader can see,
+and with at most 457 distinct positions a national strip (1,232 EPCI) draws a few hundred
+ticks instead of 1,232 (ticks on the same position are one tick: they overlap exactly).
+"""
+
+
+class Strip:
+    """The distribution of one criterion over the region's EPCI, drawn once for every fiche.
+
+    The grey ticks (every EPCI, the unfavourable side on the right whatever the criterion's
+    direction) are one SVG path shared by every fiche of the run; :meth:`svg` adds the red
+    tick of one EPCI on top, at its exact position.
+    """
+
+    def __init__(self, values: pd.Series, direction: str, width: int = 120,
+                 height: int = 16) -> None:
+        vals = pd.to_numeric(values, errors="coerce").dropna().to_numpy(dtype=float)
+        vals = vals[np.isfinite(vals)]
+        self.width, self.height, self.direction = width, height, direction
+        self.empty = vals.size == 0
+        self.lo = float(vals.min()) if vals.size else 0.0
+        hi = float(vals.max()) if vals.size else 0.0
+        self.span = hi - self.lo if hi > self.lo else 1.0
+        xs = np.unique(np.round(self.x(vals) / TICK_STEP_PX) * TICK_STEP_PX)
+        d = "".join(f"M{xi:g},4v{height - 8:g}" for xi in xs)
+        self._head = (f'<svg width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
+                      f'role="img" aria-label="répartition régionale">'
+                      f'<rect x="0" y="{height / 2 - 1}" width="{width}" height="2" '
+                      f'fill="#eceff1"/><path d="{d}" stroke="#90a4ae" stroke-width="1"/>')
+
+    def x(self, v: np.ndarray | float) -> Any:
+        """Horizontal position (px) of values on the strip."""
+        t = (np.asarray(v, dtype=float) - self.lo) / self.span
+        if self.direction == "higher_is_better":
+            t = 1.0 - t
+        return 3 + t * (self.width - 6)
+
+    def svg(self, value: float) -> str:
+        """The strip with ``value`` marked by a red tick ("" without data or value)."""
+        if self.empty or not np.isfinite(value):
+            return ""
+        xv = float(self.x(value))
+        return (f'{self._head}<line x1="{xv:.1f}" y1="0" x2="{xv:.1f}" y2="{self.height}" '
+                f'stroke="#c62828" stroke-width="3"/></svg>')
+
+
 def strip_svg(values: pd.Series, value: float, direction: str, width: int = 120,
               height: int = 16) -> str:
     """The region's distribution of one criterion, this EPCI's value marked in red.
 
     Every EPCI is a grey tick; the unfavourable side is on the right whatever the
-    criterion's direction.
+    criterion's direction (:class:`Strip`, which draws the grey ticks once for many fiches).
     """
-    vals = pd.to_numeric(values, errors="coerce").dropna().to_numpy(dtype=float)
-    if vals.size == 0 or not np.isfinite(value):
-        return ""
-    lo, hi = float(vals.min()), float(vals.max())
-    span = hi - lo if hi > lo else 1.0
-
-    def x(v: np.ndarray | float) -> Any:
-        t = (np.asarray(v, dtype=float) - lo) / span
-        if direction == "higher_is_better":
-            t = 1.0 - t
-        return 3 + t * (width - 6)
-
-    ticks = "".join(f'<line x1="{xi:.1f}" y1="4" x2="{xi:.1f}" y2="{height - 4}" />'
-                    for xi in np.atleast_1d(x(vals)))
-    xv = float(x(value))
-    return (f'<svg width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
-            f'role="img" aria-label="répartition régionale">'
-            f'<rect x="0" y="{height / 2 - 1}" width="{width}" height="2" fill="#eceff1"/>'
-            f'<g stroke="#90a4ae" stroke-width="1">{ticks}</g>'
-            f'<line x1="{xv:.1f}" y1="0" x2="{xv:.1f}" y2="{height}" stroke="#c62828" '
-            f'stroke-width="3"/></svg>')
+    return Strip(values, direction, width, height).svg(value)
 
 
 def _path(geom: Any, tx: Any) -> str:
@@ -156,7 +187,8 @@ def _path(geom: Any, tx: Any) -> str:
         for ring in [poly.exterior, *poly.interiors]:
             xy = np.asarray(ring.coords)
             pts = tx(xy)
-            parts.append("M" + " L".join(f"{a:.1f},{b:.1f}" for a, b in pts) + "Z")
+            parts.append("M" + " L".join(map("{:.1f},{:.1f}".format, pts[:, 0].tolist(),
+                                             pts[:, 1].tolist())) + "Z")
     return "".join(parts)
 
 
@@ -189,12 +221,12 @@ def map_svg(communes: Any, sites: Any, width: int = 300, height: int = 280) -> s
     outline = shapely.union_all(geoms)
     shapes.append(f'<path d="{_path(outline, tx)}" fill="none" stroke="#111" '
                   'stroke-width="1.6"/>')
-    for _, s in sites.iterrows():
-        px, py = tx(np.array([[s.geometry.x, s.geometry.y]]))[0]
+    site_xy = tx(shapely.get_coordinates(sites.geometry.values)) if len(sites) else np.empty((0, 2))
+    for (px, py), site_name in zip(site_xy, sites["nom"].tolist(), strict=True):
         shapes.append(f'<circle cx="{px:.1f}" cy="{py:.1f}" r="4" fill="#fff" stroke="#000" '
                       f'stroke-width="2"/><text x="{px + 6:.1f}" y="{py + 3:.1f}" '
                       f'font-size="8" paint-order="stroke" stroke="#fff" stroke-width="2">'
-                      f'{_e(s["nom"])[:38]}</text>')
+                      f'{_e(site_name)[:38]}</text>')
     # scale bar: 10 km (or 5 km for small EPCI)
     km = 10 if (xmax - xmin) > 25_000 else 5
     bar = km * 1000 * k
@@ -214,50 +246,127 @@ def map_svg(communes: Any, sites: Any, width: int = 300, height: int = 280) -> s
 # --------------------------------------------------------------------------- page
 
 
-def fiche_html(result: RunResult, siren: str, why: pd.Series | None = None) -> str:
-    """The HTML page of one EPCI's fiche (self-contained, A4 portrait when printed).
+_COMMUNE_COLUMNS = ("nom", "population", "t_urgence_min", "nom_urgence", "finess_urgence",
+                    "geometry")
+"""The columns of ``RunResult.communes`` a fiche reads."""
 
-    ``why`` is ``why_selected(result.epci)`` when the caller computed it once for many fiches.
+
+@dataclass(frozen=True)
+class _Criterion:
+    meta: CriterionMeta
+    values: pd.Series  # display scale (percent for shares), index epci_siren
+    unit: str
+    decimals: int
+    ranks: pd.Series
+    n: int
+    strip: Strip
+
+
+@dataclass(frozen=True)
+class FicheParts:
+    """What every fiche of a run shares, computed once for many fiches (:func:`fiche_parts`).
+
+    Attributes
+    ----------
+    why
+        ``why_selected(result.epci)``.
+    criteria
+        Per criterion: values at display scale, decimals, ranks and the region's strip.
+    communes
+        The columns of ``result.communes`` a fiche shows.
+    commune_rows
+        Row positions in ``communes`` of each EPCI's communes (SIREN as text).
+    sources, caveats
+        The French "Sources et précautions" lines.
+    """
+
+    why: pd.Series
+    criteria: tuple[_Criterion, ...]
+    communes: Any
+    commune_rows: dict[str, np.ndarray]
+    sources: tuple[str, ...]
+    caveats: tuple[str, ...]
+
+
+def fiche_parts(result: RunResult, why: pd.Series | None = None) -> FicheParts:
+    """Compute once what :func:`fiche_html` needs for every fiche of ``result``.
+
+    Raises
+    ------
+    ExportError
+        When the run lacks a column the fiches need (:func:`check_result`).
     """
     check_result(result)
+    epci = result.epci
+    crits = []
+    for c in result.criteria:
+        factor, unit = display_scale(c)
+        vals = pd.to_numeric(epci[c.id], errors="coerce") * factor
+        dec = min(value_decimals(vals), 1) if unit.startswith("%") else value_decimals(vals)
+        crits.append(_Criterion(c, vals, unit, dec, criterion_ranks(vals, c.direction),
+                                int(vals.notna().sum()), Strip(vals, c.direction)))
+    groups = result.communes.groupby(result.communes["epci_siren"].astype(str), sort=False)
+    # caveats said plainly: missing criteria, approximations (ALD by bassin de vie...)
+    caveats = [f"{short_label(c.label)} : {MISSING}" + (f" ({c.note})" if c.note else "")
+               for c in result.criteria if not c.available]
+    caveats += [f"{short_label(c.label)} : {c.note}" for c in result.criteria
+                if c.available and c.note]
+    caveats += [str(x) for x in result.notes if str(x).startswith(("Temps de trajet",
+                                                                   "Robustesse"))]
+    return FicheParts(why=why_selected(epci) if why is None else why, criteria=tuple(crits),
+                      communes=result.communes[[c for c in _COMMUNE_COLUMNS
+                                                if c in result.communes.columns]],
+                      commune_rows={str(k): v for k, v in groups.indices.items()},
+                      sources=tuple(sources_lines(result)), caveats=tuple(caveats))
+
+
+def fiche_html(result: RunResult, siren: str, why: pd.Series | None = None,
+               parts: FicheParts | None = None) -> str:
+    """The HTML page of one EPCI's fiche (self-contained, A4 portrait when printed).
+
+    ``why`` is ``why_selected(result.epci)`` and ``parts`` is ``fiche_parts(result)`` when the
+    caller computed them once for many fiches (``parts`` wins).
+    """
+    if parts is None:
+        parts = fiche_parts(result, why)
     epci = result.epci
     row = epci.loc[siren]
     n = len(epci)
     name = str(row["epci_nom"])
-    com = result.communes[result.communes["epci_siren"].astype(str) == siren]
+    com = parts.communes.iloc[parts.commune_rows.get(siren, np.empty(0, dtype=np.intp))]
     rank = pd.to_numeric(row["rank"], errors="coerce")
     rank_txt = MISSING if pd.isna(rank) else f"{int(rank)} / {n}"
-    why = (why_selected(epci) if why is None else why).loc[siren]
+    why_txt = parts.why.loc[siren]
     sel = bool(row["selected"]) if pd.notna(row["selected"]) else False
 
     crit_rows = []
-    for c in result.criteria:
-        factor, unit = display_scale(c)
-        vals = pd.to_numeric(epci[c.id], errors="coerce") * factor
-        v = vals.loc[siren]
+    for k in parts.criteria:
+        c = k.meta
+        v = k.values.loc[siren]
         if not c.available or pd.isna(v):
             what = MISSING if not c.available else f"{MISSING} pour cet EPCI"
             crit_rows.append(f'<tr><td>{_e(short_label(c.label))}</td>'
                              f'<td class="missing" colspan="3">{_e(what)}</td></tr>')
             continue
-        dec = min(value_decimals(vals), 1) if unit.startswith("%") else value_decimals(vals)
-        cr = criterion_ranks(vals, c.direction).loc[siren]
         crit_rows.append(
             f'<tr><td>{_e(short_label(c.label))}</td>'
-            f'<td class="n">{_e(fr_value(v, unit, dec, missing=MISSING))}</td>'
-            f'<td class="n r">{int(cr)}\u00a0/\u00a0{int(vals.notna().sum())}</td>'
-            f'<td>{strip_svg(vals, float(v), c.direction)}</td></tr>')
+            f'<td class="n">{_e(fr_value(v, k.unit, k.decimals, missing=MISSING))}</td>'
+            f'<td class="n r">{int(k.ranks.loc[siren])}\u00a0/\u00a0{k.n}</td>'
+            f'<td>{k.strip.svg(float(v))}</td></tr>')
 
     t = pd.to_numeric(com.get("t_urgence_min", pd.Series(np.nan, index=com.index)),
                       errors="coerce")
-    ordered = com.assign(_t=t).sort_values(["_t", "population"], ascending=[False, False],
-                                           na_position="first")
+    table = pd.DataFrame({"nom": com["nom"], "population": com["population"], "_t": t,
+                          "near": com.get("nom_urgence", pd.Series("", index=com.index))},
+                         index=com.index)
+    ordered = table.sort_values(["_t", "population"], ascending=[False, False],
+                                na_position="first")
     rows = []
-    for code, c in ordered.head(MAX_COMMUNE_ROWS).iterrows():
-        near = c.get("nom_urgence", "")
-        rows.append(f'<tr><td>{_e(c["nom"])}</td><td>{_e(code)}</td>'
-                    f'<td class="n">{fr_number(c["population"], 0, missing=MISSING)}</td>'
-                    f'<td class="n">{_e(fr_value(c["_t"], "min", 0, missing=MISSING))}</td>'
+    for code, cr in ordered.head(MAX_COMMUNE_ROWS).iterrows():
+        near = cr["near"]
+        rows.append(f'<tr><td>{_e(cr["nom"])}</td><td>{_e(code)}</td>'
+                    f'<td class="n">{fr_number(cr["population"], 0, missing=MISSING)}</td>'
+                    f'<td class="n">{_e(fr_value(cr["_t"], "min", 0, missing=MISSING))}</td>'
                     f'<td>{_e(near if isinstance(near, str) and near else MISSING)}</td></tr>')
     more = len(ordered) - MAX_COMMUNE_ROWS
     more_txt = (f'<p class="note">… et {more} autres communes plus proches des urgences : '
@@ -268,13 +377,6 @@ def fiche_html(result: RunResult, siren: str, why: pd.Series | None = None) -> s
         ids = com["finess_urgence"].dropna().astype(str).unique()
         sites = result.facilities[result.facilities.index.astype(str).isin(ids)]
 
-    # caveats said plainly: missing criteria, approximations (ALD by bassin de vie...)
-    caveats = [f"{short_label(c.label)} : {MISSING}" + (f" ({c.note})" if c.note else "")
-               for c in result.criteria if not c.available]
-    caveats += [f"{short_label(c.label)} : {c.note}" for c in result.criteria
-                if c.available and c.note]
-    caveats += [str(x) for x in result.notes if str(x).startswith(("Temps de trajet",
-                                                                   "Robustesse"))]
     when = fr_datetime(computed_at(result)) or "date inconnue"
     pop = fr_number(row["population"], 0, missing=MISSING)
     dep = _e(row.get("dep", ""))
@@ -285,7 +387,7 @@ def fiche_html(result: RunResult, siren: str, why: pd.Series | None = None) -> s
 <p class="sub">{_e(row.get("epci_type", ""))} — SIREN {_e(siren)} — département {dep} —
 {pop} habitants — {len(com)} communes — {_e(result.region_name)}</p>
 <div class="rank">Rang <b>{rank_txt}</b> (1 = plus vulnérable) ;
-{"<b>zone prioritaire</b>" if sel else "hors zone prioritaire"} — {_e(why)} ;
+{"<b>zone prioritaire</b>" if sel else "hors zone prioritaire"} — {_e(why_txt)} ;
 probabilité de sélection {fr_probability(row["probability"], missing=MISSING)} ;
 score composite {fr_number(row["composite"], 2, missing=MISSING)} (0 à 1).</div>
 <div class="grid"><div>
@@ -302,8 +404,8 @@ est un EPCI, le trait rouge celui-ci ; à droite, le plus défavorable.</p>
 {map_svg(com, sites)}
 </div></div>
 <h2>Sources et précautions</h2>
-<ul class="note">{"".join(f"<li>{_e(s)}</li>" for s in sources_lines(result))}</ul>
-<ul class="note">{"".join(f"<li>{_e(s)}</li>" for s in caveats)}</ul>
+<ul class="note">{"".join(f"<li>{_e(s)}</li>" for s in parts.sources)}</ul>
+<ul class="note">{"".join(f"<li>{_e(s)}</li>" for s in parts.caveats)}</ul>
 <footer>zoning {_e(version(result))} — calcul du {_e(when)} — fiche générée automatiquement ;
 les valeurs manquantes sont signalées « {MISSING} », jamais remplacées.</footer>
 </body></html>"""
@@ -358,11 +460,11 @@ def write_fiches(result: RunResult, folder: str | Path, sirens: Sequence[str],
     htmls: list[str] = []
     out: list[Path] = []
     pdfs: list[Path] = []
-    why = why_selected(result.epci)
+    parts = fiche_parts(result)
     for siren in sirens:
         stem = fiche_name(result, str(siren))
         h = folder / f"{stem}.html"
-        page_html = fiche_html(result, str(siren), why)
+        page_html = fiche_html(result, str(siren), parts=parts)
         h.write_text(page_html, encoding="utf-8")
         htmls.append(page_html)
         out.append(h)
