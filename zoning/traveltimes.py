@@ -722,18 +722,23 @@ def cell_times(
         the territory are left out.
     """
     cells = grid[grid["population"] > 0][["population", "geometry"]]
-    joined = gpd.sjoin(
-        cells, communes[["epci_siren", "geometry"]].reset_index(), how="inner", predicate="within"
-    )
-    joined = joined[~joined.index.duplicated(keep="first")]
+    _check_crs(communes.crs, graph, "communes")
+    # cell centre within a commune polygon: one STRtree query; a centre on the border of
+    # two communes goes to the first of them (in the communes' order)
+    cell_i, com_i = communes.sindex.query(cells.geometry.values, predicate="within")
+    order = np.lexsort((com_i, cell_i))
+    cell_i, com_i = cell_i[order], com_i[order]
+    first = np.unique(cell_i, return_index=True)[1]
+    cell_i, com_i = cell_i[first], com_i[first]
+    joined = cells.iloc[cell_i]
     times = origin_times(graph, joined.geometry, routed, config, tree=tree, context=context)
     out = pd.concat(
         [
             pd.DataFrame(
                 {
                     "population": joined["population"].to_numpy(dtype=np.float64),
-                    "code_insee": joined["code_insee"].astype(str).to_numpy(),
-                    "epci_siren": joined["epci_siren"].astype(str).to_numpy(),
+                    "code_insee": communes.index.to_numpy()[com_i].astype(str),
+                    "epci_siren": communes["epci_siren"].to_numpy()[com_i].astype(str),
                     "x": joined.geometry.x.to_numpy(),
                     "y": joined.geometry.y.to_numpy(),
                 },
