@@ -97,6 +97,33 @@ def test_commune_times_known_answers() -> None:
     assert res.note == "réseau test"
 
 
+def test_cells_placed_in_the_commune_holding_their_centre() -> None:
+    """A centre inside one commune goes to it; inside two overlapping polygons, to the first
+    of them in the communes' order; on a shared border (in no interior) or outside every
+    commune, the cell is left out. Results follow the grid's order and index."""
+    terr = _territory()
+    communes = terr.communes.copy()
+    # commune 3 overlaps commune 1 over x in [X0 + 4.5 km, X0 + 5 km]
+    communes.loc["31003", "geometry"] = box(X0 + 4500, Y0 - 500, X0 + 10500, Y0 + 6000)
+    grid = gpd.GeoDataFrame(
+        {"population": [10.0, 20.0, 30.0, 40.0, 50.0, 0.0]},
+        geometry=[_pt(8, 8), _pt(4.75, 1), _pt(1, 1), Point(X0 + 5000, Y0 + 8000),
+                  _pt(300, 300), _pt(2, 2)],
+        index=pd.Index(["c2", "overlap", "c1", "border", "outside", "empty"], name="grd_id"),
+        crs=2154)
+    g = _grid_graph()
+    routed = tt.route_all(g, tt.locate_facilities(g, _facilities(), CONFIG, region="76"),
+                          "su_or_smur", CONFIG)
+    cells = tt.cell_times(g, grid, communes, routed, CONFIG)
+    assert cells.index.tolist() == ["c2", "overlap", "c1"]
+    assert cells["code_insee"].tolist() == ["31002", "31001", "31001"]
+    assert cells["epci_siren"].tolist() == ["222222222", "111111111", "111111111"]
+    assert cells["population"].tolist() == [10.0, 20.0, 30.0]
+    reordered = communes.loc[["31003", "31001", "31002"]]
+    again = tt.cell_times(g, grid, reordered, routed, CONFIG)
+    assert again.loc["overlap", "code_insee"] == "31003"
+
+
 def test_paediatric_only_smur_is_not_a_smur() -> None:
     # E, a paediatric-only SMUR, sits on commune 2's point: B (1 km) stays its nearest SMUR
     extra = gpd.GeoDataFrame(

@@ -54,6 +54,7 @@ import geopandas as gpd
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+import shapely
 
 from zoning import progress
 from zoning.config import Config
@@ -723,9 +724,12 @@ def cell_times(
     """
     cells = grid[grid["population"] > 0][["population", "geometry"]]
     _check_crs(communes.crs, graph, "communes")
-    # cell centre within a commune polygon: one STRtree query; a centre on the border of
-    # two communes goes to the first of them (in the communes' order)
-    cell_i, com_i = communes.sindex.query(cells.geometry.values, predicate="within")
+    # cell centre within a commune polygon: one STRtree query (tree on the points, each
+    # polygon prepared once: twice as fast as a tree on the polygons, same pairs); a centre
+    # inside two overlapping polygons goes to the first in the communes' order, one on a
+    # shared border (in no interior) to none, like a "within" spatial join
+    tree_pts = shapely.STRtree(np.asarray(cells.geometry.values))
+    com_i, cell_i = tree_pts.query(np.asarray(communes.geometry.values), predicate="contains")
     order = np.lexsort((com_i, cell_i))
     cell_i, com_i = cell_i[order], com_i[order]
     first = np.unique(cell_i, return_index=True)[1]
