@@ -9,6 +9,7 @@ import sqlite3
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import geopandas as gpd
 import numpy as np
 import pyogrio
 import pytest
@@ -54,6 +55,29 @@ def test_web_geometries_stay_a_coverage(occitanie: RunResult) -> None:
     overlap = back.area.sum() - back.union_all().area
     orig_overlap = occitanie.epci.area.sum() - occitanie.epci.union_all().area
     assert overlap - orig_overlap < 1e-4 * back.area.sum()
+
+
+def test_departement_outlines_are_the_union_of_their_communes(occitanie: RunResult) -> None:
+    """The map's département outlines: the exact union of each département's communes (the
+    fast coverage-based dissolve), then drawn within the simplification tolerance of it."""
+    com = occitanie.communes[occitanie.communes["in_region"].astype(bool)]
+    keys = com["dep"].astype(str).to_numpy()
+    fast = webmap.dissolve_polygons(com.geometry.values, keys)
+    exact = [shapely.union_all(com.geometry.values[keys == k]) for k in fast.index]
+    assert list(fast.index) == sorted(set(keys)) and len(fast) == 13
+    # same area to the square metre (zero-area slivers of the overlay union aside)
+    diff = shapely.area(shapely.symmetric_difference(fast.to_numpy(), exact))
+    assert diff.max() < 1.0, diff
+    deps = webmap._orientation_part(occitanie)
+    assert deps is not None and len(deps["deps"]["names"]) == 13
+    # drawn: the simplified outlines stay on the union (area moved < 1 %; measured 0.7 %)
+    drawn = webmap.simplify_for_web(
+        gpd.GeoSeries(fast.to_numpy(), crs=2154), webmap.DEP_TOLERANCE_M).to_crs(2154)
+    moved = shapely.area(shapely.symmetric_difference(drawn.values, exact))
+    assert (moved / shapely.area(exact)).max() < 0.01
+    assert deps["deps"]["geom"] == webmap.encode_geometries(
+        webmap.simplify_for_web(gpd.GeoSeries(fast.to_numpy(), index=fast.index, crs=2154),
+                                webmap.DEP_TOLERANCE_M))
 
 
 def test_occitanie_geopackage(outputs: dict[str, Path], occitanie: RunResult) -> None:

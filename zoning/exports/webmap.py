@@ -131,10 +131,47 @@ def simplify_for_web(geoms: gpd.GeoSeries, tolerance_m: float) -> gpd.GeoSeries:
     if geoms.crs is None or geoms.crs.to_epsg() != 2154:
         raise ValueError(f"simplify_for_web expects EPSG:2154 geometries, got {geoms.crs}")
     arr = shapely.make_valid(geoms.values)
-    polys = shapely.get_type_id(arr)
-    arr = np.where(np.isin(polys, (3, 6)), arr, shapely.buffer(arr, 0))
+    # make_valid can return a collection (polygon + stray line): keep the polygonal part
+    other = ~np.isin(shapely.get_type_id(arr), (3, 6))
+    if other.any():
+        arr = arr.copy()
+        arr[other] = shapely.buffer(arr[other], 0)
     simplified = shapely.coverage_simplify(arr, tolerance_m)
     return gpd.GeoSeries(simplified, index=geoms.index, crs=2154).to_crs(4326)
+
+
+def dissolve_polygons(geoms: np.ndarray, keys: np.ndarray) -> pd.Series:
+    """Exact union of the polygons of each key (e.g. communes into départements).
+
+    The communes almost form a polygon coverage: within each group, the polygons whose
+    borders all match their neighbours' exactly (``shapely.coverage_invalid_edges``) are
+    merged by a coverage union (linear in the number of vertices), and the few others are
+    added to that union by an ordinary overlay union. The result is the same area as
+    ``shapely.union_all`` of the group, for a fraction of the time.
+
+    Parameters
+    ----------
+    geoms
+        Valid polygons (shapely array).
+    keys
+        Group of each polygon, same length.
+
+    Returns
+    -------
+    Series
+        One (multi)polygon per key, indexed by the sorted keys.
+    """
+    codes, uniques = pd.factorize(pd.Series(keys), sort=True)
+    order = np.argsort(codes, kind="stable")
+    groups = np.split(np.asarray(geoms, dtype=object)[order],
+                      np.cumsum(np.bincount(codes, minlength=len(uniques)))[:-1])
+    out = []
+    for group in groups:  # one per key (about a hundred départements), each vectorised
+        mismatched = ~shapely.is_empty(shapely.coverage_invalid_edges(group))
+        merged = shapely.coverage_union_all(group[~mismatched])
+        out.append(shapely.union_all(np.append(group[mismatched], merged))
+                   if mismatched.any() else merged)
+    return pd.Series(out, index=pd.Index(uniques, name="key"), dtype=object)
 
 
 def encode_geometries(geoms: gpd.GeoSeries, precision: int = PRECISION) -> dict[str, Any]:
@@ -422,14 +459,15 @@ def _orientation_part(result: RunResult) -> dict[str, Any] | None:
     if len(sub):
         names = (sub["dep_nom"].astype(str).where(sub["dep_nom"].astype(str) != "", sub["dep"])
                  if "dep_nom" in sub.columns else sub["dep"].astype(str))
-        frame = gpd.GeoDataFrame({"dep": sub["dep"].astype(str), "nom": names},
-                                 geometry=sub.geometry, crs=sub.crs)
-        deps = frame.dissolve(by="dep", aggfunc="first", grid_size=10.0)
-        geoms = simplify_for_web(deps.geometry, DEP_TOLERANCE_M)
+        keys = sub["dep"].astype(str)
+        outlines = dissolve_polygons(sub.geometry.values, keys.to_numpy())
+        deps = gpd.GeoSeries(outlines.to_numpy(), index=outlines.index, crs=sub.crs)
+        geoms = simplify_for_web(deps, DEP_TOLERANCE_M)
         pts = shapely.point_on_surface(geoms.values)
         out["deps"] = {
             "geom": encode_geometries(geoms),
-            "names": deps["nom"].astype(str).tolist(),
+            "names": names.groupby(keys.to_numpy()).first().reindex(deps.index).astype(str)
+            .tolist(),
             "pt": np.round(np.column_stack([shapely.get_y(pts), shapely.get_x(pts)]),
                            PRECISION).tolist(),
         }
