@@ -5,7 +5,7 @@ Runs the real pipeline for a region (``zoning.pipeline.run``, real data in
 run, in one Chromium each:
 
 - ``write_fiches`` (the product): all fiches in one document, printed once, split into one
-  PDF per EPCI with pypdf;
+  PDF per EPCI with pikepdf;
 - one print per fiche (the named alternative, what ``write_fiches`` did before): for each
   fiche ``page.goto`` + ``FIT_ONE_PAGE`` + ``page.pdf``.
 
@@ -21,7 +21,9 @@ in the same run:
   reproduced here): HTML bytes per fiche and seconds of the one combined Chromium print
   (load, fit, print), the rest of every page identical;
 - ``fiche_html`` with the shared parts computed once (:func:`fiche_parts`, as
-  ``write_fiches`` does) against ``fiche_html`` recomputing them for each fiche.
+  ``write_fiches`` does) against ``fiche_html`` recomputing them for each fiche;
+- the split of the combined PDF into one PDF per EPCI with pikepdf (qpdf, the product)
+  against pypdf (the former writer), same text on every page.
 
 Usage: ``ZONING_DATA_DIR=../shared/data python bench/bench_fiches.py [--region 76] [--n 151]``
 and ``ZONING_DATA_DIR=../shared/data python bench/bench_fiches.py --parts --region FR``
@@ -47,6 +49,7 @@ from zoning.exports.fiche import (
     TICK_STEP_PX,
     FicheParts,
     Strip,
+    _split_pdf,
     combined_html,
     fiche_html,
     fiche_name,
@@ -155,6 +158,7 @@ def bench_parts(result: RunResult, sirens: Sequence[str]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         old = print_combined(lines, Path(tmp) / "old")
         new = print_combined(pages, Path(tmp) / "new")
+        split = bench_split(Path(tmp) / "new" / "fiches.pdf", len(sirens), Path(tmp))
     assert old[3] == new[3] == len(sirens), (old[3], new[3])
     n = len(sirens)
     print(f"{n} fiches, region {result.region_name}, strips of {len(result.epci)} EPCI")
@@ -169,7 +173,36 @@ def bench_parts(result: RunResult, sirens: Sequence[str]) -> None:
     print(f"fiche_html, parts recomputed per fiche (alternative): {t_per_call:6.2f} s")
     print(f"fiche_html, parts computed once (zoning): {t_shared:6.2f} s "
           f"({t_per_call / t_shared:.1f}x faster, same HTML)")
+    t_pypdf, t_pike, kb_pypdf, kb_pike = split
+    print(f"split into {n} PDFs, pypdf (alternative, the former writer): {t_pypdf:6.2f} s "
+          f"({kb_pypdf:,.0f} KiB)")
+    print(f"split into {n} PDFs, pikepdf (zoning): {t_pike:6.2f} s ({kb_pike:,.0f} KiB; "
+          f"{t_pypdf / t_pike:.1f}x faster, same text on every page)")
     print(f"load average at end: {os.getloadavg()[0]:.2f}")
+
+
+def bench_split(combined: Path, n: int, tmp: Path) -> tuple[float, float, float, float]:
+    """Seconds and KiB of splitting ``combined`` per page with pypdf and with pikepdf."""
+    old_dir, new_dir = tmp / "split-pypdf", tmp / "split-pikepdf"
+    old_dir.mkdir()
+    new_dir.mkdir()
+    old = [old_dir / f"{i}.pdf" for i in range(n)]
+    new = [new_dir / f"{i}.pdf" for i in range(n)]
+    t = time.perf_counter()
+    reader = pypdf.PdfReader(combined)
+    for page, target in zip(reader.pages, old, strict=True):
+        writer = pypdf.PdfWriter()
+        writer.add_page(page)
+        with target.open("wb") as f:
+            writer.write(f)
+    t_old = time.perf_counter() - t
+    t = time.perf_counter()
+    _split_pdf(combined, new)
+    t_new = time.perf_counter() - t
+    for a, b in zip(old, new, strict=True):
+        assert _text(a) == _text(b), a.name
+    return (t_old, t_new, sum(p.stat().st_size for p in old) / 1024,
+            sum(p.stat().st_size for p in new) / 1024)
 
 
 def main() -> None:
