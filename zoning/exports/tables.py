@@ -14,10 +14,13 @@ Files (``<stem>`` = ``zoning_<region>``):
 
 from __future__ import annotations
 
+import io
+import itertools
 import re
 import tempfile
+import zipfile
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -272,10 +275,33 @@ class SheetData:
     columns: list[list[Any]]
     formula_like: list[np.ndarray]  # rows of each text column starting with = + - @
     highlight: np.ndarray  # rows to fill (selected zones)
+    text: list[np.ndarray] = field(default_factory=list)  # cells of each column that are text
 
     @property
     def n_rows(self) -> int:
         return len(self.columns[0]) if self.columns else 0
+
+
+def _cell_values(values: pd.Series) -> tuple[list[Any], np.ndarray]:
+    """:func:`_cell_value` of every value of a column, vectorised by dtype, and which cells
+    are text (missing values, ``oui``/``non``, strings).
+
+    Missing and non-finite numbers are written ``donnée indisponible``.
+    """
+    n = len(values)
+    if pd.api.types.is_bool_dtype(values) and not values.isna().any():
+        return np.where(values.to_numpy(dtype=bool), "oui", "non").tolist(), np.ones(n, bool)
+    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        miss = values.isna().to_numpy(dtype=bool, copy=True)
+        if pd.api.types.is_float_dtype(values):
+            miss |= ~np.isfinite(values.to_numpy(dtype=np.float64, na_value=np.nan))
+        # astype(object) gives Python int and float objects
+        return values.astype(object).where(~miss, MISSING).tolist(), miss
+    if pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty"):
+        return values.astype(object).where(values.notna(), MISSING).tolist(), np.ones(n, bool)
+    cells = [_cell_value(v) for v in values.astype(object).to_numpy()]  # mixed objects: rare
+    cells = [v if isinstance(v, (str, int, float)) else str(v) for v in cells]
+    return cells, np.fromiter((isinstance(v, str) for v in cells), dtype=bool, count=n)
 
 
 def sheet_data(df: pd.DataFrame, labels: dict[str, str],
@@ -285,10 +311,12 @@ def sheet_data(df: pd.DataFrame, labels: dict[str, str],
     cols = list(flat.columns)
     headers = [labels.get(c, c) for c in cols]
     formats = [_number_format(c, flat[c]) for c in cols]
-    widths, columns, formula_like = [], [], []
+    widths, columns, formula_like, text = [], [], [], []
     for c, head, fmt in zip(cols, headers, formats, strict=True):
         widths.append(header_width(head, flat[c], fmt is not None))
-        columns.append([_cell_value(v) for v in flat[c].astype(object).to_numpy()])
+        cells, is_text = _cell_values(flat[c])
+        columns.append(cells)
+        text.append(is_text)
         if flat[c].dtype == object or pd.api.types.is_string_dtype(flat[c]):
             starts = flat[c].astype("string").str.startswith(FORMULA_START).fillna(False)
             formula_like.append(starts.to_numpy(dtype=bool))
@@ -296,7 +324,7 @@ def sheet_data(df: pd.DataFrame, labels: dict[str, str],
             formula_like.append(np.zeros(len(flat), dtype=bool))
     mask = (highlight.reindex(df.index).fillna(False).astype(bool).to_numpy()
             if highlight is not None else np.zeros(len(flat), dtype=bool))
-    return SheetData(headers, widths, formats, columns, formula_like, mask)
+    return SheetData(headers, widths, formats, columns, formula_like, mask, text)
 
 
 def method_rows(result: RunResult) -> list[tuple[list[Any], str]]:
@@ -385,7 +413,93 @@ def _page_setup(ws: Any, title: str, repeat_header: bool) -> None:
     ws.set_footer("&L&8zoning&R&8Page &P / &N")
 
 
-def _write_sheet(wb: Any, fmts: _Formats, name: str, data: SheetData, title: str) -> None:
+def column_letters(j: int) -> str:
+    """Excel column name of the 0-based column ``j`` (0 -> ``A``, 26 -> ``AA``)."""
+    letters = ""
+    j += 1
+    while j:
+        j, r = divmod(j - 1, 26)
+        letters = chr(65 + r) + letters
+    return letters
+
+
+XLS_STRMAX = 32767
+"""Longest text of an Excel cell (longer texts are cut, as xlsxwriter does)."""
+
+
+def _style_attr(fmt: Any) -> str:
+    # the workbook's index of the format (assigned on first use, as when xlsxwriter writes a
+    # cell; xlsxwriter has no public call for it), none for the default format
+    return "" if fmt is None else f' s="{fmt._get_xf_index()}"'
+
+
+def _shared_strings(table: Any, texts: np.ndarray, references: int) -> np.ndarray:
+    """Indices of distinct ``texts`` in xlsxwriter's shared-string table, adding new ones.
+
+    What ``write_string`` does for each cell (``SharedStringTable._get_shared_string_index``),
+    done with dictionary operations on whole arrays: ``references`` cells use these texts
+    (the table's ``count``).
+    """
+    found = np.fromiter(map(table.string_table.get, texts, itertools.repeat(-1)),
+                        dtype=np.int64, count=len(texts))
+    new = found < 0
+    found[new] = table.unique_count + np.arange(int(new.sum()))
+    table.string_table.update(zip(texts[new].tolist(), found[new].tolist(), strict=True))
+    table.unique_count += int(new.sum())
+    table.count += references
+    return found
+
+
+def sheet_rows_xml(ws: Any, data: SheetData, fmts: _Formats) -> str:
+    """The ``<row>`` elements of a table sheet's data (rows 2 and below), built per column.
+
+    The cells xlsxwriter's ``write_string`` / ``write_number`` would write, with the same
+    formats (number format, selected-zone fill, greyed missing values, quote prefix of a
+    text starting with ``= + - @``) and texts in the workbook's shared-string table (each
+    distinct text added once, escaped by xlsxwriter when it writes the table), but built
+    with whole-column operations and joined once, instead of one Python call per cell.
+    """
+    n, m = data.n_rows, len(data.columns)
+    if n == 0:
+        return ""
+    fill = data.highlight.astype(bool).astype(np.int64)
+    rows = np.arange(2, n + 2).astype(str).astype(object)
+    table = ws.str_table
+    # the pieces of every row, in order; joined once at the end
+    parts = np.empty((n, 3 + 5 * m + 1), dtype=object)
+    parts[:, 0], parts[:, 1], parts[:, 2] = '<row r="', rows, f'" spans="1:{m}">'
+    parts[:, -1] = "</row>"
+    for j, values in enumerate(data.columns):
+        text = data.text[j] if data.text else np.array([isinstance(v, str) for v in values])
+        vals = pd.Series(values, dtype=object)
+        missing = text & (vals == MISSING).to_numpy(dtype=bool)
+        quoted = text & ~missing & data.formula_like[j].astype(bool)
+        kinds = np.select([~text, missing, quoted], [0, 1, 2], default=3) * 2 + fill
+        opening = np.empty(8, dtype=object)
+        for kind in np.unique(kinds):  # number, missing, quoted text, text; x (no) fill
+            f = bool(kind % 2)
+            fmt = (fmts.get(data.formats[j], f) if kind < 2 else
+                   fmts.get(fill=f, missing=kind // 2 == 1, quote=kind // 2 == 2))
+            shared = "" if kind < 2 else ' t="s"'  # a shared string
+            opening[kind] = f'"{_style_attr(fmt)}{shared}><v>'
+        content = np.empty(n, dtype=object)
+        if text.any():
+            codes, uniques = pd.factorize(vals[text].astype(str).str.slice(0, XLS_STRMAX))
+            index = _shared_strings(table, np.asarray(uniques, dtype=object), int(text.sum()))
+            content[text] = index.astype(str).astype(object)[codes]
+        if (~text).any():
+            content[~text] = vals[~text].map("{:.16G}".format).to_numpy(dtype=object)
+        k = 3 + 5 * j
+        parts[:, k], parts[:, k + 1] = f'<c r="{column_letters(j)}', rows
+        parts[:, k + 2] = opening[kinds]
+        parts[:, k + 3], parts[:, k + 4] = content, "</v></c>"
+    return "".join(parts.ravel().tolist())
+
+
+def _write_sheet(wb: Any, fmts: _Formats, name: str, data: SheetData, title: str) -> str:
+    """Write a table sheet's header and layout; returns the XML of its data rows (spliced
+    into the sheet by :func:`_splice_rows`: the cells of 35,000 communes are built as whole
+    columns instead of one call per cell)."""
     ws = wb.add_worksheet(name)
     head = wb.add_format({"bold": True, "font_color": "#FFFFFF", "bg_color": "#" + HEADER_FILL,
                           "text_wrap": True, "valign": "vcenter"})
@@ -395,26 +509,34 @@ def _write_sheet(wb: Any, fmts: _Formats, name: str, data: SheetData, title: str
         ws.write_string(0, j, str(label), head)
         lines = max(lines, header_lines(str(label), width))
     ws.set_row(0, 15 * min(lines, 8))
-    for j, values in enumerate(data.columns):
-        num = data.formats[j]
-        quoted = data.formula_like[j]
-        for i, v in enumerate(values):
-            fill = bool(data.highlight[i])
-            if isinstance(v, str):
-                if v == MISSING:
-                    ws.write_string(i + 1, j, v, fmts.get(fill=fill, missing=True))
-                else:
-                    # a text from data starting with = + - @ stays text, never a formula: a
-                    # string cell with the "quote prefix" that keeps it text when edited
-                    ws.write_string(i + 1, j, v, fmts.get(fill=fill, quote=bool(quoted[i])))
-            elif isinstance(v, (int, float)):
-                ws.write_number(i + 1, j, v, fmts.get(num, fill))
-            else:
-                ws.write_string(i + 1, j, str(v), fmts.get(fill=fill))
     ws.freeze_panes(1, 2)
     if data.columns:
         ws.autofilter(0, 0, data.n_rows, len(data.columns) - 1)
     _page_setup(ws, title, repeat_header=True)
+    return sheet_rows_xml(ws, data, fmts)
+
+
+def _splice_rows(package: bytes, rows: dict[int, tuple[str, SheetData]], path: Path) -> None:
+    """Write the workbook to ``path`` with the data rows of the table sheets added.
+
+    ``rows`` maps a worksheet's position (1-based, ``xl/worksheets/sheet<k>.xml``) to its
+    rows' XML and cells; the sheet's ``<dimension>`` is set to the whole table.
+    """
+    with zipfile.ZipFile(io.BytesIO(package)) as src, \
+            zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            k = re.fullmatch(r"xl/worksheets/sheet(\d+)\.xml", info.filename)
+            if k is not None and int(k.group(1)) in rows:
+                xml, sheet = rows[int(k.group(1))]
+                last = f"{column_letters(max(len(sheet.columns), 1) - 1)}{sheet.n_rows + 1}"
+                head, sep, tail = data.decode("utf-8").partition("</sheetData>")
+                if not sep:
+                    raise ExportError(f"{path}: unexpected worksheet layout of {info.filename}")
+                head = re.sub(r'<dimension ref="[^"]*"/>', f'<dimension ref="A1:{last}"/>',
+                              head, count=1)
+                data = (head + xml + sep + tail).encode("utf-8")
+            dst.writestr(info, data, compress_type=zipfile.ZIP_DEFLATED)
 
 
 def _write_method(wb: Any, result: RunResult, title: str) -> None:
@@ -449,19 +571,23 @@ def _write_xlsx(result: RunResult, epci: pd.DataFrame, communes: pd.DataFrame,
 
     title = f"zoning — {result.region_name} — {fr_datetime(computed_at(result))}"
     # options: no text is ever turned into a formula, a link or a number
-    wb = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_urls": False,
-                                         "strings_to_numbers": False})
+    buffer = io.BytesIO()
+    wb = xlsxwriter.Workbook(buffer, {"strings_to_formulas": False, "strings_to_urls": False,
+                                      "strings_to_numbers": False, "in_memory": True})
     fmts = _Formats(wb)
     labels = {"epci_siren": "SIREN de l'EPCI", **epci_column_labels(result)}
-    _write_sheet(wb, fmts, "Classement des EPCI",
-                 sheet_data(epci, labels, epci["selected"] if "selected" in epci else None),
-                 title)
+    rows: dict[int, tuple[str, SheetData]] = {}
+    sheet = sheet_data(epci, labels, epci["selected"] if "selected" in epci else None)
+    rows[1] = (_write_sheet(wb, fmts, "Classement des EPCI", sheet, title), sheet)
     com_sel = communes["epci_prioritaire"] if "epci_prioritaire" in communes else None
-    _write_sheet(wb, fmts, "Communes", sheet_data(communes, COMMUNE_LABELS, com_sel), title)
+    sheet = sheet_data(communes, COMMUNE_LABELS, com_sel)
+    rows[2] = (_write_sheet(wb, fmts, "Communes", sheet, title), sheet)
     _write_method(wb, result, title)
-    for annex in result.annexes:
-        _write_sheet(wb, fmts, annex.sheet[:31], sheet_data(annex.frame, annex.labels), title)
+    for k, annex in enumerate(result.annexes, start=4):
+        sheet = sheet_data(annex.frame, annex.labels)
+        rows[k] = (_write_sheet(wb, fmts, annex.sheet[:31], sheet, title), sheet)
     wb.close()
+    _splice_rows(buffer.getvalue(), rows, path)
 
 
 # --------------------------------------------------------------------------- public
