@@ -16,7 +16,7 @@ from openpyxl import load_workbook
 
 from zoning.cli import main
 from zoning.exports import write_all
-from zoning.text import formula_safe, terminal_safe
+from zoning.text import formula_safe, formula_safe_frame, terminal_safe
 
 FORMULAS = ['=HYPERLINK("http://evil.example","clic")', "+33 6 00 00 00 00", "-2+3",
             "@SUM(A1:A9)"]
@@ -83,3 +83,24 @@ def test_escape_sequences_in_error_messages_are_stripped(command: str, tmp_path:
                              if command == "score" else [command, "--data-dir", str(data)])
     assert res.exit_code == 2
     assert "\x1b" not in res.stderr and "\x07" not in res.stderr and "evil" in res.stderr
+
+
+def test_formula_safe_frame_is_formula_safe_per_cell() -> None:
+    """The whole-column version: the same cells as formula_safe on each, in text, pandas
+    string and mixed columns and the index; numbers and missing values untouched."""
+    frame = pd.DataFrame({
+        "nom": FORMULAS + ["CC du Plateau", None],
+        "texte": pd.array(["=1", None, "a", "\tb", "-c", "ok"], dtype="string"),
+        "mixte": [-3.5, "=2", None, 4, "x", "+y"],
+        "valeur": [-3.5, 1.0, 2.0, float("nan"), -1.0, 0.0],
+    }, index=pd.Index(["=A1", "b", "@c", "d", "e", "f"], name="code"))
+    safe = formula_safe_frame(frame)
+    for col in frame.columns:
+        want = [v if pd.isna(v) else formula_safe(v) for v in frame[col]]
+        got = list(safe[col])
+        assert [g if not pd.isna(g) else None for g in got] == \
+            [w if not pd.isna(w) else None for w in want], col
+    assert list(safe.index) == ["'=A1", "b", "'@c", "d", "e", "f"]
+    assert safe.index.name == "code" and safe["texte"].dtype == frame["texte"].dtype
+    assert safe["valeur"].reset_index(drop=True).equals(frame["valeur"].reset_index(drop=True))
+    assert frame.at["=A1", "nom"] == FORMULAS[0]  # the input is left as it was

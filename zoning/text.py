@@ -48,9 +48,25 @@ def formula_safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
     for col in out.columns:
         s = out[col]
         if s.dtype == object or pd.api.types.is_string_dtype(s):
-            out[col] = s.map(formula_safe)
+            out[col] = _formula_safe_series(s)
     if out.index.dtype == object or pd.api.types.is_string_dtype(out.index):
-        out.index = out.index.map(formula_safe).rename(out.index.name)
+        safe = _formula_safe_series(out.index.to_series())
+        out.index = pd.Index(safe.to_numpy(), name=out.index.name, dtype=out.index.dtype)
+    return out
+
+
+def _formula_safe_series(s: pd.Series) -> pd.Series:
+    """:func:`formula_safe` of every value of a text column, vectorised (whole-column
+    string tests) when the column holds only text and missing values."""
+    import pandas as pd
+
+    if s.dtype == object and pd.api.types.infer_dtype(s, skipna=True) not in ("string", "empty"):
+        return s.map(formula_safe)  # text mixed with numbers or other objects: rare
+    risky = s.str.startswith(FORMULA_START).fillna(False).to_numpy(dtype=bool)
+    if not risky.any():
+        return s
+    out = s.copy()
+    out[risky] = "'" + s[risky]
     return out
 
 
