@@ -25,8 +25,15 @@ in the same run:
 - the split of the combined PDF into one PDF per EPCI with pikepdf (qpdf, the product)
   against pypdf (the former writer), same text on every page.
 
-Usage: ``ZONING_DATA_DIR=../shared/data python bench/bench_fiches.py [--region 76] [--n 151]``
-and ``ZONING_DATA_DIR=../shared/data python bench/bench_fiches.py --parts --region FR``
+``--overlap`` times the whole writing of the run's outputs (``pipeline.write_outputs``: the
+GeoPackage, web map, tables, GeoTIFF and fiches, one output set) with the fiches job in a worker
+thread beside the other writers (:class:`zoning.exports.tables.Background`, the product)
+against the same job run in turn with the others (the alternative), ``--repeat`` times each,
+alternating.
+
+Usage: ``ZONING_DATA_DIR=../shared/data python bench/bench_fiches.py [--region 76] [--n 151]``,
+``ZONING_DATA_DIR=../shared/data python bench/bench_fiches.py --parts --region FR`` and
+``ZONING_DATA_DIR=../shared/data python bench/bench_fiches.py --overlap --region FR``
 """
 
 from __future__ import annotations
@@ -35,6 +42,7 @@ import argparse
 import os
 import re
 import tempfile
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -205,17 +213,59 @@ def bench_split(combined: Path, n: int, tmp: Path) -> tuple[float, float, float,
             sum(p.stat().st_size for p in new) / 1024)
 
 
+def bench_overlap(run_: object, repeat: int) -> None:
+    """``write_outputs`` with the fiches in a worker thread against the fiches in turn."""
+    from zoning import pipeline
+    from zoning.exports import fiche as fiche_mod
+    from zoning.exports.tables import Background
+
+    real = fiche_mod.fiches_job
+
+    def in_turn(result: RunResult, out_dir: str | Path) -> tuple[Path, object]:
+        target, job = real(result, out_dir)
+        assert isinstance(job, Background)
+        return target, lambda p: job.write(p, threading.Event())
+
+    times: dict[str, list[float]] = {"in turn (alternative)": [],
+                                     "worker thread (zoning)": []}
+    print(f"load average at start: {os.getloadavg()[0]:.2f} (2 cores)")
+    with tempfile.TemporaryDirectory() as tmp:
+        for i in range(repeat):
+            for label in list(times)[:: 1 if i % 2 == 0 else -1]:
+                fiche_mod.fiches_job = in_turn if label.startswith("in turn") else real
+                try:
+                    t = time.perf_counter()
+                    pipeline.write_outputs(run_, Path(tmp) / "out")  # type: ignore[arg-type]
+                    times[label].append(time.perf_counter() - t)
+                finally:
+                    fiche_mod.fiches_job = real
+                print(f"  {label}: {times[label][-1]:.1f} s", flush=True)
+    best = {k: min(v) for k, v in times.items()}
+    for label, t in best.items():
+        print(f"write_outputs, fiches {label}: {t:6.1f} s (best of {repeat})")
+    a, b = best.values()
+    print(f"ratio: {a / b:.2f}x faster ({a - b:.1f} s less)")
+    print(f"load average at end: {os.getloadavg()[0]:.2f}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--region", default="76")
     ap.add_argument("--n", type=int, default=151, help="fiches written (151: the national run)")
     ap.add_argument("--parts", action="store_true",
                     help="strips and shared parts vs the former way (use with --region FR)")
+    ap.add_argument("--overlap", action="store_true",
+                    help="write_outputs, fiches in a worker thread vs in turn")
+    ap.add_argument("--repeat", type=int, default=2, help="runs of each (--overlap)")
     args = ap.parse_args()
     from zoning import pipeline
     from zoning.config import load_config
 
-    result = pipeline.run(load_config(), resolve_data_dir(None), region=args.region).result
+    run_ = pipeline.run(load_config(), resolve_data_dir(None), region=args.region)
+    if args.overlap:
+        bench_overlap(run_, args.repeat)
+        return
+    result = run_.result
     if args.parts:
         sel = result.epci["selected"].fillna(False).astype(bool)
         bench_parts(result, [str(s) for s in result.epci.index[sel]][: args.n])

@@ -7,6 +7,8 @@ import json
 import math
 import re
 import sqlite3
+import threading
+import time
 import xml.etree.ElementTree as ET
 from dataclasses import replace
 from pathlib import Path
@@ -17,6 +19,7 @@ import pandas as pd
 import pyogrio
 import pytest
 import shapely
+from _files import snapshot
 from _tiny_run import EVIL, tiny_result
 from click.testing import CliRunner
 from openpyxl import load_workbook
@@ -756,6 +759,124 @@ def test_write_all_is_all_or_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyP
     # every previous output intact (the GeoPackage and map were written before the failure),
     # and no temporary file left behind
     assert _snapshot(tmp_path) == before
+
+
+def _two_jobs(folder: Path, run: str, fiches: tables_mod.Background | None = None) -> list:
+    def fiche_like(path: Path, cancelled: threading.Event) -> None:
+        path.mkdir()
+        (path / "x.html").write_text(f"fiche {run}", encoding="utf-8")
+
+    return [(folder / "a.csv", lambda p: p.write_text(f"a {run}", encoding="utf-8")),
+            (folder / "fiches", fiches or tables_mod.Background(fiche_like))]
+
+
+def test_background_job_starts_first_and_is_waited_for(tmp_path: Path) -> None:
+    started, threads = threading.Event(), []
+
+    def fiches(path: Path, cancelled: threading.Event) -> None:
+        threads.append(threading.current_thread())
+        started.set()
+        time.sleep(0.3)  # still writing when the other job is done
+        path.mkdir()
+        (path / "x.html").write_text("fiche", encoding="utf-8")
+
+    def table(path: Path) -> None:  # runs while the background job is going
+        assert started.wait(10), "the background job was not started before the others"
+        path.write_text("a", encoding="utf-8")
+
+    tables_mod.run_jobs([(tmp_path / "a.csv", table),
+                         (tmp_path / "fiches", tables_mod.Background(fiches))], name="demo")
+    assert threads and threads[0] is not threading.main_thread()
+    assert (tmp_path / "fiches" / "x.html").read_text(encoding="utf-8") == "fiche"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".zoning-set-demo.json", "a.csv",
+                                                          "fiches"]
+
+
+def test_failing_background_job_replaces_nothing(tmp_path: Path) -> None:
+    tables_mod.run_jobs(_two_jobs(tmp_path, "1"), name="demo")
+    before = snapshot(tmp_path)
+
+    def broken(path: Path, cancelled: threading.Event) -> None:
+        path.mkdir()
+        (path / "x.pdf").write_bytes(b"%PDF half a fiche")
+        raise ExportError("Chromium did not start (simulated)")
+
+    with pytest.raises(ExportError, match="simulated"):
+        tables_mod.run_jobs(_two_jobs(tmp_path, "2", tables_mod.Background(broken)), name="demo")
+    assert snapshot(tmp_path) == before  # a.csv of run 2 was staged, never committed
+
+    def disk_full(path: Path, cancelled: threading.Event) -> None:
+        raise OSError(28, "No space left on device")
+
+    with pytest.raises(ExportError, match=r"fiches: cannot write \(No space left"):
+        tables_mod.run_jobs(_two_jobs(tmp_path, "3", tables_mod.Background(disk_full)),
+                            name="demo")
+    assert snapshot(tmp_path) == before
+
+
+def test_failing_job_cancels_the_background_one(tmp_path: Path) -> None:
+    tables_mod.run_jobs(_two_jobs(tmp_path, "1"), name="demo")
+    before = snapshot(tmp_path)
+    seen: list[str] = []
+
+    def slow(path: Path, cancelled: threading.Event) -> None:
+        path.mkdir()
+        for _ in range(400):  # 20 s unless cancelled
+            if cancelled.is_set():
+                seen.append("cancelled")
+                raise ExportError("cancelled")
+            (path / "x.html").write_text("fiche 2", encoding="utf-8")
+            time.sleep(0.05)
+        seen.append("finished")
+
+    def failing(path: Path) -> None:
+        time.sleep(0.2)
+        raise OSError(28, "No space left on device")
+
+    t = time.monotonic()
+    with pytest.raises(ExportError, match=r"a\.csv: cannot write"):  # its error, not the worker's
+        tables_mod.run_jobs([(tmp_path / "a.csv", failing),
+                             (tmp_path / "fiches", tables_mod.Background(slow))], name="demo")
+    assert seen == ["cancelled"] and time.monotonic() - t < 10
+    assert snapshot(tmp_path) == before  # the worker was joined before the stage was removed
+    # called directly, a Background writer runs at once, never cancelled
+    flags: list[bool] = []
+    tables_mod.Background(lambda p, c: flags.append(c.is_set()))(tmp_path / "direct")
+    assert flags == [False]
+
+def test_interrupt_while_waiting_for_the_background_job(tmp_path: Path) -> None:
+    """Ctrl-C after the other jobs, while the worker still prints: it is cancelled and
+    waited for, then nothing is replaced and no staging folder is left."""
+    import os
+    import signal
+
+    tables_mod.run_jobs(_two_jobs(tmp_path, "1"), name="demo")
+    before = snapshot(tmp_path)
+    seen: list[str] = []
+
+    def slow(path: Path, cancelled: threading.Event) -> None:
+        path.mkdir()
+        for _ in range(400):  # 20 s unless cancelled
+            if cancelled.is_set():
+                (path / "x.html").write_text("fiche 2", encoding="utf-8")
+                time.sleep(0.2)  # a last step still writing after the interrupt
+                seen.append("cancelled")
+                raise ExportError("cancelled")
+            time.sleep(0.05)
+        seen.append("finished")
+
+    timer = threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT))
+    t = time.monotonic()
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            tables_mod.run_jobs(_two_jobs(tmp_path, "2", tables_mod.Background(slow)),
+                                name="demo")
+    finally:
+        timer.cancel()
+    assert seen == ["cancelled"] and time.monotonic() - t < 10
+    assert snapshot(tmp_path) == before
+
 
 
 def test_geopackage_failure_keeps_previous(tmp_path: Path,

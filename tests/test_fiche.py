@@ -138,3 +138,32 @@ def test_fiche_command_by_name(tmp_path: Path) -> None:
     pdf = next((tmp_path / "fiches").glob("fiche_200000002_*.pdf"))
     assert "CA de la Vallée" in _text(pdf)
     assert not list((tmp_path / "fiches").glob(".*"))  # no temporary left behind
+
+
+def test_fiches_printed_in_a_worker_thread_all_or_nothing(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fiches job runs in a worker thread (Playwright started there) beside the other
+    writers; a fiche that fails leaves every previous output in place."""
+    from _files import snapshot
+
+    from zoning.exports import fiche as fiche_mod
+    from zoning.exports import write_all
+    from zoning.exports.tables import Background
+
+    r = tiny_result(evil_name=False)
+    job = fiche_mod.fiches_job(r, tmp_path)
+    assert isinstance(job[1], Background)
+    write_all(r, tmp_path, extra_jobs=[job])
+    pdfs = sorted((tmp_path / "fiches").glob("*.pdf"))
+    assert pdfs and len(pdfs) == len(list((tmp_path / "fiches").glob("*.html")))
+    assert all(len(pypdf.PdfReader(p).pages) == 1 for p in pdfs)
+    before = snapshot(tmp_path)
+
+    def split_fails(combined: Path, targets: list[Path]) -> None:
+        targets[0].write_bytes(b"%PDF half")
+        raise ExportError(f"{combined}: the combined fiches printed on 3 pages (simulated)")
+
+    monkeypatch.setattr(fiche_mod, "_split_pdf", split_fails)
+    with pytest.raises(ExportError, match="simulated"):
+        write_all(tiny_result(), tmp_path, extra_jobs=[fiche_mod.fiches_job(r, tmp_path)])
+    assert snapshot(tmp_path) == before

@@ -7,13 +7,15 @@ communes' travel times with the nearest SU/SMUR sites, the communes table and th
 and caveats. Every text from data is HTML-escaped. PDFs are printed by ONE headless Chromium
 for all the fiches of a run (:func:`write_fiches`): the fiches go into one document, one page
 each, printed once and split into one PDF per EPCI (``bench/bench_fiches.py`` measures it
-against printing each fiche on its own).
+against printing each fiche on its own). In a run's output set the fiches are a background job
+(:func:`fiches_job`): Chromium prints them while the other outputs are written.
 """
 
 from __future__ import annotations
 
 import html
 import re
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -444,7 +446,7 @@ def _split_pdf(combined: Path, targets: Sequence[Path]) -> None:
 
 
 def write_fiches(result: RunResult, folder: str | Path, sirens: Sequence[str],
-                 pdf: bool = True) -> list[Path]:
+                 pdf: bool = True, cancelled: threading.Event | None = None) -> list[Path]:
     """Write the HTML (and PDF) fiche of each EPCI into ``folder``, one Chromium for all.
 
     The PDFs come from ONE print of a document holding every fiche (one page each, each
@@ -458,8 +460,15 @@ def write_fiches(result: RunResult, folder: str | Path, sirens: Sequence[str],
     Raises
     ------
     ExportError
-        When Chromium fails, or the printed document has not one page per fiche.
+        When Chromium fails, the printed document has not one page per fiche, or
+        ``cancelled`` was set (checked between steps: a run staging the fiches in a worker
+        thread, :class:`zoning.exports.tables.Background`, failed elsewhere).
     """
+
+    def check() -> None:
+        if cancelled is not None and cancelled.is_set():
+            raise ExportError(f"{folder}: writing the fiches was cancelled")
+
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     htmls: list[str] = []
@@ -467,6 +476,7 @@ def write_fiches(result: RunResult, folder: str | Path, sirens: Sequence[str],
     pdfs: list[Path] = []
     parts = fiche_parts(result)
     for siren in sirens:
+        check()
         stem = fiche_name(result, str(siren))
         h = folder / f"{stem}.html"
         page_html = fiche_html(result, str(siren), parts=parts)
@@ -487,13 +497,23 @@ def write_fiches(result: RunResult, folder: str | Path, sirens: Sequence[str],
                 page.emulate_media(media="print")
                 page.goto(doc.resolve().as_uri())
                 page.evaluate(FIT_EACH_FICHE)
+                check()
                 browser.print_pdf(page, combined, landscape=False)
+            check()
             _split_pdf(combined, pdfs)
         out += pdfs
     return out
 
 
 def fiches_job(result: RunResult, out_dir: str | Path) -> tuple[Path, Any]:
-    """The ``fiches/`` folder of the selected zones as an export job (staged with the run)."""
-    sel = result.epci.index[result.epci["selected"].fillna(False).astype(bool)].astype(str)
-    return Path(out_dir) / "fiches", lambda tmp: write_fiches(result, tmp, list(sel))
+    """The ``fiches/`` folder of the selected zones as an export job (staged with the run).
+
+    A :class:`zoning.exports.tables.Background` job: while Chromium prints the fiches, the
+    other outputs of the run are written.
+    """
+    from zoning.exports.tables import Background
+
+    sel = list(result.epci.index[result.epci["selected"].fillna(False).astype(bool)]
+               .astype(str))
+    return Path(out_dir) / "fiches", Background(
+        lambda tmp, cancelled: write_fiches(result, tmp, sel, cancelled=cancelled))

@@ -18,6 +18,7 @@ import io
 import itertools
 import re
 import tempfile
+import threading
 import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -49,6 +50,45 @@ from zoning.results import AnnexTable, RunResult
 from zoning.text import FORMULA_START, check_utf8_path, formula_safe_frame
 
 Job = tuple[Path, Callable[[Path], None]]
+
+
+class Background:
+    """A job writer that :func:`run_jobs` runs in a worker thread while the other jobs write.
+
+    For a writer that mostly waits for another process: the fiches wait for Chromium to
+    print them, and that waiting releases the GIL, so the other writers go on meanwhile on
+    the machine's other core. ``write(path, cancelled)`` must do all its work in the thread
+    that calls it (Playwright's sync API) and stop at its next step once ``cancelled`` is
+    set (another job failed, or the run was interrupted). Called directly, it runs at once.
+    """
+
+    def __init__(self, write: Callable[[Path, threading.Event], Any]) -> None:
+        self.write = write
+
+    def __call__(self, path: Path) -> None:
+        self.write(path, threading.Event())
+
+
+JOIN_AFTER_INTERRUPT_S = 30.0
+"""How long an interrupted :func:`run_jobs` still waits for a cancelled worker (a fiche print
+in progress ends first); a worker still running after that is left to the process's exit,
+and a staging folder it left is swept by the next run (:func:`zoning.atomic.recover`)."""
+
+
+class _Worker(threading.Thread):
+    def __init__(self, write: Background, path: Path, cancelled: threading.Event) -> None:
+        super().__init__(name=f"zoning-{path.name}", daemon=True)
+        self.job, self.path, self.cancelled = write, path, cancelled
+        self.error: BaseException | None = None
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        try:
+            self.job.write(self.path, self.cancelled)
+        except BaseException as exc:  # re-raised in the thread of run_jobs
+            self.error = exc
+        finally:
+            self.done.set()
 
 HEADER_FILL = "263238"
 SELECTED_FILL = "FDE0DD"
@@ -662,7 +702,9 @@ def run_jobs(jobs: Sequence[Job], name: str | None = None) -> list[Path]:
     Parameters
     ----------
     jobs
-        ``(target, writer)`` pairs; ``writer`` receives the staged path to write.
+        ``(target, writer)`` pairs; ``writer`` receives the staged path to write. A
+        :class:`Background` writer runs in a worker thread started before the other jobs,
+        and is waited for before anything is committed; its error is raised as theirs.
     name
         Name of the output set (default: the stem of the first target); members of the
         previous set of that name that these jobs no longer write are removed.
@@ -684,8 +726,30 @@ def run_jobs(jobs: Sequence[Job], name: str | None = None) -> list[Path]:
     target = out_dir
     try:
         with output_set(out_dir, name or jobs[0][0].stem) as staged:
-            for target, write in jobs:
-                write(staged.path_for(target))
+            cancelled = threading.Event()
+            workers = [(t, _Worker(w, staged.path_for(t), cancelled)) for t, w in jobs
+                       if isinstance(w, Background)]
+            for _, worker in workers:  # started first: they wait for other processes
+                worker.start()
+            try:
+                for target, write in jobs:
+                    if not isinstance(write, Background):
+                        write(staged.path_for(target))
+            except BaseException:
+                cancelled.set()
+                raise
+            finally:  # the set is committed (or removed) only once every worker is done
+                for _, worker in workers:
+                    try:  # an Event, not Thread.join: an interrupted join (CPython < 3.13)
+                        worker.done.wait()  # may mark a running thread as stopped
+                    except KeyboardInterrupt:  # Ctrl-C/SIGTERM while waiting: stop it first
+                        cancelled.set()
+                        worker.done.wait(JOIN_AFTER_INTERRUPT_S)
+                        raise
+            for t, worker in workers:
+                if worker.error is not None:
+                    target = t  # named in the message of an OSError
+                    raise worker.error
     except ZoningError:
         raise
     except OSError as exc:
