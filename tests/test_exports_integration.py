@@ -57,6 +57,22 @@ def test_web_geometries_stay_a_coverage(occitanie: RunResult) -> None:
     assert overlap - orig_overlap < 1e-4 * back.area.sum()
 
 
+def test_communes_drawn_as_published(occitanie: RunResult) -> None:
+    """The communes are not simplified for the map (``COMMUNE_TOLERANCE_M`` = 0): the
+    published ADMIN EXPRESS COG CARTO polygons are already generalised, a coverage
+    simplification at 150 m would remove under 2 % of their vertices."""
+    assert webmap.COMMUNE_TOLERANCE_M == 0
+    geoms = occitanie.communes.geometry
+    n0 = shapely.get_num_coordinates(geoms.values).sum()
+    at_150 = shapely.coverage_simplify(shapely.make_valid(geoms.values), 150.0)
+    assert shapely.get_num_coordinates(at_150).sum() > 0.98 * n0
+    drawn = webmap.simplify_for_web(geoms, webmap.COMMUNE_TOLERANCE_M)
+    assert shapely.get_num_coordinates(drawn.values).sum() == n0
+    assert drawn.crs.to_epsg() == 4326 and drawn.index.equals(geoms.index)
+    back = drawn.to_crs(2154)
+    assert np.abs(back.area.to_numpy() - geoms.area.to_numpy()).max() < 1.0  # m², round trip
+
+
 def test_departement_outlines_are_the_union_of_their_communes(occitanie: RunResult) -> None:
     """The map's département outlines: the exact union of each département's communes (the
     fast coverage-based dissolve), then drawn within the simplification tolerance of it."""
