@@ -167,3 +167,33 @@ def test_fiches_printed_in_a_worker_thread_all_or_nothing(
     with pytest.raises(ExportError, match="simulated"):
         write_all(tiny_result(), tmp_path, extra_jobs=[fiche_mod.fiches_job(r, tmp_path)])
     assert snapshot(tmp_path) == before
+
+
+def test_fiche_map_outline_is_the_epci_polygon() -> None:
+    """The black outline of the fiche's map is the EPCI's own polygon (simplified like the
+    communes), not a union of the simplified communes; without an EPCI polygon the map
+    falls back to that union."""
+    import shapely
+
+    from zoning.exports.fiche import epci_outline, map_svg
+
+    r = tiny_result(evil_name=False)
+    siren = "200000003"
+    page = fiche_html(r, siren)
+    drawn = re.findall(r'<path d="([^"]+)" fill="none" stroke="#111"', page)
+    assert len(drawn) == 1
+    com = r.communes[r.communes["epci_siren"].astype(str) == siren]
+    sites = r.facilities.iloc[:0]
+    geom = epci_outline(r.epci, siren)
+    assert geom is not None and shapely.equals(geom, r.epci.geometry.loc[siren])
+    rings = shapely.get_rings(shapely.get_parts(shapely.simplify(geom, 60.0)))
+    assert drawn[0].count("M") == len(rings)
+    assert drawn[0].count("L") == int(shapely.get_num_coordinates(rings).sum()) - len(rings)
+    # a square outline unlike the communes' union shows that the given polygon is drawn
+    box = shapely.box(*shapely.total_bounds(com.geometry.values))
+    square = map_svg(com, sites, outline=box)
+    outline = re.findall(r'<path d="([^"]+)" fill="none" stroke="#111"', square)[0]
+    assert outline.count("L") == 4  # 5 points of a closed square
+    assert epci_outline(r.epci.drop(columns="geometry").copy(), siren) is None
+    fallback = map_svg(com, sites)
+    assert 'stroke="#111"' in fallback

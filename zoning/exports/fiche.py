@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
@@ -194,8 +195,21 @@ def _path(geom: Any, tx: Any) -> str:
     return "".join(parts)
 
 
-def map_svg(communes: Any, sites: Any, width: int = 300, height: int = 280) -> str:
-    """Static map (EPSG:2154): communes by travel-time class, nearest sites as dots."""
+def epci_outline(epci: Any, siren: str) -> Any:
+    """The EPCI's polygon (EPSG:2154), None when ``epci`` has no geometry for it."""
+    if not isinstance(epci, gpd.GeoDataFrame) or epci.geometry.name not in epci.columns:
+        return None
+    geom = epci.geometry.loc[siren]
+    return None if geom is None or shapely.is_empty(geom) else geom
+
+
+def map_svg(communes: Any, sites: Any, width: int = 300, height: int = 280,
+            outline: Any = None) -> str:
+    """Static map (EPSG:2154): communes by travel-time class, nearest sites as dots.
+
+    ``outline`` is the EPCI's polygon (drawn simplified like the communes); without it, the
+    union of the simplified communes (slower: they no longer share their borders exactly).
+    """
     if len(communes) == 0:
         return ""
     geoms = shapely.simplify(communes.geometry.values, 60.0)
@@ -220,7 +234,8 @@ def map_svg(communes: Any, sites: Any, width: int = 300, height: int = 280) -> s
         fill = MISSING_COLOR if code < 0 else colors[code]
         shapes.append(f'<path d="{_path(g, tx)}" fill="{fill}" stroke="#fff" '
                       'stroke-width="0.6"/>')
-    outline = shapely.union_all(geoms)
+    outline = (shapely.simplify(outline, 60.0) if outline is not None and not
+               shapely.is_empty(outline) else shapely.union_all(geoms))
     shapes.append(f'<path d="{_path(outline, tx)}" fill="none" stroke="#111" '
                   'stroke-width="1.6"/>')
     site_xy = tx(shapely.get_coordinates(sites.geometry.values)) if len(sites) else np.empty((0, 2))
@@ -403,7 +418,7 @@ est un EPCI, le trait rouge celui-ci ; à droite, le plus défavorable.</p>
 <th>Site le plus proche</th></tr></thead><tbody>{"".join(rows)}</tbody></table>{more_txt}
 </div><div>
 <h2>Temps de trajet routier vers les urgences</h2>
-{map_svg(com, sites)}
+{map_svg(com, sites, outline=epci_outline(epci, siren))}
 </div></div>
 <h2>Sources et précautions</h2>
 <ul class="note">{"".join(f"<li>{_e(s)}</li>" for s in parts.sources)}</ul>
