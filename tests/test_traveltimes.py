@@ -11,7 +11,6 @@ import numpy as np
 import pandas as pd
 import pytest
 import rasterio
-import shapely
 from _lattice import KM, TO_WGS84, X0, Y0, _facilities, _grid_graph, _pt
 from click.testing import CliRunner
 from shapely.geometry import LineString, Point, box
@@ -310,15 +309,14 @@ def test_cerdagne_reaches_the_puigcerda_smur_antenna(occitanie) -> None:
 
 
 @pytest.mark.integration
-def test_raster_mask_of_the_occitanie_communes_is_rasterios(occitanie) -> None:
-    """The GeoTIFF's cells inside the territory: the same as rasterio's rasterisation of the
-    4,600 commune polygons, at 1 km (the GeoTIFF) and 250 m."""
+def test_raster_mask_of_the_epci_is_that_of_the_communes(occitanie) -> None:
+    """The GeoTIFF is masked with the EPCI polygons (the union of the territory's communes):
+    the same cells as rasterio's rasterisation of the 4,600 commune polygons, at 1 km (the
+    GeoTIFF) and 250 m."""
     import math
 
     from affine import Affine
     from rasterio.features import geometry_mask
-
-    from zoning.exports.travel import polygon_cell_mask
 
     terr, _ = occitanie
     geoms = terr.communes.geometry
@@ -328,7 +326,8 @@ def test_raster_mask_of_the_occitanie_communes_is_rasterios(occitanie) -> None:
         shape = (math.ceil((ymax - ymin) / res) + 1, math.ceil((xmax - xmin) / res) + 1)
         transform = Affine(res, 0.0, xmin, 0.0, -res, ymax)
         want = geometry_mask(list(geoms), out_shape=shape, transform=transform, invert=True)
-        got = polygon_cell_mask(geoms.values, transform, shape)
+        got = geometry_mask(list(terr.epci.geometry), out_shape=shape, transform=transform,
+                            invert=True)
         assert want.sum() > 60_000 * (1000.0 / res) ** 2
         assert (got == want).all(), int((got != want).sum())
 
@@ -561,47 +560,3 @@ def test_cli_unwritable_output(cli_env: CliRunner, data_dir: Path, tmp_path: Pat
     r = _run(cli_env, "--data-dir", str(data_dir), "-o", str(tmp_path / "o"), "--threshold", "0")
     assert r.exit_code == 2 and "--threshold" in r.output
     assert not (tmp_path / "o").exists()
-
-
-# --------------------------------------------------------------------------- raster mask
-
-
-def _rasterio_mask(geoms, transform, shape):  # type: ignore[no-untyped-def]
-    from rasterio.features import geometry_mask
-
-    return geometry_mask(list(geoms), out_shape=shape, transform=transform, invert=True)
-
-
-def test_polygon_cell_mask_is_rasterios() -> None:
-    """The vectorised cell mask of the GeoTIFF: the same cells as rasterio's geometry_mask
-    (GDAL), with holes, multipolygons, overlaps, shared edges, edges and vertices exactly on
-    cell centres and polygons beyond the raster."""
-    from affine import Affine
-    from shapely.geometry import MultiPolygon, Polygon
-
-    from zoning.exports.travel import polygon_cell_mask
-
-    ring = [(0, 0), (9000, 0), (9000, 7000), (0, 7000)]
-    geoms = np.array([
-        Polygon(ring, [[(2000, 2000), (5000, 2000), (5000, 5000), (2000, 5000)]]),  # a hole
-        Polygon([(9000, 0), (15500, 500), (12500, 7500), (9000, 7000)]),  # shares an edge
-        MultiPolygon([box(3500, 3500, 4500, 4500), box(20_000, 1000, 23_700, 6300)]),
-        Polygon([(1000, 1000), (14_000, 2500), (6000, 9000)]),  # overlaps the others
-        box(-3000, -2000, 1500, 1500),  # partly outside the raster
-        Polygon([(16_500, 500), (18_000, 8500), (19_500, 500)]),  # clockwise
-        box(10_500, 1500, 13_500, 5500),  # every edge through cell centres (at 1 km)
-        Polygon(box(26_500, 500, 33_500, 7500).exterior.coords,  # and a hole's edges too
-                [box(27_500, 1500, 32_500, 5500).exterior.coords]),
-    ], dtype=object)
-    for res, x0, y0 in ((1000.0, 0.0, 8000.0), (500.0, -500.0, 9000.0), (733.0, 10.0, 8100.0),
-                        (250.0, 0.0, 10_000.0)):
-        width, height = int(35_000 / res), int((y0 + 1000) / res)
-        transform = Affine(res, 0.0, x0, 0.0, -res, y0)
-        # both ring orientations, and holes oriented like their exterior
-        same_turn = geoms.copy()
-        same_turn[-1] = Polygon(geoms[-1].exterior.coords, [geoms[-1].interiors[0].coords[::-1]])
-        for shapes in (geoms, shapely.reverse(geoms), same_turn):
-            want = _rasterio_mask(shapes, transform, (height, width))
-            got = polygon_cell_mask(shapes, transform, (height, width))
-            assert got.shape == want.shape and 0 < want.sum() < want.size
-            assert (got == want).all(), (res, np.argwhere(got != want)[:5])

@@ -11,7 +11,6 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import shapely
 
 from zoning.atomic import atomic_path, output_set
 from zoning.config import Config
@@ -32,84 +31,6 @@ RASTER_TIF = "temps_urgences.tif"
 SCENARIO_DIFF_CSV = "scenario_urgences_epci_difference.csv"
 
 
-def polygon_cell_mask(geoms: np.ndarray, transform: Any, shape: tuple[int, int]) -> np.ndarray:
-    """Raster cells whose centre lies inside any of the polygons, vectorised.
-
-    The same cells as ``rasterio.features.geometry_mask(..., invert=True)`` (GDAL's scanline
-    rule without ``all_touched``: on each row of cell centres, a cell is inside between an
-    edge crossing strictly left of its centre and the next one at or right of it, and a
-    horizontal edge lying exactly on a row of centres with its ring's inside north of it
-    fills its cells), for all polygons at once: each ring edge crossing a row of centres adds its
-    direction (+1 or -1, made the same for every exterior ring and the opposite for holes)
-    at the first cell to its right, and a cell is inside where the running sum along the
-    row (the winding number) is not zero. No geometry is converted to Python objects,
-    which is what made rasterio slow on 35,000 commune polygons (``__geo_interface__``).
-
-    Parameters
-    ----------
-    geoms
-        Valid polygons or multipolygons (shapely array), in the raster's CRS.
-    transform
-        ``affine.Affine`` of the raster (north up).
-    shape
-        ``(height, width)`` in cells.
-
-    Returns
-    -------
-    ndarray of bool
-        ``shape``, True inside.
-    """
-    height, width = shape
-    rings, ring_part = shapely.get_rings(
-        shapely.get_parts(np.asarray(geoms, dtype=object)), return_index=True)
-    xy, ring = shapely.get_coordinates(rings, return_index=True)
-    inv = ~transform  # pixel coordinates: cell (row r, column c) has its centre at +0.5
-    px = inv.c + xy[:, 0] * inv.a + xy[:, 1] * inv.b
-    py = inv.f + xy[:, 0] * inv.d + xy[:, 1] * inv.e
-    same = ring[1:] == ring[:-1]  # consecutive vertices of one ring: an edge
-    edge_ring = ring[1:][same]
-    xa, ya, xb, yb = px[:-1][same], py[:-1][same], px[1:][same], py[1:][same]
-    # orientation of each ring (shoelace) and whether it is a polygon's exterior (first ring)
-    area = np.bincount(edge_ring, weights=xa * yb - xb * ya, minlength=len(rings))
-    exterior = np.r_[True, ring_part[1:] != ring_part[:-1]] if len(rings) else np.ones(0, bool)
-    turn = np.where(area > 0, 1.0, -1.0) * np.where(exterior, 1.0, -1.0)
-    down = yb > ya
-    x1, y1 = np.where(down, xa, xb), np.where(down, ya, yb)  # upper end (smaller row)
-    x2, y2 = np.where(down, xb, xa), np.where(down, yb, ya)
-    # rows whose centre lies in [y1, y2): the crossings of the edge (horizontal edges: none)
-    first = np.ceil(y1 - 0.5).astype(np.int64)
-    count = np.ceil(y2 - 0.5).astype(np.int64) - first
-    keep = count > 0
-    sign = (np.where(down, 1.0, -1.0) * turn[edge_ring])[keep]
-    first, count = first[keep], count[keep]
-    x1, y1, x2, y2 = x1[keep], y1[keep], x2[keep], y2[keep]
-    edge = np.repeat(np.arange(first.size), count)
-    row = first[edge] + np.arange(edge.size) - np.repeat(np.cumsum(count) - count, count)
-    x = (row + 0.5 - y1[edge]) * (x2[edge] - x1[edge]) / (y2[edge] - y1[edge]) + x1[edge]
-    col = np.clip(np.floor(x + 0.5), 0, width).astype(np.int64)
-    ok = (row >= 0) & (row < height)
-    size = height * (width + 1)
-    winding = np.bincount(row[ok] * (width + 1) + col[ok], weights=sign[edge][ok],
-                          minlength=size)
-    # GDAL also fills the cells [floor(x_left + 0.5), floor(x_right + 0.5)) of a horizontal
-    # edge lying exactly on a row of centres with its ring's inside above it (north, smaller
-    # rows; exteriors and holes alike): in a ring oriented clockwise, the edges running
-    # towards smaller x
-    right = area > 0  # pixel rows grow southwards: a clockwise ring has a positive area
-    flat = ((ya == yb) & ((xa > xb) == right[edge_ring]) & (ya - 0.5 == np.floor(ya - 0.5)))
-    hrow = (ya[flat] - 0.5).astype(np.int64)
-    hok = (hrow >= 0) & (hrow < height)
-    left, right_x = np.minimum(xa[flat], xb[flat]), np.maximum(xa[flat], xb[flat])
-    start = np.clip(np.floor(left + 0.5), 0, width).astype(np.int64)[hok]
-    stop = np.clip(np.floor(right_x + 0.5), 0, width).astype(np.int64)[hok]
-    hrow = hrow[hok] * (width + 1)
-    filled = (np.bincount(hrow + start, minlength=size)
-              - np.bincount(hrow + stop, minlength=size))
-    winding = np.cumsum(winding.reshape(height, width + 1), axis=1)[:, :width]
-    filled = np.cumsum(filled.reshape(height, width + 1), axis=1)[:, :width]
-    return (np.abs(winding) > 0.5) | (filled > 0)
-
-
 def write_time_raster(
     travel: TravelTimes,
     path: str | os.PathLike[str],
@@ -121,7 +42,7 @@ def write_time_raster(
 
     Each raster cell centre is treated as an origin (nearest graph node + access
     leg), so the raster agrees with the commune and grid-cell tables. Values are
-    minutes (float32); cells outside ``mask`` (e.g. the territory communes) are
+    minutes (float32); cells outside ``mask`` (e.g. the territory's EPCI polygons) are
     nodata (-1). The file is written atomically and carries the road-network
     note in its metadata (tag ``RESEAU``) and per-band descriptions.
 
@@ -144,6 +65,7 @@ def write_time_raster(
     """
     import rasterio
     from affine import Affine
+    from rasterio.features import geometry_mask
 
     graph = travel.graph
     if mask is not None:
@@ -160,8 +82,8 @@ def write_time_raster(
     gx, gy = np.meshgrid(cx, cy)
     inside = np.ones((height, width), dtype=bool)
     if mask is not None:
-        inside = polygon_cell_mask((mask.geometry if hasattr(mask, "geometry") else mask).values,
-                                   transform, (height, width))
+        inside = geometry_mask(list(mask.geometry if hasattr(mask, "geometry") else mask),
+                               out_shape=(height, width), transform=transform, invert=True)
     # each cell centre is an origin like a commune point or a grid cell: same access model,
     # no time where the network does not reach ("hors couverture": nodata, never extrapolated)
     none = np.full(graph.n_nodes, None, dtype=object)
@@ -292,7 +214,7 @@ def write_travel_outputs(
     list of str
         Names of the files written.
     """
-    mask = territory.communes.geometry
+    mask = territory.epci.geometry  # the communes' union: same cells, 6x quicker to rasterise
     written: list[str] = []
     with output_set(Path(out_dir), "temps_urgences") as staged:
         for situation, suffix in ((travel, False), (travel.scenario, True)):
