@@ -123,8 +123,13 @@ def test_mouse_hover_names_each_epci(chromium: Any, outputs: dict[str, Path],
             page.mouse.move(x, y, steps=3)
             page.wait_for_timeout(60)
             _check_tooltip(page, name)
-        # a commune answers too, once its layer is switched on by a real click
-        page.get_by_text("Temps d'accès au SU ou SMUR le plus proche (communes)").click()
+        # a commune answers too, once its layer is switched on by a real click; the layer is
+        # built then, not at load (35,000 hidden polygons in the national map)
+        layer = "Temps d'accès au SU ou SMUR le plus proche (communes)"
+        count = "(n) => window.zoningMapApi.overlays[n].getLayers().length"
+        assert page.evaluate(count, layer) == 0
+        page.get_by_text(layer).click()
+        assert page.evaluate(count, layer) == 1
         page.mouse.move(targets[0][1] + 3, targets[0][2] + 3, steps=2)
         page.wait_for_timeout(250)  # closed tooltips fade out in 200 ms
         shown = page.locator(".leaflet-tooltip").all_inner_texts()

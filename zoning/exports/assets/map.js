@@ -118,7 +118,13 @@ function zoningMap(map, D) {
   });
 
   var epciGeoms = decode(D.epci.geom);
-  var communeGeoms = D.communes ? decode(D.communes.geom) : [];
+  /* communes are decoded when first needed (their layer switched on, a commune searched):
+     35,000 polygons in the national map, hidden at load */
+  var communeGeoms = null;
+  function communeGeom(j) {
+    if (communeGeoms === null) { communeGeoms = decode(D.communes.geom); }
+    return communeGeoms[j];
+  }
   var overlays = {}, legends = {}, layerOrder = [];
   var priorityLayers = [];
 
@@ -169,11 +175,18 @@ function zoningMap(map, D) {
   /* ---------------- communes: travel time to the nearest SU/SMUR */
   if (D.communes) {
     var C = D.communes;
-    var cfeats = [];
-    for (var j = 0; j < communeGeoms.length; j++) {
-      cfeats.push({ type: "Feature", geometry: communeGeoms[j], properties: { j: j } });
-    }
-    var clayer = L.geoJSON(cfeats, {
+    /* the layer is filled the first time it is shown (it is hidden at load) */
+    var clayer = L.featureGroup(), cfilled = false;
+    clayer.on("add", function () {
+      if (cfilled) { return; }
+      cfilled = true;
+      var cfeats = [];
+      for (var j = 0; j < C.nom.length; j++) {
+        cfeats.push({ type: "Feature", geometry: communeGeom(j), properties: { j: j } });
+      }
+      clayer.addLayer(communeLayer(cfeats));
+    });
+    var communeLayer = function (cfeats) { return L.geoJSON(cfeats, {
       renderer: renderer,
       style: function (f) {
         var code = C.codes_class[f.properties.j];
@@ -193,7 +206,7 @@ function zoningMap(map, D) {
           return tooltipTable(C.nom[j], rows);
         }, { sticky: true, className: "zoning-tooltip" });
       }
-    });
+    }); };
     overlays[C.name] = clayer;
     legends[C.name] = C.legend;
     layerOrder.push(C.name);
@@ -427,7 +440,7 @@ function zoningMap(map, D) {
   var highlight = null;
   function choose(item) {
     if (highlight) { map.removeLayer(highlight); highlight = null; }
-    var geom = item.i !== undefined ? epciGeoms[item.i] : communeGeoms[item.j];
+    var geom = item.i !== undefined ? epciGeoms[item.i] : communeGeom(item.j);
     highlight = L.geoJSON({ type: "Feature", geometry: geom, properties: {} }, {
       style: { color: "#00bcd4", weight: 4, fill: false, dashArray: "6 4" }, interactive: false
     }).addTo(map);
