@@ -770,6 +770,24 @@ def _two_jobs(folder: Path, run: str, fiches: tables_mod.Background | None = Non
             (folder / "fiches", fiches or tables_mod.Background(fiche_like))]
 
 
+def _slow_fiches(seen: list[str], last_step_s: float):  # type: ignore[no-untyped-def]
+    """A fiche-like Background writer that runs 20 s unless cancelled; once cancelled it
+    writes a file, spends ``last_step_s`` more, records "cancelled" in ``seen`` and fails."""
+
+    def slow(path: Path, cancelled: threading.Event) -> None:
+        path.mkdir()
+        for _ in range(400):
+            if cancelled.is_set():
+                (path / "x.html").write_text("fiche 2", encoding="utf-8")
+                time.sleep(last_step_s)
+                seen.append("cancelled")
+                raise ExportError("cancelled")
+            time.sleep(0.05)
+        seen.append("finished")
+
+    return slow
+
+
 def test_background_job_starts_first_and_is_waited_for(tmp_path: Path) -> None:
     started, threads = threading.Event(), []
 
@@ -818,16 +836,7 @@ def test_failing_job_cancels_the_background_one(tmp_path: Path) -> None:
     tables_mod.run_jobs(_two_jobs(tmp_path, "1"), name="demo")
     before = snapshot(tmp_path)
     seen: list[str] = []
-
-    def slow(path: Path, cancelled: threading.Event) -> None:
-        path.mkdir()
-        for _ in range(400):  # 20 s unless cancelled
-            if cancelled.is_set():
-                seen.append("cancelled")
-                raise ExportError("cancelled")
-            (path / "x.html").write_text("fiche 2", encoding="utf-8")
-            time.sleep(0.05)
-        seen.append("finished")
+    slow = _slow_fiches(seen, last_step_s=0.0)
 
     def failing(path: Path) -> None:
         time.sleep(0.2)
@@ -844,6 +853,7 @@ def test_failing_job_cancels_the_background_one(tmp_path: Path) -> None:
     tables_mod.Background(lambda p, c: flags.append(c.is_set()))(tmp_path / "direct")
     assert flags == [False]
 
+
 def test_interrupt_while_waiting_for_the_background_job(tmp_path: Path) -> None:
     """Ctrl-C after the other jobs, while the worker still prints: it is cancelled and
     waited for, then nothing is replaced and no staging folder is left."""
@@ -853,17 +863,7 @@ def test_interrupt_while_waiting_for_the_background_job(tmp_path: Path) -> None:
     tables_mod.run_jobs(_two_jobs(tmp_path, "1"), name="demo")
     before = snapshot(tmp_path)
     seen: list[str] = []
-
-    def slow(path: Path, cancelled: threading.Event) -> None:
-        path.mkdir()
-        for _ in range(400):  # 20 s unless cancelled
-            if cancelled.is_set():
-                (path / "x.html").write_text("fiche 2", encoding="utf-8")
-                time.sleep(0.2)  # a last step still writing after the interrupt
-                seen.append("cancelled")
-                raise ExportError("cancelled")
-            time.sleep(0.05)
-        seen.append("finished")
+    slow = _slow_fiches(seen, last_step_s=0.2)  # a last step still writing after the interrupt
 
     timer = threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT))
     t = time.monotonic()
@@ -876,7 +876,6 @@ def test_interrupt_while_waiting_for_the_background_job(tmp_path: Path) -> None:
         timer.cancel()
     assert seen == ["cancelled"] and time.monotonic() - t < 10
     assert snapshot(tmp_path) == before
-
 
 
 def test_geopackage_failure_keeps_previous(tmp_path: Path,
