@@ -128,6 +128,12 @@ def test_fiche_pdf_is_one_a4_page(tmp_path: Path) -> None:
     # a combined print whose page count is not the fiche count is refused, not split
     with pytest.raises(ExportError, match="1 pages for 2 fiches"):
         _split_pdf(pdfs[0], [tmp_path / "a.pdf", tmp_path / "b.pdf"])
+    # a print that is not a PDF: one clear error, no traceback from the PDF library
+    broken = tmp_path / "broken.pdf"
+    broken.write_bytes(b"%PDF-1.4 cut short")
+    with pytest.raises(ExportError, match="not a readable PDF"):
+        _split_pdf(broken, [tmp_path / "c.pdf"])
+    assert not (tmp_path / "c.pdf").exists()
 
 
 def test_fiche_command_by_name(tmp_path: Path) -> None:

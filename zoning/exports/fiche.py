@@ -449,15 +449,19 @@ def _split_pdf(combined: Path, targets: Sequence[Path]) -> None:
     """
     import pikepdf
 
-    with pikepdf.open(combined) as src:
-        if len(src.pages) != len(targets):
-            raise ExportError(f"{combined}: the combined fiches printed on {len(src.pages)} "
-                              f"pages for {len(targets)} fiches (a fiche did not fit one A4 "
-                              "page)")
-        for page, target in zip(src.pages, targets, strict=True):
-            with pikepdf.new() as one:
-                one.pages.append(page)
-                one.save(target)
+    try:
+        with pikepdf.open(combined) as src:
+            if len(src.pages) != len(targets):
+                raise ExportError(f"{combined}: the combined fiches printed on "
+                                  f"{len(src.pages)} pages for {len(targets)} fiches (a fiche "
+                                  "did not fit one A4 page)")
+            for page, target in zip(src.pages, targets, strict=True):
+                with pikepdf.new() as one:
+                    one.pages.append(page)
+                    one.save(target)
+    except pikepdf.PdfError as exc:
+        raise ExportError(f"{combined}: Chromium's print of the fiches is not a readable PDF "
+                          f"({exc}); no output was replaced, run again") from exc
 
 
 def write_fiches(result: RunResult, folder: str | Path, sirens: Sequence[str],
