@@ -342,6 +342,61 @@ def test_urban_access_model_in_dense_areas_far_from_the_network() -> None:
     assert np.isfinite(e.at["222222222", "share_beyond"])
 
 
+
+def test_raster_fast_path_equals_origin_times_band_by_band(tmp_path: Path) -> None:
+    """The GeoTIFF times each cell centre from its coordinates only (no points, no site
+    names): every band equals :func:`origin_times` on those centres, on the lattice, far from
+    it (dense: urban model; not dense: "loin"), beyond ``max_snap_km`` and near a site the
+    network does not reach ("hors": nodata)."""
+    import rasterio
+    from _lattice import X0, Y0, _facilities, _grid_graph, _pt
+    from shapely.geometry import box
+
+    from zoning.errors import RoutingError
+    from zoning.exports import write_time_raster
+
+    terr = _toy_territory({"31001": (2, 2, "111111111", 400),
+                           "31002": (13, 5, "111111111", 5000)})
+    fac = _facilities()
+    # a site 30 km west of the lattice: beyond max_snap_km, not routed to, but straight-line
+    # nearer than the network says to the cells west of it (no time there, never a wrong one)
+    # and a site in the dense cells 3 km east of the lattice: reached straight by city streets
+    extra = fac.loc[["D0000000D", "D0000000D"]].set_axis(["E", "F"]).assign(
+        nom=["Hors réseau E", "Ville F"], geometry=[_pt(-30, 20), _pt(13, 6.5)])
+    fac = gpd.GeoDataFrame(pd.concat([fac, extra]), crs=2154)
+    grid = gpd.GeoDataFrame(
+        {"population": [5000.0, 5000.0, 10.0], "frac_in_occitanie": 1.0},
+        geometry=[_pt(13, 5), _pt(13, 8), _pt(13, 2)],
+        index=pd.Index(["dense", "dense2", "rural"], name="grd_id"), crs=2154)
+    res = tt.compute_travel_times(terr, fac, _grid_graph(), CONFIG, grid=grid)
+    assert res.context is not None and res.context.outside_xy.shape[0] == 2  # D and E
+    assert "F" in res.sites.index
+    mask = gpd.GeoSeries([box(X0 - 5000, Y0 - 1000, X0 + 18_000, Y0 + 11_000)], crs=2154)
+    path = write_time_raster(res, tmp_path / "t.tif", CONFIG, resolution_m=500.0, mask=mask)
+    with rasterio.open(path) as src:
+        data = src.read()
+        rows, cols = np.indices(data.shape[1:])
+        cx, cy = src.xy(rows.ravel(), cols.ravel())
+    routed = {k: tt.Routed(t, np.full(t.shape, "réseau", dtype=object),
+                           np.full(t.shape, "réseau", dtype=object))
+              for k, t in res.node_times.items()}
+    ref = tt.origin_times(res.graph, gpd.GeoSeries(gpd.points_from_xy(cx, cy), crs=2154),
+                          routed, CONFIG, context=res.context)
+    # every coverage case is in the raster, "hors" also within max_snap_km (site E)
+    assert set(ref["modele_acces"]) == set(tt.COVERAGE_LABELS.values())
+    assert (ref["hors_couverture"] & ~ref["far_from_network"]).any()
+    assert (ref["finess_su"] == "F").any()  # a direct urban trip beats the network
+    for band, kind in enumerate(tt.KINDS):
+        t = ref[f"t_{kind}_min"].to_numpy()
+        want = np.where(np.isfinite(t), t, -1.0).astype(np.float32).reshape(data.shape[1:])
+        np.testing.assert_array_equal(data[band], want)
+    assert (data[2][ref["hors_couverture"].to_numpy().reshape(data.shape[1:])] == -1.0).all()
+    # the coordinate entry point keeps the CRS check
+    with pytest.raises(RoutingError, match="origin points must be in EPSG:2154"):
+        tt._origin_arrays(res.graph, np.array([X0]), np.array([Y0]), res.node_times, CONFIG,
+                          crs=4326)
+
+
 @pytest.mark.integration
 def test_score_region_75_runs_with_criterion_4_where_the_network_covers(data_dir: Path,
                                                                         graph_cache: Path,

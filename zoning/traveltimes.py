@@ -591,13 +591,39 @@ def origin_times(
         each kind, ``access_km``, ``far_from_network`` (beyond ``max_snap_km``),
         ``loin_reseau`` (beyond ``far_km``), ``modele_acces`` and ``hors_couverture``.
     """
+    cols = _origin_arrays(
+        graph, points.x.to_numpy(), points.y.to_numpy(),
+        {k: r.time_s for k, r in routed.items()}, config, tree=tree, context=context,
+        crs=points.crs, labels=points.index,
+        sites={k: (r.finess, r.nom) for k, r in routed.items()})
+    return pd.DataFrame(cols, index=points.index)
+
+
+def _origin_arrays(
+    graph: RoadGraph,
+    x: npt.NDArray[np.float64],
+    y: npt.NDArray[np.float64],
+    node_times: dict[str, npt.NDArray[np.float64]],
+    config: Config,
+    tree: cKDTree | None = None,
+    context: AccessContext | None = None,
+    *,
+    crs: Any,
+    labels: npt.ArrayLike | None = None,
+    sites: dict[str, tuple[npt.NDArray[np.object_], npt.NDArray[np.object_]]] | None = None,
+) -> dict[str, npt.NDArray[Any]]:
+    """The arrays of :func:`origin_times` from coordinates (``crs``: that of ``x, y``).
+
+    Without ``sites`` (per kind, FINESS and name of the facility reached from each node)
+    only the times ``t_<kind>_min`` are returned (the GeoTIFF's bands): same times, same
+    NaN where the network stops, none of the object or label columns.
+    """
     from scipy.spatial import cKDTree as _Tree
 
     r = config.routing
-    _check_crs(points.crs, graph, "origin points")
-    x, y = points.x.to_numpy(), points.y.to_numpy()
+    _check_crs(crs, graph, "origin points")
     snap = snap_points(graph, x, y, r.access_speed_kmh,
-                       r.access_circuity, r.max_snap_km, tree=tree, labels=points.index,
+                       r.access_circuity, r.max_snap_km, tree=tree, labels=labels,
                        k=r.snap_candidates)
     n = x.shape[0]
     loin = snap.distance_m > r.far_km * 1000.0
@@ -613,14 +639,14 @@ def origin_times(
     cols: dict[str, Any] = {}
     access_m = snap.distance_m
     for kind in KINDS:
-        res = routed[kind]
-        total = cand_access + res.time_s[snap.candidates]
+        total = cand_access + node_times[kind][snap.candidates]
         j = np.argmin(total, axis=1) if n else np.empty(0, dtype=np.int64)
         time_s = total[rows, j]
-        node = snap.candidates[rows, j]
-        fin, nom = res.finess[node], res.nom[node]
-        if kind == "urgence":
-            access_m = snap.candidate_distance_m[rows, j]
+        if sites is not None:
+            node = snap.candidates[rows, j]
+            fin, nom = sites[kind][0][node], sites[kind][1][node]
+            if kind == "urgence":
+                access_m = snap.candidate_distance_m[rows, j]
         site = context.sites.get(kind) if context is not None else None
         if urban.any() and site is not None and len(site[0]):
             dist, which = _Tree(site[0]).query(np.column_stack([x[urban], y[urban]]))
@@ -628,15 +654,17 @@ def origin_times(
             idx = np.flatnonzero(urban)
             better = direct < time_s[idx]
             time_s[idx[better]] = direct[better]
-            fin, nom = fin.copy(), nom.copy()
-            fin[idx[better]] = site[1][which[better]]
-            nom[idx[better]] = site[2][which[better]]
-            if kind == "urgence":
-                access_m = access_m.copy()
-                access_m[idx[better]] = 0.0
+            if sites is not None:
+                fin, nom = fin.copy(), nom.copy()
+                fin[idx[better]] = site[1][which[better]]
+                nom[idx[better]] = site[2][which[better]]
+                if kind == "urgence":
+                    access_m = access_m.copy()
+                    access_m[idx[better]] = 0.0
         cols[f"t_{kind}_min"] = time_s / 60.0
-        cols[f"finess_{kind}"] = fin
-        cols[f"nom_{kind}"] = nom
+        if sites is not None:
+            cols[f"finess_{kind}"] = fin
+            cols[f"nom_{kind}"] = nom
     t_urg = cols["t_urgence_min"] * 60.0
     hors |= ~np.isfinite(t_urg)
     if context is not None and context.outside_xy.shape[0] and n:
@@ -645,8 +673,11 @@ def origin_times(
     for kind in KINDS:
         t = cols[f"t_{kind}_min"]
         cols[f"t_{kind}_min"] = np.where(hors | ~np.isfinite(t), np.nan, t)
-        cols[f"finess_{kind}"] = np.where(hors, None, cols[f"finess_{kind}"])
-        cols[f"nom_{kind}"] = np.where(hors, None, cols[f"nom_{kind}"])
+        if sites is not None:
+            cols[f"finess_{kind}"] = np.where(hors, None, cols[f"finess_{kind}"])
+            cols[f"nom_{kind}"] = np.where(hors, None, cols[f"nom_{kind}"])
+    if sites is None:
+        return cols
     cols["access_km"] = access_m / 1000.0  # access leg used for the "urgence" set
     cols["far_from_network"] = snap.far
     cols["loin_reseau"] = loin
@@ -654,7 +685,7 @@ def origin_times(
     cols["modele_acces"] = np.where(hors, lab["hors"], np.where(
         urban, lab["urbain"], np.where(loin, lab["loin"], lab["reseau"])))
     cols["hors_couverture"] = hors
-    return pd.DataFrame(cols, index=points.index)
+    return cols
 
 
 _COMMUNE_COLUMNS = ["t_su_min", "t_smur_min", "t_urgence_min", "finess_su", "nom_su",

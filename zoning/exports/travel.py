@@ -19,9 +19,8 @@ from zoning.traveltimes import (
     KIND_LABELS,
     KINDS,
     URGENCE_LABELS,
-    Routed,
     TravelTimes,
-    origin_times,
+    _origin_arrays,
     scenario_difference,
 )
 
@@ -86,15 +85,14 @@ def write_time_raster(
                                out_shape=(height, width), transform=transform, invert=True)
     # each cell centre is an origin like a commune point or a grid cell: same access model,
     # no time where the network does not reach ("hors couverture": nodata, never extrapolated)
-    none = np.full(graph.n_nodes, None, dtype=object)
-    routed = {k: Routed(time_s=travel.node_times[k], finess=none, nom=none) for k in KINDS}
-    pts = gpd.GeoSeries(gpd.points_from_xy(gx.ravel()[inside.ravel()],
-                                           gy.ravel()[inside.ravel()]), crs=graph.crs)
-    times = origin_times(graph, pts, routed, config, context=travel.context)
+    # (the times only, from the cell-centre coordinates: no points, no facility names)
+    keep = inside.ravel()
+    times = _origin_arrays(graph, gx.ravel()[keep], gy.ravel()[keep], travel.node_times,
+                           config, context=travel.context, crs=graph.crs)
     bands = []
     for kind in KINDS:
         band = np.full((height, width), -1.0, dtype=np.float32)
-        t = times[f"t_{kind}_min"].to_numpy(dtype=np.float64)
+        t = times[f"t_{kind}_min"]
         band[inside] = np.where(np.isfinite(t), t, -1.0).astype(np.float32)
         bands.append(band)
     target = Path(path)
