@@ -81,6 +81,41 @@ def test_minmax_and_zscore() -> None:
         normalise(x, "rank")
 
 
+
+def test_minmax_and_zscore_are_scikit_learns() -> None:
+    """min-max and z-score without importing scikit-learn, with its arithmetic: the same
+    floats as ``MinMaxScaler`` / ``StandardScaler`` on criterion-like columns of 1,232 EPCI
+    (skewed, tied, negated, with a large offset, near constant)."""
+    from scipy.special import ndtr
+    from sklearn.preprocessing import MinMaxScaler, StandardScaler
+
+    from zoning.scoring import _minmax, _zscore
+
+    rng = np.random.default_rng(15)
+    n = 1232
+    cases = {
+        "apl": rng.lognormal(1.0, 0.4, n),
+        "share of older GP supply (%, ties)": np.round(rng.beta(2, 3, n) * 100, 1),
+        "income, negated": -rng.normal(21_500, 2_200, n),
+        "share beyond 30 min": np.where(rng.random(n) < 0.6, 0.0, rng.gamma(1.5, 12.0, n)),
+        "large offset": 1e9 + rng.normal(0, 1e-3, n),
+        "near constant (z-score scale 1)": np.array([1e9, 1e9 + 1e-7] * 5),
+        "tiny range (min-max scale 1)": np.array([1.0, 1.0 + 2.0**-52, 1.0]),
+        "two values": np.array([0.3, 0.1]),
+    }
+    for name, x in cases.items():
+        col = x.reshape(-1, 1)
+        mm = MinMaxScaler().fit_transform(col).ravel()
+        z = StandardScaler().fit_transform(col).ravel()
+        np.testing.assert_array_equal(_minmax(x), mm, err_msg=name)
+        np.testing.assert_array_equal(_zscore(x), z, err_msg=name)
+        s = pd.Series(np.append(x, np.nan))  # NaN kept, left out of the fit
+        np.testing.assert_array_equal(normalise(s, "minmax").to_numpy()[:-1],
+                                      np.clip(mm, 0.0, 1.0), err_msg=name)
+        np.testing.assert_array_equal(normalise(s, "zscore").to_numpy()[:-1], ndtr(z),
+                                      err_msg=name)
+
+
 def test_weights_renormalise_and_strict() -> None:
     conf = {"apl": 0.2, "age_mg": 0.2, "ald": 0.2, "urgences": 0.2, "niveau_vie": 0.2}
     avail = {k: k != "ald" for k in conf}

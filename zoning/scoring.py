@@ -12,9 +12,10 @@ Conventions
       average rank among the EPCI with a value, mapped to ``(rank - 1) / (n - 1)``: the least
       vulnerable EPCI gets 0, the most vulnerable 1, ties share their mean rank.
   ``minmax``
-      scikit-learn ``MinMaxScaler``: ``(x - min) / (max - min)``.
+      ``(x - min) / (max - min)``, computed as scikit-learn's ``MinMaxScaler`` does.
   ``zscore``
-      scikit-learn ``StandardScaler`` (population standard deviation), then mapped to ``]0, 1[``
+      ``(x - mean) / std`` (population standard deviation), computed as scikit-learn's
+      ``StandardScaler`` does, then mapped to ``]0, 1[``
       through the standard normal CDF ``Φ(z)``: monotone, no clipping, a z-score of 0 gives 0.5.
 
   A criterion with a single distinct value gives 0.5 to every EPCI whatever the method
@@ -64,6 +65,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 from scipy.special import ndtr
 
@@ -138,19 +140,46 @@ def normalise(oriented: pd.Series, method: str) -> pd.Series:
         r = pd.Series(x).rank(method="average").to_numpy()
         s = (r - 1.0) / (x.size - 1.0)
     elif method == "minmax":
-        from sklearn.preprocessing import MinMaxScaler  # imported only when used (~0.5 s)
-
-        s = MinMaxScaler().fit_transform(x.reshape(-1, 1)).ravel()
+        s = _minmax(x)
     elif method == "zscore":
-        from sklearn.preprocessing import StandardScaler
-
-        s = ndtr(StandardScaler().fit_transform(x.reshape(-1, 1)).ravel())
+        s = ndtr(_zscore(x))
     else:
         raise ScoringError(
             f"unknown normalisation {method!r}: use one of {', '.join(NORMALISATIONS)}"
         )
     out.iloc[np.flatnonzero(mask)] = np.clip(s, 0.0, 1.0)
     return out
+
+
+
+# scikit-learn's MinMaxScaler / StandardScaler arithmetic, operation for operation (same floats,
+# tests/test_scoring.py compares with them) without importing scikit-learn (~0.9 s, scipy.stats)
+
+
+def _minmax(x: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """``MinMaxScaler().fit_transform``: ``x * scale + min`` with ``scale = 1 / (max - min)``,
+    ``min = 0 - x_min * scale``."""
+    data_min, data_max = np.nanmin(x), np.nanmax(x)
+    data_range = data_max - data_min
+    if data_range < 10 * np.finfo(np.float64).eps:  # near constant: scale 1
+        data_range = np.float64(1.0)
+    scale = 1 / data_range
+    return x * scale + (0 - data_min * scale)
+
+
+def _zscore(x: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """``StandardScaler().fit_transform``: ``(x - mean) / std``, population standard deviation
+    by the corrected two-pass algorithm (sums over the column like scikit-learn's)."""
+    col = x.reshape(-1, 1)
+    n = float(col.shape[0])
+    mean = np.sum(col, axis=0) / n
+    temp = col - mean
+    correction = np.sum(temp, axis=0)
+    var = (np.sum(temp**2, axis=0) - correction**2 / n) / n
+    eps = np.finfo(np.float64).eps
+    constant = var <= n * eps * var + (n * mean * eps) ** 2
+    scale = np.where(constant, 1.0, np.sqrt(var))
+    return ((col - mean) / scale).ravel()
 
 
 def vulnerability_percentile(oriented: pd.Series) -> pd.Series:
