@@ -187,5 +187,5 @@ def france_all(data_dir: Path):  # type: ignore[no-untyped-def]
                              (traveltimes, "compute_travel_times"),
                              (traveltimes, "nearest_facility")):
             mp.setattr(module, name, counting(name, getattr(module, name)))
-        runs = pipeline.run_all(load_config(), data_dir, draws=0)
+        runs = pipeline.run_all(load_config(), data_dir, draws=0, prepare=True)
     return SimpleNamespace(runs=runs, calls=dict(calls))

@@ -130,6 +130,7 @@ def run(
     filosofi_epci_path: Path | None = None,
     territory: Any = None,
     criteria: dict[str, CriterionResult] | None = None,
+    prepare: Any = False,
 ) -> Run:
     """Run the whole scoring for a region.
 
@@ -160,6 +161,12 @@ def run(
     territory, criteria
         A territory and criterion results already computed (``score --region all`` cuts
         each region from the national run: :func:`run_all`); default: read and computed here.
+    prepare
+        ``True`` when the outputs will be written: the territory's web-map geometry
+        (:class:`zoning.exports.geometry.PreparedGeometry`) is computed in a background
+        thread while the run routes and scores, and handed to the writers in
+        ``result.prepared``; or a ``PreparedGeometry`` of a territory this one was cut from
+        (:func:`run_all`).
 
     Returns
     -------
@@ -175,6 +182,11 @@ def run(
     if territory is None:
         with progress.step("Territoire (EPCI, communes)"):
             territory = load_territory(data_dir, region=region)
+    prepared = prepare
+    if prepare is True:  # map geometry, on the core the pipeline leaves idle
+        from zoning.exports.geometry import PreparedGeometry
+
+        prepared = PreparedGeometry(territory.epci, territory.communes)
     names = territory.epci["epci_nom"].astype(str)
     # read the reference list before the long steps: a bad file fails at once
     ref_sirens = read_reference(reference, names) if reference is not None else None
@@ -221,7 +233,7 @@ def run(
         region=region, region_name=str(getattr(territory, "region_name", region)),
         epci=gpd.GeoDataFrame(epci, geometry="geometry", crs=territory.epci.crs),
         communes=communes, facilities=facilities, criteria=metas, notes=notes, params=params,
-        sections=sections,
+        sections=sections, prepared=prepared or None,
     )
     return Run(result=result, table=table, criteria=crits, comparison=comparison,
                extra={"travel": tin, "territory": territory, "config": config})
@@ -287,6 +299,7 @@ def run_all(
     ald_path: Path | None = None,
     filosofi_epci_path: Path | None = None,
     travel: bool = True,
+    prepare: bool = False,
 ) -> list[Run]:
     """Metropolitan France and each of its 13 regions, reading and routing once.
 
@@ -295,6 +308,8 @@ def run_all(
     :func:`zoning.traveltimes.subset_travel`, criteria restricted to its EPCI; criterion 4
     recomputed from its EPCI times) and scored on its own (:func:`zones_in_region` zones).
     EPCI values do not depend on the territory, so each regional run equals ``score --region``.
+    ``prepare``: the national territory's web-map geometry is computed in the background
+    (see :func:`run`) and shared by the regions.
 
     Returns
     -------
@@ -306,7 +321,8 @@ def run_all(
     from zoning.traveltimes import subset_travel
 
     national = run(config, data_dir, region=METROPOLE, draws=draws, seed=seed,
-                   ald_path=ald_path, filosofi_epci_path=filosofi_epci_path, travel=travel)
+                   ald_path=ald_path, filosofi_epci_path=filosofi_epci_path, travel=travel,
+                   prepare=prepare)
     fr_terr = national.extra["territory"]
     fr_tin: TravelTimes | None = national.extra["travel"]
     out = [national]
@@ -324,7 +340,8 @@ def run_all(
             out.append(run(config, data_dir, region=reg, top=zones_in_region(config, reg, terr,
                                                                             fr_terr),
                            draws=draws, seed=seed, travel=tin if tin is not None else False,
-                           territory=terr, criteria=crits))
+                           territory=terr, criteria=crits,
+                           prepare=national.result.prepared or False))
     return out
 
 

@@ -113,6 +113,10 @@ class RunResult:
         Extra titled note blocks (reference comparison, calibration report).
     annexes
         Extra tables written beside the ranked tables (CSV + an XLSX sheet each).
+    prepared
+        The territory's web-map geometry computed in the background while the run was
+        computed (:class:`zoning.exports.geometry.PreparedGeometry`), or None: the writers
+        then compute it themselves.
     """
 
     region: str
@@ -126,3 +130,4 @@ class RunResult:
     raster_path: Path | None = None
     sections: list[NoteSection] = field(default_factory=list)
     annexes: list[AnnexTable] = field(default_factory=list)
+    prepared: Any = field(default=None, repr=False, compare=False)

@@ -167,7 +167,8 @@ def score(
                                    "of zones: --top, --population-share, --reference, --close "
                                    "and --add apply to one region only.")
         runs = pipeline.run_all(config, ddir, draws=draws, seed=seed, ald_path=ald_path,
-                                filosofi_epci_path=filosofi_epci, travel=not no_travel)
+                                filosofi_epci_path=filosofi_epci, travel=not no_travel,
+                                prepare=not no_export)
         _report(runs[0], config, table=False)
         click.echo("Régions (chacune classée et sélectionnée séparément) :")
         for one in runs[1:]:
@@ -185,7 +186,7 @@ def score(
         scenario = pipeline.run_scenario(config, ddir, close=close, add=add, **skw)
         res = scenario.scenario
     else:
-        res = pipeline.run(config, ddir, **kwargs)
+        res = pipeline.run(config, ddir, **kwargs, prepare=not no_export)
     r = res.result
     thr = config.travel.threshold_min
     _report(res, config)

@@ -52,22 +52,23 @@ from zoning.exports._common import (
     sources_lines,
     version,
 )
+from zoning.exports.geometry import (
+    COMMUNE_TOLERANCE_M,
+    DEP_TOLERANCE_M,
+    EPCI_TOLERANCE_M,
+    PreparedGeometry,
+    departement_keys,
+    dissolve_polygons,
+    region_communes,
+    simplify_for_web,
+    simplify_in_code_order,
+)
 from zoning.fmt import fr_datetime, fr_number, fr_probability, fr_value
 from zoning.results import RunResult
 from zoning.sources import emergency_services
 
 PRECISION = 5
 """Decimals kept in web-map coordinates (1e-5 degree, about 1 m)."""
-
-EPCI_TOLERANCE_M = 250.0
-COMMUNE_TOLERANCE_M = 0.0
-"""Coverage-simplification tolerances in metres (EPSG:2154); 0: not simplified.
-
-The communes of ADMIN EXPRESS COG CARTO are already generalised for maps: a coverage
-simplification at 150 m removed 1.4 % of their vertices (1,068,134 -> 1,053,461 in
-metropolitan France, 139,830 -> 137,805 in Occitanie) for 3.9 s on the national map, so
-they are drawn as published. The EPCI are simplified at 250 m (267,870 -> 207,089 vertices).
-"""
 
 PRIORITY_LAYER = "Priorité : score composite et zones prioritaires"
 COMMUNE_LAYER = "Temps d'accès au SU ou SMUR le plus proche (communes)"
@@ -118,67 +119,39 @@ def safe_json(obj: Any) -> str:
 # --------------------------------------------------------------------------- geometry
 
 
-def simplify_for_web(geoms: gpd.GeoSeries, tolerance_m: float) -> gpd.GeoSeries:
-    """Topology-preserving simplification of a polygon coverage, in EPSG:2154, then EPSG:4326.
-
-    Parameters
-    ----------
-    geoms
-        Polygons in EPSG:2154 forming a coverage (communes, EPCI).
-    tolerance_m
-        Simplification tolerance in metres (``shapely.coverage_simplify``: shared edges
-        are simplified once, so neighbours keep a common border); 0: none (made valid and
-        reprojected only).
-
-    Returns
-    -------
-    GeoSeries
-        Simplified polygons in EPSG:4326, same index.
-    """
-    if geoms.crs is None or geoms.crs.to_epsg() != 2154:
-        raise ValueError(f"simplify_for_web expects EPSG:2154 geometries, got {geoms.crs}")
-    arr = shapely.make_valid(geoms.values)
-    # make_valid can return a collection (polygon + stray line): keep the polygonal part
-    other = ~np.isin(shapely.get_type_id(arr), (3, 6))
-    if other.any():
-        arr = arr.copy()
-        arr[other] = shapely.buffer(arr[other], 0)
-    simplified = shapely.coverage_simplify(arr, tolerance_m) if tolerance_m > 0 else arr
-    return gpd.GeoSeries(simplified, index=geoms.index, crs=2154).to_crs(4326)
+def _prepared(result: RunResult) -> PreparedGeometry | None:
+    """The run's geometry prepared while it was computed (``pipeline.run(prepare=True)``)."""
+    prepared = getattr(result, "prepared", None)
+    return prepared if isinstance(prepared, PreparedGeometry) else None
 
 
-def dissolve_polygons(geoms: np.ndarray, keys: np.ndarray) -> pd.Series:
-    """Exact union of the polygons of each key (e.g. communes into départements).
+def epci_geometry(result: RunResult, tolerance_m: float) -> gpd.GeoSeries:
+    """The run's EPCI as drawn (:func:`simplify_in_code_order`, EPSG:4326), in the run's
+    order."""
+    prepared = _prepared(result)
+    web = prepared.epci_web(result.epci.index, tolerance_m) if prepared is not None else None
+    return web if web is not None else simplify_in_code_order(result.epci.geometry,
+                                                              tolerance_m)
 
-    The communes almost form a polygon coverage: within each group, the polygons whose
-    borders all match their neighbours' exactly (``shapely.coverage_invalid_edges``) are
-    merged by a coverage union (linear in the number of vertices), and the few others are
-    added to that union by an ordinary overlay union. The result is the same area as
-    ``shapely.union_all`` of the group, for a fraction of the time.
 
-    Parameters
-    ----------
-    geoms
-        Valid polygons (shapely array).
-    keys
-        Group of each polygon, same length.
+def commune_geometry(result: RunResult, tolerance_m: float) -> gpd.GeoSeries:
+    """The run's communes as drawn (:func:`simplify_for_web`, EPSG:4326), in the run's order."""
+    com = result.communes
+    prepared = _prepared(result)
+    web = prepared.communes_web(com.index, tolerance_m) if prepared is not None else None
+    return web if web is not None else simplify_for_web(com.geometry, tolerance_m)
 
-    Returns
-    -------
-    Series
-        One (multi)polygon per key, indexed by the sorted keys.
-    """
-    codes, uniques = pd.factorize(pd.Series(keys), sort=True)
-    order = np.argsort(codes, kind="stable")
-    groups = np.split(np.asarray(geoms, dtype=object)[order],
-                      np.cumsum(np.bincount(codes, minlength=len(uniques)))[:-1])
-    out = []
-    for group in groups:  # one per key (about a hundred départements), each vectorised
-        mismatched = ~shapely.is_empty(shapely.coverage_invalid_edges(group))
-        merged = shapely.coverage_union_all(group[~mismatched])
-        out.append(shapely.union_all(np.append(group[mismatched], merged))
-                   if mismatched.any() else merged)
-    return pd.Series(out, index=pd.Index(uniques, name="key"), dtype=object)
+
+def departement_outlines(result: RunResult) -> gpd.GeoSeries:
+    """Exact outline of each département of the region (union of its communes, EPSG:2154),
+    indexed by the sorted département codes."""
+    sub = region_communes(result.communes)
+    keys = departement_keys(sub).to_numpy()
+    geoms = np.asarray(sub.geometry.values)
+    prepared = _prepared(result)
+    outlines = (prepared.departement_polygons(sub.index, keys, geoms) if prepared is not None
+                else dissolve_polygons(geoms, keys))
+    return gpd.GeoSeries(outlines.to_numpy(), index=outlines.index, crs=sub.crs)
 
 
 def encode_geometries(geoms: gpd.GeoSeries, precision: int = PRECISION) -> dict[str, Any]:
@@ -251,7 +224,7 @@ def _epci_part(result: RunResult, tolerance_m: float) -> tuple[dict[str, Any], l
                                                                 gpd.GeoSeries]:
     epci = result.epci
     n = len(epci)
-    geoms = simplify_for_web(epci.geometry, tolerance_m)
+    geoms = epci_geometry(result, tolerance_m)
     selected = epci["selected"].fillna(False).astype(bool)
     rank = pd.to_numeric(epci["rank"], errors="coerce")
 
@@ -370,7 +343,7 @@ def _communes_part(result: RunResult, tolerance_m: float,
     com = result.communes
     if len(com) == 0:
         return None
-    geoms = simplify_for_web(com.geometry, tolerance_m)
+    geoms = commune_geometry(result, tolerance_m)
 
     def col(name: str) -> pd.Series:
         if name in com.columns:
@@ -441,7 +414,6 @@ def _sites_part(result: RunResult) -> dict[str, Any]:
     }
 
 
-DEP_TOLERANCE_M = 400.0
 ORIENTATION_LAYER = "Repères : départements, villes principales, noms des EPCI"
 
 
@@ -450,9 +422,7 @@ def _orientation_part(result: RunResult) -> dict[str, Any] | None:
     com = result.communes
     if len(com) == 0 or "dep" not in com.columns:
         return None
-    inside = (com["in_region"].fillna(False).astype(bool) if "in_region" in com.columns
-              else pd.Series(True, index=com.index))
-    sub = com[inside]
+    sub = region_communes(com)
     out: dict[str, Any] = {
         "name": ORIENTATION_LAYER,
         "legend": {"title": "Repères", "items": [
@@ -466,9 +436,8 @@ def _orientation_part(result: RunResult) -> dict[str, Any] | None:
     if len(sub):
         names = (sub["dep_nom"].astype(str).where(sub["dep_nom"].astype(str) != "", sub["dep"])
                  if "dep_nom" in sub.columns else sub["dep"].astype(str))
-        keys = sub["dep"].astype(str)
-        outlines = dissolve_polygons(sub.geometry.values, keys.to_numpy())
-        deps = gpd.GeoSeries(outlines.to_numpy(), index=outlines.index, crs=sub.crs)
+        keys = departement_keys(sub)
+        deps = departement_outlines(result)
         geoms = simplify_for_web(deps, DEP_TOLERANCE_M)
         pts = shapely.point_on_surface(geoms.values)
         out["deps"] = {

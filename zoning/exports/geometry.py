@@ -1,0 +1,261 @@
+"""Web-map geometry: coverage simplification, exact dissolves, and a territory's geometry
+prepared ahead of the writers.
+
+What the web map draws of a territory (its communes and EPCI in EPSG:4326, its département
+outlines) depends on the territory only, never on the scores. :class:`PreparedGeometry`
+computes it in a background thread as soon as the territory is read
+(``pipeline.run(..., prepare=True)``, what ``zoning score`` does when it writes outputs), while
+the pipeline routes, computes the criteria and scores. GEOS (shapely) and PROJ (pyproj)
+release the GIL, so that work runs on a core the pipeline leaves idle: on the national run the
+département outlines (3 s), the communes' reprojection (1.2 s) and the EPCI simplification
+(0.4 s) are ready when the map is written. The map writer asks the prepared geometry first and
+computes on the spot, with the same functions, whatever it does not cover (another commune set,
+another tolerance): the map is the same either way (``tests/test_geometry.py``).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+EPCI_TOLERANCE_M = 250.0
+COMMUNE_TOLERANCE_M = 0.0
+"""Coverage-simplification tolerances in metres (EPSG:2154); 0: not simplified.
+
+The communes of ADMIN EXPRESS COG CARTO are already generalised for maps: a coverage
+simplification at 150 m removed 1.4 % of their vertices (1,068,134 -> 1,053,461 in
+metropolitan France, 139,830 -> 137,805 in Occitanie) for 3.9 s on the national map, so
+they are drawn as published. The EPCI are simplified at 250 m (267,870 -> 207,089 vertices).
+"""
+
+DEP_TOLERANCE_M = 400.0
+"""Coverage-simplification tolerance of the département outlines (orientation layer)."""
+
+
+def simplify_for_web(geoms: gpd.GeoSeries, tolerance_m: float) -> gpd.GeoSeries:
+    """Topology-preserving simplification of a polygon coverage, in EPSG:2154, then EPSG:4326.
+
+    Parameters
+    ----------
+    geoms
+        Polygons in EPSG:2154 forming a coverage (communes, EPCI).
+    tolerance_m
+        Simplification tolerance in metres (``shapely.coverage_simplify``: shared edges
+        are simplified once, so neighbours keep a common border); 0: none (made valid and
+        reprojected only).
+
+    Returns
+    -------
+    GeoSeries
+        Simplified polygons in EPSG:4326, same index.
+    """
+    if geoms.crs is None or geoms.crs.to_epsg() != 2154:
+        raise ValueError(f"simplify_for_web expects EPSG:2154 geometries, got {geoms.crs}")
+    arr = shapely.make_valid(geoms.values)
+    # make_valid can return a collection (polygon + stray line): keep the polygonal part
+    other = ~np.isin(shapely.get_type_id(arr), (3, 6))
+    if other.any():
+        arr = arr.copy()
+        arr[other] = shapely.buffer(arr[other], 0)
+    simplified = shapely.coverage_simplify(arr, tolerance_m) if tolerance_m > 0 else arr
+    return gpd.GeoSeries(simplified, index=geoms.index, crs=2154).to_crs(4326)
+
+
+def simplify_in_code_order(geoms: gpd.GeoSeries, tolerance_m: float) -> gpd.GeoSeries:
+    """:func:`simplify_for_web` of a coverage taken in the order of its index (EPCI SIREN),
+    returned in the given order.
+
+    GEOS's coverage simplification can start a ring at another vertex when the polygons come in
+    another order (one Occitanie EPCI of 161 between SIREN order and rank order, same shape):
+    one fixed order makes the drawn geometry independent of the ranking, so geometry prepared
+    before the scores (:class:`PreparedGeometry`) is the one the writer would compute.
+    """
+    order = np.argsort(geoms.index.astype(str).to_numpy(), kind="stable")
+    web = simplify_for_web(geoms.iloc[order], tolerance_m)
+    back = np.empty_like(order)
+    back[order] = np.arange(len(order))
+    return web.iloc[back]
+
+
+def dissolve_polygons(geoms: np.ndarray, keys: np.ndarray) -> pd.Series:
+    """Exact union of the polygons of each key (e.g. communes into départements).
+
+    The communes almost form a polygon coverage: within each group, the polygons whose
+    borders all match their neighbours' exactly (``shapely.coverage_invalid_edges``) are
+    merged by a coverage union (linear in the number of vertices), and the few others are
+    added to that union by an ordinary overlay union. The result is the same area as
+    ``shapely.union_all`` of the group, for a fraction of the time. Each key's union depends
+    on that key's polygons only.
+
+    Parameters
+    ----------
+    geoms
+        Valid polygons (shapely array).
+    keys
+        Group of each polygon, same length.
+
+    Returns
+    -------
+    Series
+        One (multi)polygon per key, indexed by the sorted keys.
+    """
+    codes, uniques = pd.factorize(pd.Series(keys), sort=True)
+    order = np.argsort(codes, kind="stable")
+    groups = np.split(np.asarray(geoms, dtype=object)[order],
+                      np.cumsum(np.bincount(codes, minlength=len(uniques)))[:-1])
+    out = []
+    for group in groups:  # one per key (about a hundred départements), each vectorised
+        mismatched = ~shapely.is_empty(shapely.coverage_invalid_edges(group))
+        merged = shapely.coverage_union_all(group[~mismatched])
+        out.append(shapely.union_all(np.append(group[mismatched], merged))
+                   if mismatched.any() else merged)
+    return pd.Series(out, index=pd.Index(uniques, name="key"), dtype=object)
+
+
+def region_communes(communes: pd.DataFrame) -> pd.DataFrame:
+    """The communes of the territory's region (``in_region``), i.e. without the neighbouring
+    communes a regional territory carries for routing; all of them when there is no flag."""
+    if "in_region" not in communes.columns:
+        return communes
+    return communes[communes["in_region"].fillna(False).astype(bool).to_numpy()]
+
+
+def departement_keys(communes: pd.DataFrame) -> pd.Series:
+    """Département code of each commune, as text (the key of the outlines)."""
+    return communes["dep"].astype(str)
+
+
+class PreparedGeometry:
+    """A territory's web-map geometry, computed once in a background thread.
+
+    Created from the territory's EPCI and communes (EPSG:2154) and shared by every output set
+    cut from that territory (``score --region all``: the national run and its 13 regions).
+    Each getter waits for its part if the thread has not finished it and re-raises the error
+    the thread met. What the prepared part does not cover is computed on the spot with the
+    same functions (département unions), or refused with None (commune and EPCI geometry:
+    the caller then computes it itself).
+
+    Parameters
+    ----------
+    epci, communes
+        The territory's EPCI (index SIREN) and communes (index INSEE code, columns ``dep``
+        and optionally ``in_region``), EPSG:2154.
+    start
+        Start the thread at once (False: the parts are computed on first request, in the
+        caller's thread; for tests).
+    """
+
+    def __init__(self, epci: gpd.GeoDataFrame, communes: gpd.GeoDataFrame,
+                 start: bool = True) -> None:
+        for name, frame in (("EPCI", epci), ("communes", communes)):
+            if frame.crs is None or frame.crs.to_epsg() != 2154:
+                raise ValueError(f"PreparedGeometry expects EPSG:2154 {name}, got {frame.crs}")
+        inside = region_communes(communes)
+        self._epci_index = epci.index.astype(str)
+        self._commune_index = communes.index.astype(str)
+        self._dep_of = pd.Series(departement_keys(inside).to_numpy(),
+                                 index=inside.index.astype(str))
+        geom_epci, geom_communes, geom_inside = epci.geometry, communes.geometry, inside.geometry
+        self._steps: dict[str, Callable[[], Any]] = {
+            "departements": lambda: dissolve_polygons(np.asarray(geom_inside.values),
+                                                      self._dep_of.to_numpy()),
+            "communes": lambda: simplify_for_web(geom_communes, COMMUNE_TOLERANCE_M),
+            "epci": lambda: simplify_in_code_order(geom_epci, EPCI_TOLERANCE_M),
+        }
+        self._futures: dict[str, Future[Any]] = {name: Future() for name in self._steps}
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        if start:
+            self._thread = threading.Thread(target=self._run_all, daemon=True,
+                                            name="zoning-prepare-geometry")
+            self._thread.start()
+
+    def _compute(self, name: str) -> None:
+        fut = self._futures[name]
+        with self._lock:  # the thread or a caller computes each part once
+            if not fut.set_running_or_notify_cancel():
+                return
+        try:
+            fut.set_result(self._steps[name]())
+        except BaseException as exc:  # re-raised by the getter, in the writer's thread
+            fut.set_exception(exc)
+
+    def _run_all(self) -> None:
+        for name in self._steps:
+            if self._futures[name].running() or self._futures[name].done():
+                continue
+            self._compute(name)
+
+    def _get(self, name: str) -> Any:
+        fut = self._futures[name]
+        if self._thread is None and not (fut.running() or fut.done()):
+            self._compute(name)
+        return fut.result()
+
+    def departement_polygons(self, codes: pd.Index, keys: np.ndarray,
+                             geoms: np.ndarray) -> pd.Series:
+        """Exact union of each département's communes (:func:`dissolve_polygons`).
+
+        A département that has exactly the communes it had in the prepared territory is
+        served prepared; any other (a commune added, missing or moved: a region of
+        ``--region all`` whose EPCI cross a regional border) is dissolved here, from
+        ``geoms``. Each union depends on its own communes only, so the result is that of
+        ``dissolve_polygons(geoms, keys)``.
+
+        Parameters
+        ----------
+        codes
+            INSEE codes of the communes to dissolve.
+        keys
+            Their département codes (text), same length.
+        geoms
+            Their polygons (EPSG:2154), same length.
+
+        Returns
+        -------
+        Series
+            One polygon per département, indexed by the sorted codes.
+        """
+        codes = pd.Index(codes).astype(str)
+        keys = np.asarray(keys).astype(str)
+        known = self._dep_of.reindex(codes).to_numpy().astype(str)
+        asked = pd.Series(keys).value_counts()
+        have = self._dep_of.value_counts().reindex(asked.index).fillna(0)
+        same = asked.index[(asked.to_numpy() == have.to_numpy())
+                           & ~asked.index.isin(np.unique(keys[known != keys]))]
+        parts = []
+        if len(same):
+            polygons: pd.Series = self._get("departements")
+            parts.append(polygons.loc[same])
+        rest = ~np.isin(keys, same.to_numpy())
+        if rest.any() or not parts:
+            parts.append(dissolve_polygons(np.asarray(geoms)[rest], keys[rest]))
+        return pd.concat(parts).sort_index()
+
+    def communes_web(self, codes: pd.Index, tolerance_m: float) -> gpd.GeoSeries | None:
+        """The communes as :func:`simplify_for_web` draws them (EPSG:4326), indexed by
+        ``codes``; None for another tolerance or a commune not in the prepared territory."""
+        codes = pd.Index(codes).astype(str)
+        if tolerance_m != COMMUNE_TOLERANCE_M or not codes.isin(self._commune_index).all():
+            return None
+        web: gpd.GeoSeries = self._get("communes")
+        out = web.set_axis(self._commune_index).loc[codes]
+        return out.set_axis(codes)
+
+    def epci_web(self, sirens: pd.Index, tolerance_m: float) -> gpd.GeoSeries | None:
+        """The EPCI simplified as one coverage (:func:`simplify_in_code_order`, EPSG:4326), indexed
+        by ``sirens``; None unless ``sirens`` are exactly the prepared EPCI (the coverage
+        simplification of a subset differs) at the prepared tolerance."""
+        sirens = pd.Index(sirens).astype(str)
+        if (tolerance_m != EPCI_TOLERANCE_M or len(sirens) != len(self._epci_index)
+                or not sirens.isin(self._epci_index).all() or sirens.has_duplicates):
+            return None
+        web: gpd.GeoSeries = self._get("epci")
+        return web.set_axis(self._epci_index).loc[sirens].set_axis(sirens)
