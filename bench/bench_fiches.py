@@ -31,7 +31,14 @@ thread beside the other writers (:class:`zoning.exports.tables.Background`, the 
 against the same job run in turn with the others (the alternative), ``--repeat`` times each,
 alternating.
 
+``--fit`` times the script fitting each fiche of the combined document to its page
+(:data:`zoning.exports.fiche.FIT_EACH_FICHE`: every height read, then every zoom written, the
+product) against the former script reading a height and writing a zoom section after section
+(each read after a write lays the whole document out again), ``--repeat`` times each, alternating,
+on the same document in one Chromium; both must set the same zoom on every fiche.
+
 Usage: ``ZONING_DATA_DIR=../shared/data python bench/bench_fiches.py [--region 76] [--n 151]``,
+``ZONING_DATA_DIR=../shared/data python bench/bench_fiches.py --fit --region FR``,
 ``ZONING_DATA_DIR=../shared/data python bench/bench_fiches.py --parts --region FR`` and
 ``ZONING_DATA_DIR=../shared/data python bench/bench_fiches.py --overlap --region FR``
 """
@@ -213,6 +220,54 @@ def bench_split(combined: Path, n: int, tmp: Path) -> tuple[float, float, float,
             sum(p.stat().st_size for p in new) / 1024)
 
 
+FIT_IN_TURN = """() => {
+  var max = 1045, vh = window.innerHeight;
+  document.querySelectorAll('section.fiche').forEach(function (s) {
+    var h = Math.max(Math.round(s.getBoundingClientRect().height), vh);
+    if (h > max) { s.style.zoom = (max / h).toFixed(3); }
+  });
+  return document.querySelectorAll('section.fiche').length;
+}"""
+"""The alternative: the former fit script, one height read and one zoom written in turn."""
+
+_ZOOMS = """() => Array.prototype.map.call(document.querySelectorAll('section.fiche'),
+  function (s) { return s.style.zoom; })"""
+
+
+def bench_fit(pages: Sequence[str], repeat: int) -> None:
+    """``FIT_EACH_FICHE`` against the former script on the same combined document."""
+    scripts = {"height then zoom, section after section (alternative)": FIT_IN_TURN,
+               "all heights, then all zooms (zoning)": FIT_EACH_FICHE}
+    times: dict[str, list[float]] = {k: [] for k in scripts}
+    zooms: dict[str, list[str]] = {}
+    print(f"load average at start: {os.getloadavg()[0]:.2f} (2 cores)")
+    with tempfile.TemporaryDirectory() as tmp:
+        doc = Path(tmp) / "fiches.html"
+        doc.write_text(combined_html(pages), encoding="utf-8")
+        with browser.session() as b:
+            page = browser.offline_page(b, 794, 1123)
+            page.emulate_media(media="print")
+            for i in range(repeat):
+                for label in list(scripts)[:: 1 if i % 2 == 0 else -1]:
+                    page.goto(doc.resolve().as_uri())
+                    t = time.perf_counter()
+                    n = page.evaluate(scripts[label])
+                    times[label].append(time.perf_counter() - t)
+                    got = page.evaluate(_ZOOMS)
+                    assert n == len(pages) == len(got), (n, len(pages), len(got))
+                    assert zooms.setdefault(label, got) == got, label
+    old, new = zooms.values()
+    assert old == new, [i for i, (a, b) in enumerate(zip(old, new, strict=True)) if a != b][:5]
+    best = {k: min(v) for k, v in times.items()}
+    print(f"{len(pages)} fiches in one document, zoom set on {sum(z != '' for z in new)} "
+          f"({len(set(new))} distinct values), the same with both scripts")
+    for label, t in best.items():
+        print(f"fit script, {label}: {t:6.2f} s (best of {repeat})")
+    a, b = best.values()
+    print(f"ratio: {a / b:.1f}x faster")
+    print(f"load average at end: {os.getloadavg()[0]:.2f}")
+
+
 def bench_overlap(run_: object, repeat: int) -> None:
     """``write_outputs`` with the fiches in a worker thread against the fiches in turn."""
     from zoning import pipeline
@@ -256,7 +311,9 @@ def main() -> None:
                     help="strips and shared parts vs the former way (use with --region FR)")
     ap.add_argument("--overlap", action="store_true",
                     help="write_outputs, fiches in a worker thread vs in turn")
-    ap.add_argument("--repeat", type=int, default=2, help="runs of each (--overlap)")
+    ap.add_argument("--fit", action="store_true",
+                    help="fit script: heights then zooms vs in turn (use with --region FR)")
+    ap.add_argument("--repeat", type=int, default=2, help="runs of each (--overlap, --fit)")
     args = ap.parse_args()
     from zoning import pipeline
     from zoning.config import load_config
@@ -266,9 +323,14 @@ def main() -> None:
         bench_overlap(run_, args.repeat)
         return
     result = run_.result
+    sel = result.epci["selected"].fillna(False).astype(bool)
     if args.parts:
-        sel = result.epci["selected"].fillna(False).astype(bool)
         bench_parts(result, [str(s) for s in result.epci.index[sel]][: args.n])
+        return
+    if args.fit:
+        parts = fiche_parts(result)
+        bench_fit([fiche_html(result, str(s), parts=parts)
+                   for s in result.epci.index[sel][: args.n]], args.repeat)
         return
     sirens = [str(s) for s in result.epci.sort_values("rank").index[: args.n]]
     print(f"{len(sirens)} fiches of the real run (region {args.region})")

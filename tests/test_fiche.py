@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from pathlib import Path
 
@@ -15,9 +16,11 @@ from zoning.errors import ExportError
 from zoning.exports import write_geopackage
 from zoning.exports._common import MISSING
 from zoning.exports.fiche import (
+    FIT_EACH_FICHE,
     TICK_STEP_PX,
     Strip,
     _split_pdf,
+    combined_html,
     fiche_html,
     fiche_parts,
     strip_svg,
@@ -134,6 +137,34 @@ def test_fiche_pdf_is_one_a4_page(tmp_path: Path) -> None:
     with pytest.raises(ExportError, match="not a readable PDF"):
         _split_pdf(broken, [tmp_path / "c.pdf"])
     assert not (tmp_path / "c.pdf").exists()
+
+
+
+@pytest.mark.browser
+def test_each_fiche_of_the_combined_document_zoomed_from_its_own_height(
+        tmp_path: Path) -> None:
+    """``FIT_EACH_FICHE`` reads every section's height, then writes every zoom: each fiche gets
+    the zoom of its own height before any zoom (a long fiche more shrunk than the others)."""
+    from zoning.exports import browser
+
+    r = tiny_result(evil_name=False)
+    pages = [fiche_html(r, s) for s in r.epci.index.astype(str)]
+    pages[1] = pages[1].replace("</body>", '<div style="height:700px"></div></body>')
+    doc = tmp_path / "fiches.html"
+    doc.write_text(combined_html(pages), encoding="utf-8")
+    each = "() => Array.prototype.map.call(document.querySelectorAll('section.fiche'), {})"
+    with browser.session() as b:
+        page = browser.offline_page(b, 794, 1123)
+        page.emulate_media(media="print")
+        page.goto(doc.resolve().as_uri())
+        heights = page.evaluate(each.format("function (s) { return s.getBoundingClientRect()"
+                                            ".height; }"))
+        vh = page.evaluate("() => window.innerHeight")
+        assert page.evaluate(FIT_EACH_FICHE) == len(pages) == len(heights) == 4
+        zooms = page.evaluate(each.format("function (s) { return s.style.zoom; }"))
+    want = [round(1045 / max(math.floor(h + 0.5), vh), 3) for h in heights]  # Math.round
+    assert [float(z) for z in zooms] == want
+    assert heights[1] > max(heights[0], heights[2]) + 600 and want[1] < min(want) + 1e-9
 
 
 def test_fiche_command_by_name(tmp_path: Path) -> None:
