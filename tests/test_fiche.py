@@ -234,3 +234,54 @@ def test_fiche_map_outline_is_the_epci_polygon() -> None:
     assert epci_outline(r.epci.drop(columns="geometry").copy(), siren) is None
     fallback = map_svg(com, sites)
     assert 'stroke="#111"' in fallback
+
+
+def test_a_prelaunched_chromium_prints_every_output_set(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``zoning score`` starts Chromium before the run (:class:`browser.Prelaunched`): that
+    one browser, driven from its own thread, prints the fiches of every output set
+    (``--region all``: 14), and no other Chromium is started."""
+    import threading
+
+    from zoning.exports import browser, write_all
+    from zoning.exports import fiche as fiche_mod
+
+    started: list[str] = []
+    real = browser.session
+
+    def counted(*args: object, **kwargs: object) -> object:
+        started.append(threading.current_thread().name)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(browser, "session", counted)
+    r = tiny_result(evil_name=False)
+    with browser.prelaunched() as chromium:
+        assert chromium is not None
+        for name in ("a", "b"):
+            out = tmp_path / name
+            write_all(r, out, extra_jobs=[fiche_mod.fiches_job(r, out, chromium)])
+        # an error of a print is raised in the caller's thread; the browser goes on serving
+        with pytest.raises(ZeroDivisionError):
+            chromium.call(lambda b: 1 / 0)
+        assert chromium.call(lambda b: threading.current_thread().name) == "zoning-chromium"
+    assert started == ["zoning-chromium"]
+    for name in ("a", "b"):
+        pdfs = sorted((tmp_path / name / "fiches").glob("*.pdf"))
+        assert len(pdfs) == 2 and all(len(pypdf.PdfReader(p).pages) == 1 for p in pdfs)
+    with pytest.raises(ExportError, match="closed before printing"):
+        chromium.call(lambda b: None)
+    with browser.prelaunched(False) as none:
+        assert none is None
+
+
+def test_a_prelaunched_chromium_that_cannot_start_says_so_at_the_print(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No Chromium: the run is not stopped at start; the fiches' print fails with the one
+    message naming the variable to fix, as without prelaunching."""
+    from zoning.exports import browser
+
+    monkeypatch.setenv("ZONING_CHROMIUM", str(tmp_path / "no-chromium"))
+    with browser.prelaunched() as chromium:
+        assert chromium is not None
+        with pytest.raises(ExportError, match="ZONING_CHROMIUM=.*is not an executable"):
+            chromium.call(lambda b: None)

@@ -595,7 +595,8 @@ def raster_job(run_: Run, out_dir: Path) -> tuple[Path, Callable[[Path], None]] 
     return target, write
 
 
-def write_outputs(run_: Run, out_dir: Path, extra_jobs: Sequence[Any] = ()) -> list[Path]:
+def write_outputs(run_: Run, out_dir: Path, extra_jobs: Sequence[Any] = (),
+                  chromium: Any = None) -> list[Path]:
     """Write every output of the run to ``out_dir``, all or nothing.
 
     GeoPackage, HTML map, CSV and XLSX tables (``zoning.exports.write_all``), the
@@ -610,6 +611,9 @@ def write_outputs(run_: Run, out_dir: Path, extra_jobs: Sequence[Any] = ()) -> l
         Output folder (created if needed).
     extra_jobs
         More ``(target, writer)`` pairs written in the same step (the scenario table).
+    chromium
+        A :class:`zoning.exports.browser.Prelaunched` Chromium for the fiches (default: one
+        started when they are printed).
 
     Returns
     -------
@@ -627,7 +631,7 @@ def write_outputs(run_: Run, out_dir: Path, extra_jobs: Sequence[Any] = ()) -> l
         jobs.append((raster[0].with_suffix(".qml"),
                      lambda p: p.write_text(raster_qml(), encoding="utf-8")))
     if bool(run_.result.epci["selected"].fillna(False).astype(bool).any()):
-        jobs.append(fiches_job(run_.result, Path(out_dir)))  # fiches/: one page per zone
+        jobs.append(fiches_job(run_.result, Path(out_dir), chromium))  # fiches/: a page a zone
     with progress.step("Écriture des résultats (GeoPackage, carte, tableaux, GeoTIFF, "
                        "fiches)"):
         written = write_all(run_.result, Path(out_dir), extra_jobs=jobs)

@@ -160,46 +160,52 @@ def score(
         from zoning.exports import ensure_output_dir
 
         ensure_output_dir(output)  # fail now, not after the computation
-    if region is not None and region.strip().lower() == "all":
-        if top is not None or reference is not None or population_share is not None or (
-                close or add):
-            raise click.UsageError("--region all scores each region with its configured number "
-                                   "of zones: --top, --population-share, --reference, --close "
-                                   "and --add apply to one region only.")
-        runs = pipeline.run_all(config, ddir, draws=draws, seed=seed, ald_path=ald_path,
-                                filosofi_epci_path=filosofi_epci, travel=not no_travel,
-                                prepare=not no_export)
-        _report(runs[0], config, table=False)
-        click.echo("Régions (chacune classée et sélectionnée séparément) :")
-        for one in runs[1:]:
-            click.echo("  " + _summary_line(one, config))
-        if not no_export:
-            for one in runs:
-                written = pipeline.write_outputs(one, output / one.result.region)
-                click.echo(f"écrit : {len(written)} fichiers dans {output / one.result.region}")
-        return
-    scenario = None
-    if close or add:
-        if no_travel:
-            raise click.UsageError("--close / --add change criterion 4: drop --no-travel.")
-        skw = {k: v for k, v in kwargs.items() if k != "travel"}
-        scenario = pipeline.run_scenario(config, ddir, close=close, add=add, **skw)
-        res = scenario.scenario
-    else:
-        res = pipeline.run(config, ddir, **kwargs, prepare=not no_export)
-    r = res.result
-    thr = config.travel.threshold_min
-    _report(res, config)
-    extra = []
-    if scenario is not None:
-        _print_scenario(scenario, thr)
-        from zoning.exports import scenario_job
+    every_region = region is not None and region.strip().lower() == "all"
+    if every_region and (top is not None or reference is not None
+                         or population_share is not None or close or add):
+        raise click.UsageError("--region all scores each region with its configured number "
+                               "of zones: --top, --population-share, --reference, --close "
+                               "and --add apply to one region only.")
+    if (close or add) and no_travel:
+        raise click.UsageError("--close / --add change criterion 4: drop --no-travel.")
+    from zoning.exports.browser import prelaunched
 
-        extra.append(scenario_job(r, scenario.changes, scenario.label, output))
-    if not no_export:
-        written = pipeline.write_outputs(res, output, extra_jobs=extra)
-        for p in written:
-            click.echo(f"écrit : {p}")
+    # the fiches' Chromium starts now, on the core the run leaves idle, and prints every set
+    with prelaunched(not no_export) as chromium:
+        if every_region:
+            runs = pipeline.run_all(config, ddir, draws=draws, seed=seed, ald_path=ald_path,
+                                    filosofi_epci_path=filosofi_epci, travel=not no_travel,
+                                    prepare=not no_export)
+            _report(runs[0], config, table=False)
+            click.echo("Régions (chacune classée et sélectionnée séparément) :")
+            for one in runs[1:]:
+                click.echo("  " + _summary_line(one, config))
+            if not no_export:
+                for one in runs:
+                    folder = output / one.result.region
+                    written = pipeline.write_outputs(one, folder, chromium=chromium)
+                    click.echo(f"écrit : {len(written)} fichiers dans {folder}")
+            return
+        scenario = None
+        if close or add:
+            skw = {k: v for k, v in kwargs.items() if k != "travel"}
+            scenario = pipeline.run_scenario(config, ddir, close=close, add=add, **skw)
+            res = scenario.scenario
+        else:
+            res = pipeline.run(config, ddir, **kwargs, prepare=not no_export)
+        r = res.result
+        thr = config.travel.threshold_min
+        _report(res, config)
+        extra = []
+        if scenario is not None:
+            _print_scenario(scenario, thr)
+            from zoning.exports import scenario_job
+
+            extra.append(scenario_job(r, scenario.changes, scenario.label, output))
+        if not no_export:
+            written = pipeline.write_outputs(res, output, extra_jobs=extra, chromium=chromium)
+            for p in written:
+                click.echo(f"écrit : {p}")
 
 
 def _summary_line(res: Any, config: Any) -> str:

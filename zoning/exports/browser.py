@@ -3,18 +3,24 @@
 Playwright's own browser download is not used: the browser is the system Chromium found by
 :func:`zoning.exports.screenshot.find_chromium` (``$ZONING_CHROMIUM`` first). Pages open with
 the network blocked (file URLs only): the maps and fiches carry everything they need.
-A caller that renders many pages (every fiche of a run) opens ONE session and reuses it.
+A caller that renders many pages (every fiche of a run) opens ONE session and reuses it;
+``zoning score`` starts it ahead (:class:`Prelaunched`), while the run is computed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import queue
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from zoning.errors import ExportError
 from zoning.exports.screenshot import find_chromium
+
+T = TypeVar("T")
 
 LAUNCH_ARGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                "--disable-component-update", "--disable-sync", "--no-first-run",
@@ -53,6 +59,84 @@ def session(timeout_s: float = 60.0) -> Iterator[Any]:
             yield browser
         finally:
             browser.close()
+
+
+class Prelaunched:
+    """One Chromium started ahead, in its own thread, for prints asked later from any thread.
+
+    Playwright's sync API must be driven from the thread that started it. This thread starts
+    Playwright and Chromium at once (about a second of Chromium's own start-up, while the
+    caller computes the run), then runs each :meth:`call` in turn until :meth:`close`:
+    ``zoning score`` starts one before the pipeline and prints the fiches of every output set
+    with it (``--region all``: 14 sets, one Chromium).
+
+    Parameters
+    ----------
+    timeout_s
+        Start-up timeout of Chromium.
+    """
+
+    def __init__(self, timeout_s: float = 60.0) -> None:
+        self._jobs: queue.SimpleQueue[tuple[Callable[[Any], Any], Future[Any]] | None] = (
+            queue.SimpleQueue())
+        self._started: Future[None] = Future()
+        self._lock = threading.Lock()
+        self._closed = False
+        self._thread = threading.Thread(target=self._serve, args=(timeout_s,), daemon=True,
+                                        name="zoning-chromium")
+        self._thread.start()
+
+    def _serve(self, timeout_s: float) -> None:
+        try:
+            with session(timeout_s) as b:
+                self._started.set_result(None)
+                while (job := self._jobs.get()) is not None:
+                    fn, fut = job
+                    if fut.set_running_or_notify_cancel():
+                        try:
+                            fut.set_result(fn(b))
+                        except BaseException as exc:  # raised again in the caller's thread
+                            fut.set_exception(exc)
+        except BaseException as exc:  # Playwright or Chromium missing, Chromium did not start
+            if not self._started.done():
+                self._started.set_exception(exc)
+        finally:
+            with self._lock:  # a call asked while it was closing: told so, never left waiting
+                self._closed = True
+                while not self._jobs.empty():
+                    job = self._jobs.get()
+                    if job is not None and job[1].set_running_or_notify_cancel():
+                        job[1].set_exception(ExportError("Chromium was closed before printing"))
+
+    def call(self, fn: Callable[[Any], T]) -> T:
+        """Run ``fn(browser)`` in the browser's thread and return its result (or raise its
+        error, or that of Chromium's start-up, e.g. an :class:`ExportError`)."""
+        self._started.result()
+        fut: Future[T] = Future()
+        with self._lock:
+            if self._closed:
+                raise ExportError("Chromium was closed before printing")
+            self._jobs.put((fn, fut))
+        return fut.result()
+
+    def close(self, timeout_s: float = 30.0) -> None:
+        """Close Chromium once the calls asked before are done."""
+        self._jobs.put(None)
+        self._thread.join(timeout_s)
+
+
+@contextmanager
+def prelaunched(enabled: bool = True) -> Iterator[Prelaunched | None]:
+    """A :class:`Prelaunched` Chromium for the block (None when not ``enabled``), closed at
+    its end, also on error or interruption."""
+    if not enabled:
+        yield None
+        return
+    chromium = Prelaunched()
+    try:
+        yield chromium
+    finally:
+        chromium.close()
 
 
 def offline_page(browser: Any, width: int, height: int, *, mobile: bool = False,

@@ -475,11 +475,14 @@ def _split_pdf(combined: Path, targets: Sequence[Path]) -> None:
 
 
 def write_fiches(result: RunResult, folder: str | Path, sirens: Sequence[str],
-                 pdf: bool = True, cancelled: threading.Event | None = None) -> list[Path]:
+                 pdf: bool = True, cancelled: threading.Event | None = None,
+                 chromium: Any = None) -> list[Path]:
     """Write the HTML (and PDF) fiche of each EPCI into ``folder``, one Chromium for all.
 
     The PDFs come from ONE print of a document holding every fiche (one page each, each
-    scaled to its page as it would be alone), split page by page.
+    scaled to its page as it would be alone), split page by page. ``chromium``: a
+    :class:`zoning.exports.browser.Prelaunched` Chromium to print with (started while the
+    run was computed); default: one started here.
 
     Returns
     -------
@@ -521,28 +524,40 @@ def write_fiches(result: RunResult, folder: str | Path, sirens: Sequence[str],
         with tempfile.TemporaryDirectory(prefix=".fiches-", dir=folder) as tmp:
             doc, combined = Path(tmp) / "fiches.html", Path(tmp) / "fiches.pdf"
             doc.write_text(combined_html(htmls), encoding="utf-8")
-            with browser.session() as b:
+
+            def print_all(b: Any) -> None:
                 page = browser.offline_page(b, 794, 1123)
-                page.emulate_media(media="print")
-                page.goto(doc.resolve().as_uri())
-                page.evaluate(FIT_EACH_FICHE)
-                check()
-                browser.print_pdf(page, combined, landscape=False)
+                try:
+                    page.emulate_media(media="print")
+                    page.goto(doc.resolve().as_uri())
+                    page.evaluate(FIT_EACH_FICHE)
+                    check()
+                    browser.print_pdf(page, combined, landscape=False)
+                finally:  # a shared Chromium prints the next output set on a fresh page
+                    page.context.close()
+
+            if chromium is not None:
+                chromium.call(print_all)
+            else:
+                with browser.session() as b:
+                    print_all(b)
             check()
             _split_pdf(combined, pdfs)
         out += pdfs
     return out
 
 
-def fiches_job(result: RunResult, out_dir: str | Path) -> tuple[Path, Any]:
+def fiches_job(result: RunResult, out_dir: str | Path, chromium: Any = None
+               ) -> tuple[Path, Any]:
     """The ``fiches/`` folder of the selected zones as an export job (staged with the run).
 
     A :class:`zoning.exports.tables.Background` job: while Chromium prints the fiches, the
-    other outputs of the run are written.
+    other outputs of the run are written. ``chromium``: see :func:`write_fiches`.
     """
     from zoning.exports.tables import Background
 
     sel = list(result.epci.index[result.epci["selected"].fillna(False).astype(bool)]
                .astype(str))
     return Path(out_dir) / "fiches", Background(
-        lambda tmp, cancelled: write_fiches(result, tmp, sel, cancelled=cancelled))
+        lambda tmp, cancelled: write_fiches(result, tmp, sel, cancelled=cancelled,
+                                            chromium=chromium))
