@@ -170,3 +170,39 @@ def test_region_all_shares_the_national_prepared_geometry(
     a = webmap._orientation_part(occ.result)
     b = webmap._orientation_part(dataclasses.replace(occ.result, prepared=None))
     assert a == b
+
+
+def test_the_geotiff_bands_prepared_are_those_the_writer_computes(occitanie_run: Any) -> None:
+    """The travel-time GeoTIFF's bands queued once the run has its travel times equal
+    ``time_raster`` computed by the writer; other inputs (other objects) are not served."""
+    from zoning.exports.travel import time_raster
+
+    terr, tin, config = (occitanie_run.extra[k] for k in ("territory", "travel", "config"))
+    prepared = PreparedGeometry(terr.epci, terr.communes)
+    prepared.prepare_raster(tin, config, terr.epci, 1000.0)
+    got = prepared.time_raster(tin, config, terr.epci, 1000.0)
+    want = time_raster(tin, config, 1000.0, terr.epci)
+    assert (got.width, got.height, got.transform, got.crs) == (
+        want.width, want.height, want.transform, want.crs)
+    for a, b in zip(got.bands, want.bands, strict=True):
+        assert np.array_equal(a, b)
+    valid = want.bands[2][want.bands[2] >= 0]
+    assert valid.size > 50_000 and 0 < np.median(valid) < 60  # minutes, Occitanie at 1 km
+    assert prepared.time_raster(tin, config, terr.epci.copy(), 1000.0) is None
+    assert prepared.time_raster(tin, config, terr.epci, 250.0) is None
+    assert PreparedGeometry(terr.epci, terr.communes, start=False).time_raster(
+        tin, config, terr.epci) is None
+
+
+def test_a_run_that_prepares_queues_its_geotiff(france_all: Any) -> None:
+    """``pipeline.run(prepare=True)`` (the national run of ``--region all``) queued the bands
+    of its own GeoTIFF, with the very inputs ``raster_job`` writes from; the regional runs cut
+    from it have other travel times: their writers compute their own."""
+    national = france_all.runs[0]
+    occ = next(r for r in france_all.runs[1:] if r.result.region == "76")
+    prepared = national.result.prepared
+    ex = national.extra
+    bands = prepared.time_raster(ex["travel"], ex["config"], ex["territory"].epci)
+    assert bands is not None and len(bands.bands) == 3
+    oex = occ.extra
+    assert prepared.time_raster(oex["travel"], oex["config"], oex["territory"].epci) is None

@@ -194,6 +194,8 @@ def run(
     if travel is True:
         with progress.step("Temps de trajet vers les urgences (SU / SMUR)"):
             tin = run_travel_times(territory, config, data_dir)
+        if prepare is True:  # the GeoTIFF's bands, while the criteria and scores are computed
+            prepared.prepare_raster(tin, config, territory.epci, RASTER_RESOLUTION_M)
     elif isinstance(travel, TravelTimes):
         tin = travel
     else:
@@ -556,6 +558,10 @@ def _params(
 # --------------------------------------------------------------------------- outputs
 
 
+RASTER_RESOLUTION_M = 1000.0
+"""Cell size of the run's travel-time GeoTIFF (the population grid's)."""
+
+
 def raster_job(run_: Run, out_dir: Path) -> tuple[Path, Callable[[Path], None]] | None:
     """The travel-time GeoTIFF of the run as an export job (minutes to SU, SMUR, either).
 
@@ -585,12 +591,17 @@ def raster_job(run_: Run, out_dir: Path) -> tuple[Path, Callable[[Path], None]] 
     target = Path(out_dir) / f"temps_urgences_{run_.result.region}.tif"
     run_.result.raster_path = target
 
+    prepared = run_.result.prepared
+
     def write(tmp: Path) -> None:
         from zoning.exports import write_time_raster
 
         # the EPCI polygons are the union of the territory's communes: the same cells as
         # rasterising the 35,000 commune polygons, 6x quicker (tests/test_traveltimes.py)
-        write_time_raster(tin, tmp, config, mask=territory.epci)
+        bands = (prepared.time_raster(tin, config, territory.epci, RASTER_RESOLUTION_M)
+                 if prepared is not None else None)
+        write_time_raster(tin, tmp, config, resolution_m=RASTER_RESOLUTION_M,
+                          mask=territory.epci, raster=bands)
 
     return target, write
 

@@ -5,7 +5,8 @@ What the web map draws of a territory (its communes and EPCI in EPSG:4326, its d
 outlines) depends on the territory only, never on the scores. :class:`PreparedGeometry`
 computes it in a background thread as soon as the territory is read
 (``pipeline.run(..., prepare=True)``, what ``zoning score`` does when it writes outputs), while
-the pipeline routes, computes the criteria and scores. GEOS (shapely) and PROJ (pyproj)
+the pipeline routes, computes the criteria and scores; the travel-time GeoTIFF's bands follow
+as soon as the run has its travel times. GEOS (shapely) and PROJ (pyproj)
 release the GIL, so that work runs on a core the pipeline leaves idle: on the national run the
 département outlines (3 s), the communes' reprojection (1.2 s) and the EPCI simplification
 (0.4 s) are ready when the map is written. The map writer asks the prepared geometry first and
@@ -148,8 +149,8 @@ class PreparedGeometry:
         The territory's EPCI (index SIREN) and communes (index INSEE code, columns ``dep``
         and optionally ``in_region``), EPSG:2154.
     start
-        Start the thread at once (False: the parts are computed on first request, in the
-        caller's thread; for tests).
+        Compute in a background thread, started at once (False: each part is computed on
+        its first request, in the caller's thread; for tests).
     """
 
     def __init__(self, epci: gpd.GeoDataFrame, communes: gpd.GeoDataFrame,
@@ -163,41 +164,75 @@ class PreparedGeometry:
         self._dep_of = pd.Series(departement_keys(inside).to_numpy(),
                                  index=inside.index.astype(str))
         geom_epci, geom_communes, geom_inside = epci.geometry, communes.geometry, inside.geometry
-        self._steps: dict[str, Callable[[], Any]] = {
-            "departements": lambda: dissolve_polygons(np.asarray(geom_inside.values),
-                                                      self._dep_of.to_numpy()),
-            "communes": lambda: simplify_for_web(geom_communes, COMMUNE_TOLERANCE_M),
-            "epci": lambda: simplify_in_code_order(geom_epci, EPCI_TOLERANCE_M),
-        }
-        self._futures: dict[str, Future[Any]] = {name: Future() for name in self._steps}
+        self._futures: dict[str, Future[Any]] = {}
+        self._tasks: dict[str, Callable[[], Any]] = {}
+        self._pending: list[str] = []
         self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
-        if start:
-            self._thread = threading.Thread(target=self._run_all, daemon=True,
-                                            name="zoning-prepare-geometry")
-            self._thread.start()
+        self._worker: threading.Thread | None = None
+        self._background = start
+        self._raster_key: tuple[Any, ...] | None = None
+        self._submit("departements", lambda: dissolve_polygons(np.asarray(geom_inside.values),
+                                                               self._dep_of.to_numpy()))
+        self._submit("communes", lambda: simplify_for_web(geom_communes, COMMUNE_TOLERANCE_M))
+        self._submit("epci", lambda: simplify_in_code_order(geom_epci, EPCI_TOLERANCE_M))
 
-    def _compute(self, name: str) -> None:
-        fut = self._futures[name]
-        with self._lock:  # the thread or a caller computes each part once
-            if not fut.set_running_or_notify_cancel():
-                return
+    def _submit(self, name: str, task: Callable[[], Any]) -> None:
+        """Queue a part; the background thread (started when needed) computes them in turn."""
+        with self._lock:
+            self._futures[name], self._tasks[name] = Future(), task
+            self._pending.append(name)
+            if self._background and self._worker is None:
+                self._worker = threading.Thread(target=self._work, daemon=True,
+                                                name="zoning-prepare-geometry")
+                self._worker.start()
+
+    def _work(self) -> None:
+        while True:
+            with self._lock:
+                if not self._pending:
+                    self._worker = None
+                    return
+                name = self._pending.pop(0)
+            self._run(name)
+
+    def _run(self, name: str) -> None:
+        fut, task = self._futures[name], self._tasks.pop(name)
+        if not fut.set_running_or_notify_cancel():
+            return
         try:
-            fut.set_result(self._steps[name]())
+            fut.set_result(task())
         except BaseException as exc:  # re-raised by the getter, in the writer's thread
             fut.set_exception(exc)
 
-    def _run_all(self) -> None:
-        for name in self._steps:
-            if self._futures[name].running() or self._futures[name].done():
-                continue
-            self._compute(name)
-
     def _get(self, name: str) -> Any:
-        fut = self._futures[name]
-        if self._thread is None and not (fut.running() or fut.done()):
-            self._compute(name)
-        return fut.result()
+        """A part's result: computed here if no thread has started it yet, else waited for."""
+        with self._lock:
+            mine = name in self._pending
+            if mine:
+                self._pending.remove(name)
+        if mine:
+            self._run(name)
+        return self._futures[name].result()
+
+    def prepare_raster(self, travel: Any, config: Any, mask: Any,
+                       resolution_m: float = 1000.0) -> None:
+        """Queue the travel-time GeoTIFF's bands (:func:`zoning.exports.travel.time_raster`),
+        computed once the run has its travel times, while it computes the criteria and
+        scores."""
+        from zoning.exports.travel import time_raster
+
+        self._raster_key = (travel, config, mask, float(resolution_m))
+        self._submit("raster", lambda: time_raster(travel, config, resolution_m, mask))
+
+    def time_raster(self, travel: Any, config: Any, mask: Any,
+                    resolution_m: float = 1000.0) -> Any:
+        """The bands queued by :meth:`prepare_raster` for these very inputs (the same
+        objects), else None (another run cut from this territory: computed by its writer)."""
+        key = self._raster_key
+        if key is None or not (key[0] is travel and key[1] is config and key[2] is mask
+                               and key[3] == float(resolution_m)):
+            return None
+        return self._get("raster")
 
     def departement_polygons(self, codes: pd.Index, keys: np.ndarray,
                              geoms: np.ndarray) -> pd.Series:

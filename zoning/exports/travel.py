@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,39 +31,45 @@ RASTER_TIF = "temps_urgences.tif"
 SCENARIO_DIFF_CSV = "scenario_urgences_epci_difference.csv"
 
 
-def write_time_raster(
+@dataclass(frozen=True)
+class TimeRaster:
+    """The GeoTIFF's bands before writing: minutes to SU, SMUR and either (float32, nodata -1),
+    on a grid of ``height`` x ``width`` cells placed by ``transform`` (an affine) in ``crs``."""
+
+    bands: tuple[np.ndarray, ...]
+    transform: Any
+    width: int
+    height: int
+    crs: Any
+
+
+def time_raster(
     travel: TravelTimes,
-    path: str | os.PathLike[str],
     config: Config,
     resolution_m: float = 1000.0,
     mask: gpd.GeoSeries | gpd.GeoDataFrame | None = None,
-) -> Path:
-    """Write the travel times to SU, SMUR and either as a 3-band GeoTIFF (EPSG:2154).
+) -> TimeRaster:
+    """Travel times from each raster cell centre to SU, SMUR and either (EPSG:2154).
 
-    Each raster cell centre is treated as an origin (nearest graph node + access
-    leg), so the raster agrees with the commune and grid-cell tables. Values are
-    minutes (float32); cells outside ``mask`` (e.g. the territory's EPCI polygons) are
-    nodata (-1). The file is written atomically and carries the road-network
-    note in its metadata (tag ``RESEAU``) and per-band descriptions.
+    Each cell centre is treated as an origin (nearest graph node + access leg), so the
+    raster agrees with the commune and grid-cell tables. Cells outside ``mask`` and those
+    the network does not reach ("hors couverture") are nodata (-1), never extrapolated.
 
     Parameters
     ----------
     travel
         Result of :func:`zoning.traveltimes.run_travel_times`.
-    path
-        Target ``.tif``.
     config
         ``[routing]`` access-leg model.
     resolution_m
-        Cell size in metres (1 km by default; finer is allowed).
+        Cell size in metres.
     mask
         Geometries limiting the raster (default: the graph bounding box, no mask).
 
     Returns
     -------
-    Path
+    TimeRaster
     """
-    import rasterio
     from affine import Affine
     from rasterio.features import geometry_mask
 
@@ -95,14 +102,56 @@ def write_time_raster(
         t = times[f"t_{kind}_min"]
         band[inside] = np.where(np.isfinite(t), t, -1.0).astype(np.float32)
         bands.append(band)
+    return TimeRaster(tuple(bands), transform, width, height, graph.crs)
+
+
+def write_time_raster(
+    travel: TravelTimes,
+    path: str | os.PathLike[str],
+    config: Config,
+    resolution_m: float = 1000.0,
+    mask: gpd.GeoSeries | gpd.GeoDataFrame | None = None,
+    raster: TimeRaster | None = None,
+) -> Path:
+    """Write the travel times to SU, SMUR and either as a 3-band GeoTIFF (EPSG:2154).
+
+    The bands are those of :func:`time_raster` (minutes, float32, nodata -1). The file is
+    written atomically and carries the road-network note in its metadata (tag ``RESEAU``)
+    and per-band descriptions.
+
+    Parameters
+    ----------
+    travel
+        Result of :func:`zoning.traveltimes.run_travel_times`.
+    path
+        Target ``.tif``.
+    config
+        ``[routing]`` access-leg model.
+    resolution_m
+        Cell size in metres (1 km by default; finer is allowed).
+    mask
+        Geometries limiting the raster (default: the graph bounding box, no mask).
+    raster
+        The bands already computed by ``time_raster(travel, config, resolution_m, mask)``
+        (while the run was scored: :class:`zoning.exports.geometry.PreparedGeometry`);
+        default: computed here.
+
+    Returns
+    -------
+    Path
+    """
+    import rasterio
+
+    if raster is None:
+        raster = time_raster(travel, config, resolution_m, mask)
     target = Path(path)
     with atomic_path(target) as tmp:
         with rasterio.open(
-            tmp, "w", driver="GTiff", width=width, height=height, count=len(KINDS),
-            dtype="float32", crs=graph.crs, transform=transform, nodata=-1.0,
-            compress="deflate",
+            tmp, "w", driver="GTiff", width=raster.width, height=raster.height,
+            count=len(KINDS), dtype="float32", crs=raster.crs, transform=raster.transform,
+            nodata=-1.0, compress="deflate",
         ) as dst:
-            for i, (kind, band) in enumerate(zip(KINDS, bands, strict=True), start=1):
+            for i, (kind, band) in enumerate(zip(KINDS, raster.bands, strict=True), start=1):
                 dst.write(band, i)
                 label = KIND_LABELS[kind] if kind != "urgence" else URGENCE_LABELS[travel.either]
                 dst.set_band_description(i, f"temps d'accès (min) au plus proche {label}")
