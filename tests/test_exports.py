@@ -10,6 +10,7 @@ import sqlite3
 import threading
 import time
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -1018,3 +1019,46 @@ def test_map_credits_name_the_road_network_of_the_run() -> None:
     tm = replace(r, notes=[*r.notes, "Temps de trajet : réseau routier numéroté (Travel Mapping)"])
     credit = webmap.build_payload(tm)["attribution"]
     assert "réseau routier Travel Mapping" in credit and "OpenStreetMap" not in credit
+
+
+def test_an_ahead_background_job_runs_alone_until_it_releases_the_others(
+        tmp_path: Path) -> None:
+    """``Background(ahead=True)`` (the fiches: pages built alone, then printed while the other
+    writers run): the other jobs start only once it calls ``release``; one that fails before
+    releasing stops the run before any other job, and nothing is replaced."""
+    from _files import snapshot
+
+    events: list[str] = []
+
+    def fiches(path: Path, cancelled: threading.Event, release: Callable[[], None]) -> None:
+        path.mkdir()
+        time.sleep(0.2)
+        events.append("pages built")
+        release()
+        time.sleep(0.2)  # the prints go on while the other job writes
+        (path / "x.pdf").write_text("pdf", encoding="utf-8")
+        events.append("printed")
+
+    def table(p: Path) -> None:
+        events.append("table")
+        p.write_text("a", encoding="utf-8")
+
+    tables_mod.run_jobs([(tmp_path / "a.csv", table),
+                         (tmp_path / "fiches", tables_mod.Background(fiches, ahead=True))],
+                        name="demo")
+    assert events == ["pages built", "table", "printed"]
+    assert (tmp_path / "fiches" / "x.pdf").is_file()
+    before = snapshot(tmp_path)
+    events.clear()
+
+    def broken(path: Path, cancelled: threading.Event, release: Callable[[], None]) -> None:
+        raise ExportError("a fiche page failed (simulated)")
+
+    with pytest.raises(ExportError, match="simulated"):
+        tables_mod.run_jobs([(tmp_path / "a.csv", table),
+                             (tmp_path / "fiches", tables_mod.Background(broken, ahead=True))],
+                            name="demo")
+    assert events == [] and snapshot(tmp_path) == before
+    # called directly, it runs at once, its release a no-op
+    tables_mod.Background(fiches, ahead=True)(tmp_path / "direct")
+    assert events == ["pages built", "printed"]

@@ -285,3 +285,41 @@ def test_a_prelaunched_chromium_that_cannot_start_says_so_at_the_print(
         assert chromium is not None
         with pytest.raises(ExportError, match="ZONING_CHROMIUM=.*is not an executable"):
             chromium.call(lambda b: None)
+
+
+def test_fiches_printed_in_batches_while_the_next_are_built(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fiches go to Chromium :data:`FICHES_PER_PRINT` at a time (a document printed while
+    the next is built): every fiche on its own page; a print that fails stops the others and
+    leaves no temporary document."""
+    from zoning.exports import browser
+    from zoning.exports import fiche as fiche_mod
+
+    monkeypatch.setattr(fiche_mod, "FICHES_PER_PRINT", 1)
+    r = tiny_result(evil_name=False)
+    prints: list[str] = []
+    real = browser.print_pdf
+
+    def counted(page: object, pdf_path: Path, **kwargs: object) -> None:
+        prints.append(pdf_path.name)
+        real(page, pdf_path, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(browser, "print_pdf", counted)
+    files = write_fiches(r, tmp_path / "ok", ["200000001", "200000003"])
+    assert prints == ["fiches-0.pdf", "fiches-1.pdf"]
+    pdfs = [f for f in files if f.suffix == ".pdf"]
+    assert [p.name[:15] for p in pdfs] == ["fiche_200000001", "fiche_200000003"]
+    assert "CC des Monts" in _text(pdfs[1]) and "CC des Monts" not in _text(pdfs[0])
+    assert not list((tmp_path / "ok").glob(".*"))
+
+    prints.clear()
+
+    def first_fails(page: object, pdf_path: Path, **kwargs: object) -> None:
+        prints.append(pdf_path.name)
+        raise ExportError("Chromium crashed (simulated)")
+
+    monkeypatch.setattr(browser, "print_pdf", first_fails)
+    with pytest.raises(ExportError, match="simulated"):
+        write_fiches(r, tmp_path / "ko", ["200000001", "200000003"])
+    assert prints == ["fiches-0.pdf"]  # the second print, queued, was skipped
+    assert not list((tmp_path / "ko").glob(".*"))

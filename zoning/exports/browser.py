@@ -108,16 +108,22 @@ class Prelaunched:
                     if job is not None and job[1].set_running_or_notify_cancel():
                         job[1].set_exception(ExportError("Chromium was closed before printing"))
 
-    def call(self, fn: Callable[[Any], T]) -> T:
-        """Run ``fn(browser)`` in the browser's thread and return its result (or raise its
-        error, or that of Chromium's start-up, e.g. an :class:`ExportError`)."""
+    def submit(self, fn: Callable[[Any], T]) -> Future[T]:
+        """Queue ``fn(browser)`` to run in the browser's thread, after the calls queued before;
+        its future gives the result or raises its error. Raises at once the error of
+        Chromium's start-up (e.g. an :class:`ExportError`)."""
         self._started.result()
         fut: Future[T] = Future()
         with self._lock:
             if self._closed:
                 raise ExportError("Chromium was closed before printing")
             self._jobs.put((fn, fut))
-        return fut.result()
+        return fut
+
+    def call(self, fn: Callable[[Any], T]) -> T:
+        """Run ``fn(browser)`` in the browser's thread and return its result (or raise its
+        error, or that of Chromium's start-up)."""
+        return self.submit(fn).result()
 
     def close(self, timeout_s: float = 30.0) -> None:
         """Close Chromium once the calls asked before are done."""

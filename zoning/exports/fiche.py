@@ -13,10 +13,12 @@ against printing each fiche on its own). In a run's output set the fiches are a 
 
 from __future__ import annotations
 
+import contextlib
 import html
 import re
+import tempfile
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -474,15 +476,24 @@ def _split_pdf(combined: Path, targets: Sequence[Path]) -> None:
                           f"({exc}); no output was replaced, run again") from exc
 
 
+FICHES_PER_PRINT = 40
+"""Fiches per combined print: the national run's 151 fiches go in 4 prints, each queued as soon
+as its fiches are built, so that Chromium prints one document while the next is built."""
+
+
 def write_fiches(result: RunResult, folder: str | Path, sirens: Sequence[str],
                  pdf: bool = True, cancelled: threading.Event | None = None,
-                 chromium: Any = None) -> list[Path]:
+                 chromium: Any = None, release: Callable[[], None] | None = None
+                 ) -> list[Path]:
     """Write the HTML (and PDF) fiche of each EPCI into ``folder``, one Chromium for all.
 
-    The PDFs come from ONE print of a document holding every fiche (one page each, each
-    scaled to its page as it would be alone), split page by page. ``chromium``: a
+    The PDFs come from a few prints of documents of :data:`FICHES_PER_PRINT` fiches (one page
+    each, each scaled to its page as it would be alone), split page by page; Chromium prints
+    a document while the next one is built. ``chromium``: a
     :class:`zoning.exports.browser.Prelaunched` Chromium to print with (started while the
-    run was computed); default: one started here.
+    run was computed); default: one started here. ``release`` is called once every page is
+    built and queued for printing (:class:`zoning.exports.tables.Background` ``ahead``: the
+    run's other writers start then).
 
     Returns
     -------
@@ -492,72 +503,96 @@ def write_fiches(result: RunResult, folder: str | Path, sirens: Sequence[str],
     Raises
     ------
     ExportError
-        When Chromium fails, the printed document has not one page per fiche, or
+        When Chromium fails, a printed document has not one page per fiche, or
         ``cancelled`` was set (checked between steps: a run staging the fiches in a worker
         thread, :class:`zoning.exports.tables.Background`, failed elsewhere).
     """
+    if pdf and len(sirens) and chromium is None:
+        from zoning.exports.browser import Prelaunched
+
+        own = Prelaunched()
+        try:
+            return write_fiches(result, folder, sirens, pdf, cancelled, own, release)
+        finally:
+            own.close()
+    folder = Path(folder)
+    abort = threading.Event()  # this writer failed: the prints still queued are skipped
 
     def check() -> None:
-        if cancelled is not None and cancelled.is_set():
+        if abort.is_set() or (cancelled is not None and cancelled.is_set()):
             raise ExportError(f"{folder}: writing the fiches was cancelled")
 
-    folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    htmls: list[str] = []
+    parts = fiche_parts(result)
     out: list[Path] = []
     pdfs: list[Path] = []
-    parts = fiche_parts(result)
-    for siren in sirens:
-        check()
-        stem = fiche_name(result, str(siren))
-        h = folder / f"{stem}.html"
-        page_html = fiche_html(result, str(siren), parts=parts)
-        h.write_text(page_html, encoding="utf-8")
-        htmls.append(page_html)
-        out.append(h)
-        pdfs.append(folder / f"{stem}.pdf")
-    if pdf and htmls:
-        import tempfile
-
-        from zoning.exports import browser
-
-        with tempfile.TemporaryDirectory(prefix=".fiches-", dir=folder) as tmp:
-            doc, combined = Path(tmp) / "fiches.html", Path(tmp) / "fiches.pdf"
-            doc.write_text(combined_html(htmls), encoding="utf-8")
-
-            def print_all(b: Any) -> None:
-                page = browser.offline_page(b, 794, 1123)
-                try:
-                    page.emulate_media(media="print")
-                    page.goto(doc.resolve().as_uri())
-                    page.evaluate(FIT_EACH_FICHE)
+    prints: list[tuple[Any, Path, list[Path]]] = []  # (queued print, its PDF, fiche PDFs)
+    with contextlib.ExitStack() as stack:
+        tmp = (Path(stack.enter_context(tempfile.TemporaryDirectory(prefix=".fiches-",
+                                                                    dir=folder)))
+               if pdf else None)
+        try:
+            for start in range(0, len(sirens), FICHES_PER_PRINT):
+                htmls: list[str] = []
+                for siren in sirens[start:start + FICHES_PER_PRINT]:
                     check()
-                    browser.print_pdf(page, combined, landscape=False)
-                finally:  # a shared Chromium prints the next output set on a fresh page
-                    page.context.close()
+                    stem = fiche_name(result, str(siren))
+                    page_html = fiche_html(result, str(siren), parts=parts)
+                    (folder / f"{stem}.html").write_text(page_html, encoding="utf-8")
+                    htmls.append(page_html)
+                    out.append(folder / f"{stem}.html")
+                    pdfs.append(folder / f"{stem}.pdf")
+                if tmp is not None:
+                    doc, combined = tmp / f"fiches-{start}.html", tmp / f"fiches-{start}.pdf"
+                    doc.write_text(combined_html(htmls), encoding="utf-8")
+                    prints.append((chromium.submit(_printer(doc, combined, check)), combined,
+                                   pdfs[-len(htmls):]))
+            if release is not None:
+                release()
+            for job, combined, targets in prints:  # in order; each raises its print's error
+                job.result()
+                check()
+                _split_pdf(combined, targets)
+        except BaseException:
+            abort.set()
+            for job, _, _ in prints:  # the temporary folder outlives every print using it
+                job.exception()
+            raise
+    return out + (pdfs if pdf else [])
 
-            if chromium is not None:
-                chromium.call(print_all)
-            else:
-                with browser.session() as b:
-                    print_all(b)
+
+def _printer(doc: Path, combined: Path, check: Callable[[], None]) -> Callable[[Any], None]:
+    """A print of ``doc`` (fiches) to ``combined``, run in the browser's thread."""
+    from zoning.exports import browser
+
+    def print_all(b: Any) -> None:
+        check()
+        page = browser.offline_page(b, 794, 1123)
+        try:
+            page.emulate_media(media="print")
+            page.goto(doc.resolve().as_uri())
+            page.evaluate(FIT_EACH_FICHE)
             check()
-            _split_pdf(combined, pdfs)
-        out += pdfs
-    return out
+            browser.print_pdf(page, combined, landscape=False)
+        finally:  # a shared Chromium prints the next document on a fresh page
+            page.context.close()
+
+    return print_all
 
 
 def fiches_job(result: RunResult, out_dir: str | Path, chromium: Any = None
                ) -> tuple[Path, Any]:
     """The ``fiches/`` folder of the selected zones as an export job (staged with the run).
 
-    A :class:`zoning.exports.tables.Background` job: while Chromium prints the fiches, the
-    other outputs of the run are written. ``chromium``: see :func:`write_fiches`.
+    A :class:`zoning.exports.tables.Background` job, ``ahead``: its pages are built first
+    (alone: the GIL to themselves), then the other outputs of the run are written while
+    Chromium prints them. ``chromium``: see :func:`write_fiches`.
     """
     from zoning.exports.tables import Background
 
     sel = list(result.epci.index[result.epci["selected"].fillna(False).astype(bool)]
                .astype(str))
     return Path(out_dir) / "fiches", Background(
-        lambda tmp, cancelled: write_fiches(result, tmp, sel, cancelled=cancelled,
-                                            chromium=chromium))
+        lambda tmp, cancelled, release: write_fiches(result, tmp, sel, cancelled=cancelled,
+                                                     chromium=chromium, release=release),
+        ahead=True)

@@ -263,13 +263,14 @@ class PreparedGeometry:
         known = self._dep_of.reindex(codes).to_numpy().astype(str)
         asked = pd.Series(keys).value_counts()
         have = self._dep_of.value_counts().reindex(asked.index).fillna(0)
+        moved = pd.Index(np.unique(keys[known != keys]))
         same = asked.index[(asked.to_numpy() == have.to_numpy())
-                           & ~asked.index.isin(np.unique(keys[known != keys]))]
+                           & (moved.get_indexer(asked.index) < 0)]
         parts = []
         if len(same):
             polygons: pd.Series = self._get("departements")
             parts.append(polygons.loc[same])
-        rest = ~np.isin(keys, same.to_numpy())
+        rest = pd.Index(same).get_indexer(keys) < 0  # (hash lookups: pandas 3 str isin is slow)
         if rest.any() or not parts:
             parts.append(dissolve_polygons(np.asarray(geoms)[rest], keys[rest]))
         return pd.concat(parts).sort_index()
@@ -278,19 +279,20 @@ class PreparedGeometry:
         """The communes as :func:`simplify_for_web` draws them (EPSG:4326), indexed by
         ``codes``; None for another tolerance or a commune not in the prepared territory."""
         codes = pd.Index(codes).astype(str)
-        if tolerance_m != COMMUNE_TOLERANCE_M or not codes.isin(self._commune_index).all():
+        pos = self._commune_index.get_indexer(codes)
+        if tolerance_m != COMMUNE_TOLERANCE_M or (pos < 0).any():
             return None
         web: gpd.GeoSeries = self._get("communes")
-        out = web.set_axis(self._commune_index).loc[codes]
-        return out.set_axis(codes)
+        return gpd.GeoSeries(web.values[pos], index=codes, crs=web.crs)
 
     def epci_web(self, sirens: pd.Index, tolerance_m: float) -> gpd.GeoSeries | None:
         """The EPCI simplified as one coverage (:func:`simplify_in_code_order`, EPSG:4326), indexed
         by ``sirens``; None unless ``sirens`` are exactly the prepared EPCI (the coverage
         simplification of a subset differs) at the prepared tolerance."""
         sirens = pd.Index(sirens).astype(str)
+        pos = self._epci_index.get_indexer(sirens)
         if (tolerance_m != EPCI_TOLERANCE_M or len(sirens) != len(self._epci_index)
-                or not sirens.isin(self._epci_index).all() or sirens.has_duplicates):
+                or (pos < 0).any() or np.unique(pos).size != len(pos)):
             return None
         web: gpd.GeoSeries = self._get("epci")
-        return web.set_axis(self._epci_index).loc[sirens].set_axis(sirens)
+        return gpd.GeoSeries(web.values[pos], index=sirens, crs=web.crs)

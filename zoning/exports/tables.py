@@ -60,13 +60,23 @@ class Background:
     the machine's other core. ``write(path, cancelled)`` must do all its work in the thread
     that calls it (Playwright's sync API) and stop at its next step once ``cancelled`` is
     set (another job failed, or the run was interrupted). Called directly, it runs at once.
+
+    With ``ahead=True`` the writer is ``write(path, cancelled, release)``: the other jobs
+    start only once it calls ``release()`` (or ends). The fiches build their pages first,
+    alone, with the GIL to themselves, and release the others once Chromium has every page
+    to print: the other writers' Python then runs while Chromium prints, instead of the two
+    sharing the GIL while Chromium waits for pages.
     """
 
-    def __init__(self, write: Callable[[Path, threading.Event], Any]) -> None:
+    def __init__(self, write: Callable[..., Any], ahead: bool = False) -> None:
         self.write = write
+        self.ahead = ahead
 
     def __call__(self, path: Path) -> None:
-        self.write(path, threading.Event())
+        if self.ahead:
+            self.write(path, threading.Event(), lambda: None)
+        else:
+            self.write(path, threading.Event())
 
 
 JOIN_AFTER_INTERRUPT_S = 30.0
@@ -81,13 +91,20 @@ class _Worker(threading.Thread):
         self.job, self.path, self.cancelled = write, path, cancelled
         self.error: BaseException | None = None
         self.done = threading.Event()
+        self.released = threading.Event()  # the other jobs may start (set at the end too)
+        if not write.ahead:
+            self.released.set()
 
     def run(self) -> None:
         try:
-            self.job.write(self.path, self.cancelled)
+            if self.job.ahead:
+                self.job.write(self.path, self.cancelled, self.released.set)
+            else:
+                self.job.write(self.path, self.cancelled)
         except BaseException as exc:  # re-raised in the thread of run_jobs
             self.error = exc
         finally:
+            self.released.set()
             self.done.set()
 
 HEADER_FILL = "263238"
@@ -556,14 +573,21 @@ def _write_sheet(wb: Any, fmts: _Formats, name: str, data: SheetData, title: str
     return sheet_rows_xml(ws, data, fmts)
 
 
+XLSX_COMPRESSLEVEL = 1
+"""Deflate level of the XLSX package: the national workbook in 0.45 s instead of 1.26 s at
+zlib's default level 6, for 7.6 MB instead of 5.8 MB (measured on the national run)."""
+
+
 def _splice_rows(package: bytes, rows: dict[int, tuple[str, SheetData]], path: Path) -> None:
     """Write the workbook to ``path`` with the data rows of the table sheets added.
 
     ``rows`` maps a worksheet's position (1-based, ``xl/worksheets/sheet<k>.xml``) to its
-    rows' XML and cells; the sheet's ``<dimension>`` is set to the whole table.
+    rows' XML and cells; the sheet's ``<dimension>`` is set to the whole table. Deflate level
+    :data:`XLSX_COMPRESSLEVEL`.
     """
     with zipfile.ZipFile(io.BytesIO(package)) as src, \
-            zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as dst:
+            zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED,
+                            compresslevel=XLSX_COMPRESSLEVEL) as dst:
         for info in src.infolist():
             data = src.read(info)
             k = re.fullmatch(r"xl/worksheets/sheet(\d+)\.xml", info.filename)
@@ -576,7 +600,8 @@ def _splice_rows(package: bytes, rows: dict[int, tuple[str, SheetData]], path: P
                 head = re.sub(r'<dimension ref="[^"]*"/>', f'<dimension ref="A1:{last}"/>',
                               head, count=1)
                 data = (head + xml + sep + tail).encode("utf-8")
-            dst.writestr(info, data, compress_type=zipfile.ZIP_DEFLATED)
+            dst.writestr(info, data, compress_type=zipfile.ZIP_DEFLATED,
+                         compresslevel=XLSX_COMPRESSLEVEL)
 
 
 def _write_method(wb: Any, result: RunResult, title: str) -> None:
@@ -732,6 +757,11 @@ def run_jobs(jobs: Sequence[Job], name: str | None = None) -> list[Path]:
             for _, worker in workers:  # started first: they wait for other processes
                 worker.start()
             try:
+                for t, worker in workers:  # an "ahead" writer's first part runs alone
+                    worker.released.wait()
+                    if worker.error is not None:
+                        target = t
+                        raise worker.error
                 for target, write in jobs:
                     if not isinstance(write, Background):
                         write(staged.path_for(target))
