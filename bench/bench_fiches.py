@@ -1,11 +1,11 @@
-"""Time of the fiches' PDFs: one combined print split per EPCI vs one print per fiche.
+"""Time of the fiches' PDFs: combined prints split per EPCI vs one print per fiche.
 
 Runs the real pipeline for a region (``zoning.pipeline.run``, real data in
 ``$ZONING_DATA_DIR``), then writes ``--n`` fiches (the first EPCI by rank) twice in the same
 run, in one Chromium each:
 
-- ``write_fiches`` (the product): all fiches in one document, printed once, split into one
-  PDF per EPCI with pikepdf;
+- ``write_fiches`` (the product): the fiches in documents of ``FICHES_PER_PRINT``, each
+  printed once (the next built meanwhile) and split into one PDF per EPCI with pikepdf;
 - one print per fiche (the named alternative, what ``write_fiches`` did before): for each
   fiche ``page.goto`` + ``FIT_ONE_PAGE`` + ``page.pdf``.
 

@@ -323,3 +323,16 @@ def test_fiches_printed_in_batches_while_the_next_are_built(
         write_fiches(r, tmp_path / "ko", ["200000001", "200000003"])
     assert prints == ["fiches-0.pdf"]  # the second print, queued, was skipped
     assert not list((tmp_path / "ko").glob(".*"))
+
+    # Chromium itself failing (a Playwright error): one ExportError line, no traceback
+    from playwright.sync_api import Error as PlaywrightError
+
+    def crashes(page: object, pdf_path: Path, **kwargs: object) -> None:
+        raise PlaywrightError("Target crashed\nCall log: ...")
+
+    monkeypatch.setattr(browser, "print_pdf", crashes)
+    with pytest.raises(ExportError, match=r"Chromium could not print the fiches \(Target "
+                                          r"crashed\); no output was replaced") as err:
+        write_fiches(r, tmp_path / "crash", ["200000001", "200000003"])
+    assert "Call log" not in str(err.value)
+    assert not list((tmp_path / "crash").glob(".*"))

@@ -163,10 +163,10 @@ def run(
         each region from the national run: :func:`run_all`); default: read and computed here.
     prepare
         ``True`` when the outputs will be written: the territory's web-map geometry
-        (:class:`zoning.exports.geometry.PreparedGeometry`) is computed in a background
-        thread while the run routes and scores, and handed to the writers in
-        ``result.prepared``; or a ``PreparedGeometry`` of a territory this one was cut from
-        (:func:`run_all`).
+        (:class:`zoning.exports.geometry.PreparedGeometry`), then the travel-time GeoTIFF's
+        bands, are computed in a background thread while the run routes and scores, and
+        handed to the writers in ``result.prepared``; or a ``PreparedGeometry`` of a
+        territory this one was cut from (:func:`run_all`: its geometry only).
 
     Returns
     -------

@@ -66,9 +66,9 @@ class Prelaunched:
 
     Playwright's sync API must be driven from the thread that started it. This thread starts
     Playwright and Chromium at once (about a second of Chromium's own start-up, while the
-    caller computes the run), then runs each :meth:`call` in turn until :meth:`close`:
-    ``zoning score`` starts one before the pipeline and prints the fiches of every output set
-    with it (``--region all``: 14 sets, one Chromium).
+    caller computes the run), then runs each :meth:`submit` / :meth:`call` in turn until
+    :meth:`close`. ``zoning score`` starts one before the pipeline and prints the fiches of
+    every output set with it (``--region all``: 14 sets, one Chromium).
 
     Parameters
     ----------

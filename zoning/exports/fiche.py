@@ -5,10 +5,11 @@ robustness, each criterion against the region's distribution (an inline SVG stri
 EPCI a grey tick, this one red, the unfavourable side on the right), a static SVG map of its
 communes' travel times with the nearest SU/SMUR sites, the communes table and the sources
 and caveats. Every text from data is HTML-escaped. PDFs are printed by ONE headless Chromium
-for all the fiches of a run (:func:`write_fiches`): the fiches go into one document, one page
-each, printed once and split into one PDF per EPCI (``bench/bench_fiches.py`` measures it
-against printing each fiche on its own). In a run's output set the fiches are a background job
-(:func:`fiches_job`): Chromium prints them while the other outputs are written.
+for all the fiches of a run (:func:`write_fiches`): the fiches go into a few documents of
+:data:`FICHES_PER_PRINT`, one page each, each printed once and split into one PDF per EPCI
+(``bench/bench_fiches.py`` measures it against printing each fiche on its own). In a run's
+output set the fiches are a background job (:func:`fiches_job`): their pages are built
+first, then Chromium prints them while the other outputs are written.
 """
 
 from __future__ import annotations
@@ -566,16 +567,24 @@ def _printer(doc: Path, combined: Path, check: Callable[[], None]) -> Callable[[
     from zoning.exports import browser
 
     def print_all(b: Any) -> None:
+        from playwright.sync_api import Error as PlaywrightError  # Chromium runs: importable
+
         check()
-        page = browser.offline_page(b, 794, 1123)
         try:
-            page.emulate_media(media="print")
-            page.goto(doc.resolve().as_uri())
-            page.evaluate(FIT_EACH_FICHE)
-            check()
-            browser.print_pdf(page, combined, landscape=False)
-        finally:  # a shared Chromium prints the next document on a fresh page
-            page.context.close()
+            page = browser.offline_page(b, 794, 1123)
+            try:
+                page.emulate_media(media="print")
+                page.goto(doc.resolve().as_uri())
+                page.evaluate(FIT_EACH_FICHE)
+                check()
+                browser.print_pdf(page, combined, landscape=False)
+            finally:  # a shared Chromium prints the next document on a fresh page
+                with contextlib.suppress(PlaywrightError):
+                    page.context.close()
+        except PlaywrightError as exc:  # Chromium crashed or timed out: one line, no traceback
+            raise ExportError(f"{combined}: Chromium could not print the fiches "
+                              f"({str(exc).splitlines()[0]}); no output was replaced, run "
+                              "again") from None
 
     return print_all
 

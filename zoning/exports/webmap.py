@@ -121,7 +121,7 @@ def safe_json(obj: Any) -> str:
 
 def _prepared(result: RunResult) -> PreparedGeometry | None:
     """The run's geometry prepared while it was computed (``pipeline.run(prepare=True)``)."""
-    prepared = getattr(result, "prepared", None)
+    prepared = result.prepared
     return prepared if isinstance(prepared, PreparedGeometry) else None
 
 
@@ -142,11 +142,11 @@ def commune_geometry(result: RunResult, tolerance_m: float) -> gpd.GeoSeries:
     return web if web is not None else simplify_for_web(com.geometry, tolerance_m)
 
 
-def departement_outlines(result: RunResult) -> gpd.GeoSeries:
-    """Exact outline of each département of the region (union of its communes, EPSG:2154),
-    indexed by the sorted département codes."""
-    sub = region_communes(result.communes)
-    keys = departement_keys(sub).to_numpy()
+def departement_outlines(result: RunResult, sub: gpd.GeoDataFrame,
+                         keys: np.ndarray) -> gpd.GeoSeries:
+    """Exact outline of each département of the region (union of its communes ``sub``,
+    :func:`region_communes`, by their département codes ``keys``; EPSG:2154), indexed by the
+    sorted département codes."""
     geoms = np.asarray(sub.geometry.values)
     prepared = _prepared(result)
     outlines = (prepared.departement_polygons(sub.index, keys, geoms) if prepared is not None
@@ -437,7 +437,7 @@ def _orientation_part(result: RunResult) -> dict[str, Any] | None:
         names = (sub["dep_nom"].astype(str).where(sub["dep_nom"].astype(str) != "", sub["dep"])
                  if "dep_nom" in sub.columns else sub["dep"].astype(str))
         keys = departement_keys(sub)
-        deps = departement_outlines(result)
+        deps = departement_outlines(result, sub, keys.to_numpy())
         geoms = simplify_for_web(deps, DEP_TOLERANCE_M)
         pts = shapely.point_on_surface(geoms.values)
         out["deps"] = {
