@@ -37,10 +37,19 @@ product) against the former script reading a height and writing a zoom section a
 (each read after a write lays the whole document out again), ``--repeat`` times each, alternating,
 on the same document in one Chromium; both must set the same zoom on every fiche.
 
+``--pages`` times ``write_fiches`` of the selected zones (151 with ``--region FR``) in one
+Chromium, every document loaded into one reused page (:func:`zoning.exports.browser.reused_page`,
+the product) against a new page per document (the alternative, what the product did before:
+in the new headless Chromium each page opens a window with its own omnibox WebUI renderers),
+``--repeat`` times each, alternating: wall seconds and busy core-seconds of the whole machine
+(``/proc/stat``: this machine has 2 cores, so CPU spent beside the print slows the run's
+other writers too).
+
 Usage: ``ZONING_DATA_DIR=../shared/data python bench/bench_fiches.py [--region 76] [--n 151]``,
 ``ZONING_DATA_DIR=../shared/data python bench/bench_fiches.py --fit --region FR``,
 ``ZONING_DATA_DIR=../shared/data python bench/bench_fiches.py --parts --region FR`` and
-``ZONING_DATA_DIR=../shared/data python bench/bench_fiches.py --overlap --region FR``
+``ZONING_DATA_DIR=../shared/data python bench/bench_fiches.py --overlap --region FR`` and
+``ZONING_DATA_DIR=../shared/data python bench/bench_fiches.py --pages --region FR``
 """
 
 from __future__ import annotations
@@ -58,6 +67,7 @@ import numpy as np
 import pypdf
 
 from zoning.exports import browser
+from zoning.exports import fiche as fiche_mod
 from zoning.exports.fiche import (
     FIT_EACH_FICHE,
     FIT_ONE_PAGE,
@@ -271,7 +281,6 @@ def bench_fit(pages: Sequence[str], repeat: int) -> None:
 def bench_overlap(run_: object, repeat: int) -> None:
     """``write_outputs`` with the fiches in a worker thread against the fiches in turn."""
     from zoning import pipeline
-    from zoning.exports import fiche as fiche_mod
     from zoning.exports.tables import Background
 
     real = fiche_mod.fiches_job
@@ -303,6 +312,57 @@ def bench_overlap(run_: object, repeat: int) -> None:
     print(f"load average at end: {os.getloadavg()[0]:.2f}")
 
 
+def _busy_core_s() -> float:
+    """Busy core-seconds of the whole machine since boot (``/proc/stat``, all but idle and
+    iowait)."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    return (sum(v) - v[3] - v[4]) / os.sysconf("SC_CLK_TCK")
+
+
+def bench_pages(result: RunResult, sirens: Sequence[str], repeat: int) -> None:
+    """``write_fiches`` on one reused page against a new page per document."""
+    real = browser.reused_page
+
+    def new_page(b: object, width: int, height: int) -> object:
+        return browser.offline_page(b, width, height)
+
+    labels = {"a new page per document (alternative)": new_page,
+              "one reused page (zoning)": real}
+    wall: dict[str, list[float]] = {k: [] for k in labels}
+    cpu: dict[str, list[float]] = {k: [] for k in labels}
+    print(f"{len(sirens)} fiches, {-(-len(sirens) // fiche_mod.FICHES_PER_PRINT)} documents; "
+          f"load average at start: {os.getloadavg()[0]:.2f} (2 cores)")
+    texts: dict[str, list[str]] = {}
+    with tempfile.TemporaryDirectory() as tmp, browser.prelaunched() as chromium:
+        chromium.call(lambda b: None)  # started before the first measure
+        for i in range(repeat):
+            for label in list(labels)[:: 1 if i % 2 == 0 else -1]:
+                browser.reused_page = labels[label]  # type: ignore[assignment]
+                try:
+                    t, c = time.perf_counter(), _busy_core_s()
+                    files = write_fiches(result, Path(tmp) / f"{i}-{len(texts)}", sirens,
+                                         chromium=chromium)
+                    wall[label].append(time.perf_counter() - t)
+                    cpu[label].append(_busy_core_s() - c)
+                finally:
+                    browser.reused_page = real  # type: ignore[assignment]
+                got = [_text(f) for f in files if f.suffix == ".pdf"]
+                assert texts.setdefault(label, got) == got, label
+                print(f"  {label}: {wall[label][-1]:.1f} s, {cpu[label][-1]:.1f} core-s",
+                      flush=True)
+    old, new = texts.values()
+    assert old == new, "the PDFs' text differs"
+    for label in labels:
+        print(f"write_fiches, {label}: {min(wall[label]):6.1f} s, "
+              f"{min(cpu[label]):5.1f} core-s (best of {repeat})")
+    a, b = (min(wall[k]) for k in labels)
+    ca, cb = (min(cpu[k]) for k in labels)
+    print(f"ratio: {a / b:.2f}x faster, {ca / cb:.2f}x fewer core-seconds "
+          f"({ca - cb:.1f} core-s less); the same text on every page")
+    print(f"load average at end: {os.getloadavg()[0]:.2f}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--region", default="76")
@@ -313,7 +373,10 @@ def main() -> None:
                     help="write_outputs, fiches in a worker thread vs in turn")
     ap.add_argument("--fit", action="store_true",
                     help="fit script: heights then zooms vs in turn (use with --region FR)")
-    ap.add_argument("--repeat", type=int, default=2, help="runs of each (--overlap, --fit)")
+    ap.add_argument("--pages", action="store_true",
+                    help="fiche prints on one reused page vs a new page per document")
+    ap.add_argument("--repeat", type=int, default=2,
+                    help="runs of each (--overlap, --fit, --pages)")
     args = ap.parse_args()
     from zoning import pipeline
     from zoning.config import load_config
@@ -326,6 +389,9 @@ def main() -> None:
     sel = result.epci["selected"].fillna(False).astype(bool)
     if args.parts:
         bench_parts(result, [str(s) for s in result.epci.index[sel]][: args.n])
+        return
+    if args.pages:
+        bench_pages(result, [str(s) for s in result.epci.index[sel]][: args.n], args.repeat)
         return
     if args.fit:
         parts = fiche_parts(result)

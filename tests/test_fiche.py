@@ -336,3 +336,41 @@ def test_fiches_printed_in_batches_while_the_next_are_built(
         write_fiches(r, tmp_path / "crash", ["200000001", "200000003"])
     assert "Call log" not in str(err.value)
     assert not list((tmp_path / "crash").glob(".*"))
+
+
+def test_fiches_printed_on_one_reused_page_a_new_one_after_a_failure(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every document of a run's fiches is loaded into the same page of the shared Chromium
+    (a new page opens a window, with its own omnibox renderers); a failed print closes that
+    page, and the next print, in the same Chromium, starts on a fresh one."""
+    from zoning.exports import browser
+    from zoning.exports import fiche as fiche_mod
+
+    monkeypatch.setattr(fiche_mod, "FICHES_PER_PRINT", 1)
+    r = tiny_result(evil_name=False)
+    pages: list[object] = []
+    real = browser.print_pdf
+    fail = {"now": False}
+
+    def recorded(page: object, pdf_path: Path, **kwargs: object) -> None:
+        pages.append(page)
+        if fail["now"]:
+            raise ExportError("Chromium crashed (simulated)")
+        real(page, pdf_path, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(browser, "print_pdf", recorded)
+    with browser.prelaunched() as chromium:
+        assert chromium is not None
+        sirens = ["200000001", "200000002", "200000003"]
+        write_fiches(r, tmp_path / "a", sirens, chromium=chromium)
+        write_fiches(r, tmp_path / "b", sirens[:1], chromium=chromium)
+        assert len(pages) == 4 and all(p is pages[0] for p in pages)  # one page, 2 runs
+        fail["now"] = True
+        with pytest.raises(ExportError, match="simulated"):
+            write_fiches(r, tmp_path / "c", sirens[:1], chromium=chromium)
+        assert chromium.call(lambda b: pages[-1].is_closed())  # type: ignore[attr-defined]
+        fail["now"] = False
+        files = write_fiches(r, tmp_path / "d", sirens[:1], chromium=chromium)
+        assert pages[-1] is not pages[0]
+        assert not chromium.call(lambda b: pages[-1].is_closed())  # type: ignore[attr-defined]
+    assert _text(next(f for f in files if f.suffix == ".pdf")).count("CC") >= 1

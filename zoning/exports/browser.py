@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import weakref
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from contextlib import contextmanager
@@ -159,6 +160,40 @@ def offline_page(browser: Any, width: int, height: int, *, mobile: bool = False,
 
     ctx.route("**/*", route)
     return ctx.new_page()
+
+
+_REUSED: weakref.WeakKeyDictionary[Any, dict[tuple[int, int], Any]] = (
+    weakref.WeakKeyDictionary())
+
+
+def reused_page(browser: Any, width: int, height: int) -> Any:
+    """The :func:`offline_page` of ``browser`` at this viewport, opened once and reused.
+
+    Successive documents (the fiches' prints) are loaded into the same page: each new page
+    opens a window, and the new headless Chromium starts two omnibox WebUI renderers with
+    every window (about a core-second each, measured by ``bench/bench_fiches.py --pages``).
+    Navigating to the next document replaces the whole DOM; the viewport, the blocked
+    network and the emulated media stay. Call from the browser's thread only; after a
+    failed print, :func:`discard_page` so that the next print starts afresh.
+    """
+    pages = _REUSED.setdefault(browser, {})
+    page = pages.get((width, height))
+    if page is None or page.is_closed():
+        page = pages[(width, height)] = offline_page(browser, width, height)
+    return page
+
+
+def discard_page(browser: Any, page: Any) -> None:
+    """Close a :func:`reused_page` (after an error) so that the next call opens a new one."""
+    from playwright.sync_api import Error as PlaywrightError
+
+    pages = _REUSED.get(browser, {})
+    for key in [k for k, v in pages.items() if v is page]:
+        del pages[key]
+    try:
+        page.context.close()
+    except PlaywrightError:  # Chromium already gone: nothing left to close
+        pass
 
 
 def print_pdf(page: Any, pdf_path: Path, *, landscape: bool) -> None:

@@ -570,18 +570,21 @@ def _printer(doc: Path, combined: Path, check: Callable[[], None]) -> Callable[[
         from playwright.sync_api import Error as PlaywrightError  # Chromium runs: importable
 
         check()
+        page = None
         try:
-            page = browser.offline_page(b, 794, 1123)
-            try:
-                page.emulate_media(media="print")
-                page.goto(doc.resolve().as_uri())
-                page.evaluate(FIT_EACH_FICHE)
-                check()
-                browser.print_pdf(page, combined, landscape=False)
-            finally:  # a shared Chromium prints the next document on a fresh page
-                with contextlib.suppress(PlaywrightError):
-                    page.context.close()
-        except PlaywrightError as exc:  # Chromium crashed or timed out: one line, no traceback
+            # one page for every document (a new page would open a new window)
+            page = browser.reused_page(b, 794, 1123)
+            page.emulate_media(media="print")
+            page.goto(doc.resolve().as_uri())
+            page.evaluate(FIT_EACH_FICHE)
+            check()
+            browser.print_pdf(page, combined, landscape=False)
+        except BaseException as exc:
+            if page is not None:  # the next print starts on a fresh page
+                browser.discard_page(b, page)
+            if not isinstance(exc, PlaywrightError):
+                raise
+            # Chromium crashed or timed out: one line, no traceback
             raise ExportError(f"{combined}: Chromium could not print the fiches "
                               f"({str(exc).splitlines()[0]}); no output was replaced, run "
                               "again") from None
