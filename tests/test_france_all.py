@@ -156,3 +156,27 @@ def test_readme_states_why_three_epci_have_no_criterion_4(france_all: SimpleName
     assert epci.at[belle_ile, "part_hors_couverture"] == 1.0
     assert "100 % of its population is outside the network's coverage" in readme
     assert "hors couverture" in epci.at[belle_ile, "motif_indisponible"]
+
+
+@pytest.mark.integration
+def test_grid_cells_take_their_own_population_as_density(france_all: SimpleNamespace) -> None:
+    """``cell_times`` gives each 1 km cell its own population as density (no lookup): the
+    same coverage labels and times as looking every cell up in the run's access context,
+    on the national grid, where the urban access model serves thousands of cells."""
+    import geopandas as gpd
+    import numpy as np
+
+    from zoning import traveltimes as tt
+
+    tin = france_all.runs[0].extra["travel"]
+    cells = tin.cells
+    dummy = {k: tt.Routed(t, np.full(t.shape, "x", dtype=object),
+                          np.full(t.shape, "x", dtype=object))
+             for k, t in tin.node_times.items()}
+    ref = tt.origin_times(tin.graph, gpd.GeoSeries(gpd.points_from_xy(cells["x"], cells["y"]),
+                                                   crs=2154, index=cells.index),
+                          dummy, CONFIG, context=tin.context)
+    assert (cells["modele_acces"] == tt.COVERAGE_LABELS["urbain"]).sum() > 1000
+    pd.testing.assert_series_equal(ref["modele_acces"], cells["modele_acces"])
+    for kind in tt.KINDS:
+        pd.testing.assert_series_equal(ref[f"t_{kind}_min"], cells[f"t_{kind}_min"])

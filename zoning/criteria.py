@@ -665,6 +665,23 @@ def compute_criteria(
     return {c.id: out[c.id] for c in config.criteria if c.id in out}
 
 
+def with_travel(criteria: dict[str, CriterionResult], travel: TravelTimes | None,
+                territory: Territory, config: Config) -> dict[str, CriterionResult]:
+    """``criteria`` with criterion 4 computed from ``travel`` (same order, the others kept).
+
+    :func:`zoning.pipeline.run` computes the other criteria while the run routes
+    (``travel=None``), then adds criterion 4 here; :func:`zoning.pipeline.run_all` recomputes
+    it for each region from its EPCI times. Without a criterion 4 in ``criteria`` (not
+    configured), ``criteria`` is returned unchanged.
+    """
+    if "urgences" not in criteria:
+        return criteria
+    out = dict(criteria)
+    out["urgences"] = urgences_criterion(None if travel is None else travel.epci, territory,
+                                         config, note="" if travel is None else travel.note)
+    return out
+
+
 def coverage_codes(config: Config, apl: pd.DataFrame | None, filosofi: pd.DataFrame | None
                    ) -> dict[str, tuple[str, pd.Index]]:
     """For each source with a coverage rule: what its rows carry, and the COG 2024 codes of

@@ -13,6 +13,7 @@ import functools
 import logging
 import re
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -23,8 +24,9 @@ import pandas as pd
 
 from zoning import __version__, progress
 from zoning.atomic import file_sha256
+from zoning.background import in_background
 from zoning.config import Config
-from zoning.criteria import CriterionResult, compute_criteria
+from zoning.criteria import CriterionResult, compute_criteria, with_travel
 from zoning.errors import DataFileNotFoundError, DataFormatError, TerritoryError
 from zoning.fmt import fr_number, fr_percent
 from zoning.labels import base_label, criterion_label, criterion_unit
@@ -179,6 +181,11 @@ def run(
     if top is None and config.run.selection == "top":
         top = config.run.zones_for(region)
     data_dir = Path(data_dir)
+    grid: Future[gpd.GeoDataFrame] | None = None
+    if travel is True:  # the 1 km grid (GeoParquet) read while the territory is
+        from zoning.sources import read_population_grid
+
+        grid = in_background(lambda: read_population_grid(data_dir), "zoning-grid")
     if territory is None:
         with progress.step("Territoire (EPCI, communes)"):
             territory = load_territory(data_dir, region=region)
@@ -191,9 +198,17 @@ def run(
     # read the reference list before the long steps: a bad file fails at once
     ref_sirens = read_reference(reference, names) if reference is not None else None
     tin: TravelTimes | None
+    ahead: Future[dict[str, CriterionResult]] | None = None
+    if travel is True and criteria is None:
+        # criteria 1, 2, 3 and 5 (reading their files, mostly) while the run routes: they do
+        # not depend on travel times; criterion 4 is added once the times are known
+        ahead = in_background(lambda: compute_criteria(
+            territory, config, data_dir, None, ald_path=ald_path,
+            filosofi_epci_path=filosofi_epci_path), "zoning-criteria")
     if travel is True:
         with progress.step("Temps de trajet vers les urgences (SU / SMUR)"):
-            tin = run_travel_times(territory, config, data_dir)
+            tin = run_travel_times(territory, config, data_dir,
+                                   grid=grid.result if grid is not None else None)
         if prepare is True:  # the GeoTIFF's bands, while the criteria and scores are computed
             prepared.prepare_raster(tin, config, territory.epci, RASTER_RESOLUTION_M)
     elif isinstance(travel, TravelTimes):
@@ -202,6 +217,9 @@ def run(
         tin = None
     if criteria is not None:
         crits = criteria
+    elif ahead is not None:
+        with progress.step("Critères"):
+            crits = with_travel(ahead.result(), tin, territory, config)
     else:
         with progress.step("Critères"):
             crits = compute_criteria(territory, config, data_dir, tin, ald_path=ald_path,
@@ -318,7 +336,6 @@ def run_all(
     list of Run
         The national run first, then the regions in code order.
     """
-    from zoning.criteria import urgences_criterion
     from zoning.territory import METROPOLE, subset_region
     from zoning.traveltimes import subset_travel
 
@@ -334,10 +351,7 @@ def run_all(
         idx = terr.epci.index
         crits = {k: replace(r, values=r.values.reindex(idx), coverage=r.coverage.reindex(idx))
                  for k, r in national.criteria.items()}
-        if "urgences" in crits:
-            crits["urgences"] = urgences_criterion(
-                None if tin is None else tin.epci, terr, config,
-                note="" if tin is None else tin.note)
+        crits = with_travel(crits, tin, terr, config)
         with progress.step(f"Région {terr.region_name}"):
             out.append(run(config, data_dir, region=reg, top=zones_in_region(config, reg, terr,
                                                                             fr_terr),

@@ -45,7 +45,7 @@ from __future__ import annotations
 import logging
 import math
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -567,6 +567,7 @@ def origin_times(
     config: Config,
     tree: cKDTree | None = None,
     context: AccessContext | None = None,
+    density: npt.NDArray[np.float64] | None = None,
 ) -> pd.DataFrame:
     """Times from origin points (commune points, cell centres) to each facility set.
 
@@ -584,6 +585,9 @@ def origin_times(
       (straight line at the fastest speed) to a site the network does not reach than its
       time says: no time at all (NaN), never an extrapolated one.
 
+    ``density``: inhabitants per km² of each point's 1 km cell when the caller knows them
+    (:func:`cell_times`: the grid's own cells); default: looked up in ``context``.
+
     Returns
     -------
     DataFrame
@@ -595,7 +599,7 @@ def origin_times(
         graph, points.x.to_numpy(), points.y.to_numpy(),
         {k: r.time_s for k, r in routed.items()}, config, tree=tree, context=context,
         crs=points.crs, labels=points.index,
-        sites={k: (r.finess, r.nom) for k, r in routed.items()})
+        sites={k: (r.finess, r.nom) for k, r in routed.items()}, density=density)
     return pd.DataFrame(cols, index=points.index)
 
 
@@ -611,12 +615,14 @@ def _origin_arrays(
     crs: Any,
     labels: npt.ArrayLike | None = None,
     sites: dict[str, tuple[npt.NDArray[np.object_], npt.NDArray[np.object_]]] | None = None,
+    density: npt.NDArray[np.float64] | None = None,
 ) -> dict[str, npt.NDArray[Any]]:
     """The arrays of :func:`origin_times` from coordinates (``crs``: that of ``x, y``).
 
     Without ``sites`` (per kind, FINESS and name of the facility reached from each node)
     only the times ``t_<kind>_min`` are returned (the GeoTIFF's bands): same times, same
-    NaN where the network stops, none of the object or label columns.
+    NaN where the network stops, none of the object or label columns. ``density``: see
+    :func:`origin_times`.
     """
     from scipy.spatial import cKDTree as _Tree
 
@@ -628,8 +634,10 @@ def _origin_arrays(
     n = x.shape[0]
     loin = snap.distance_m > r.far_km * 1000.0
     hors = snap.far.copy()
-    dense = (context.density(x, y) >= r.urban_density_min) if context is not None else (
-        np.zeros(n, dtype=bool))
+    if context is None:
+        dense = np.zeros(n, dtype=bool)
+    else:
+        dense = (context.density(x, y) if density is None else density) >= r.urban_density_min
     urban = loin & ~hors & dense
     v_urban = r.urban_speed_kmh / 3.6
     cand_access = snap.candidate_access_s.copy()
@@ -766,12 +774,16 @@ def cell_times(
     first = np.unique(cell_i, return_index=True)[1]
     cell_i, com_i = cell_i[first], com_i[first]
     joined = cells.iloc[cell_i]
-    times = origin_times(graph, joined.geometry, routed, config, tree=tree, context=context)
+    # each cell's density is its own population (what context.density looks up: one
+    # EPSG:3035 transform fewer)
+    pop = joined["population"].to_numpy(dtype=np.float64)
+    times = origin_times(graph, joined.geometry, routed, config, tree=tree, context=context,
+                         density=pop)
     out = pd.concat(
         [
             pd.DataFrame(
                 {
-                    "population": joined["population"].to_numpy(dtype=np.float64),
+                    "population": pop,
                     "code_insee": communes.index.to_numpy()[com_i].astype(str),
                     "epci_siren": communes["epci_siren"].to_numpy()[com_i].astype(str),
                     "x": joined.geometry.x.to_numpy(),
@@ -1225,6 +1237,7 @@ def run_travel_times(
     threshold_min: float | None = None,
     close: Iterable[str] = (),
     add: Iterable[AddedSite | str] = (),
+    grid: gpd.GeoDataFrame | Callable[[], gpd.GeoDataFrame] | None = None,
 ) -> TravelTimes:
     """Travel times of a territory: one function for ``score``, ``travel-times``, ``explain``.
 
@@ -1250,6 +1263,10 @@ def run_travel_times(
         Override ``travel.facilities`` / ``travel.threshold_min``.
     close, add
         Scenario: FINESS to close, sites to add (see :func:`apply_scenario`).
+    grid
+        The population grid already read (:func:`zoning.sources.read_population_grid`), or
+        a function giving it (:func:`zoning.pipeline.run` reads it in the background while
+        the territory is read); default: read here. Ignored without ``use_grid``.
 
     Returns
     -------
@@ -1264,10 +1281,11 @@ def run_travel_times(
     apply_scenario(facilities, closed, added)  # unknown FINESS: fail before routing
     graph = load_network(data_dir, config, network=network, class_column=class_column,
                          cache_dir=cache_dir)
-    grid = None
+    given, grid = grid, None
     if use_grid:
         with progress.step("Lecture de la grille de population 1 km"):
-            grid = read_population_grid(Path(data_dir))
+            grid = (read_population_grid(Path(data_dir)) if given is None
+                    else given() if callable(given) else given)
     base = compute_travel_times(territory, facilities, graph, config, grid=grid, either=either,
                                 threshold_min=threshold_min)
     if closed or added:
