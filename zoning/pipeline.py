@@ -32,7 +32,7 @@ from zoning.fmt import fr_number, fr_percent
 from zoning.labels import base_label, criterion_label, criterion_unit
 from zoning.results import CriterionMeta, NoteSection, RunResult
 from zoning.scoring import Comparison, compare, find_epci, score
-from zoning.traveltimes import TravelTimes, run_travel_times
+from zoning.traveltimes import TravelInputs, TravelTimes, run_travel_times, travel_inputs
 
 log = logging.getLogger(__name__)
 
@@ -181,11 +181,9 @@ def run(
     if top is None and config.run.selection == "top":
         top = config.run.zones_for(region)
     data_dir = Path(data_dir)
-    grid: Future[gpd.GeoDataFrame] | None = None
-    if travel is True:  # the 1 km grid (GeoParquet) read while the territory is
-        from zoning.sources import read_population_grid
-
-        grid = in_background(lambda: read_population_grid(data_dir), "zoning-grid")
+    inputs: Future[TravelInputs] | None = None
+    if travel is True:  # facilities, graph, 1 km grid and routing, while the territory is read
+        inputs = in_background(lambda: travel_inputs(config, data_dir, region), "zoning-routing")
     if territory is None:
         with progress.step("Territoire (EPCI, communes)"):
             territory = load_territory(data_dir, region=region)
@@ -208,7 +206,7 @@ def run(
     if travel is True:
         with progress.step("Temps de trajet vers les urgences (SU / SMUR)"):
             tin = run_travel_times(territory, config, data_dir,
-                                   grid=grid.result if grid is not None else None)
+                                   inputs=inputs.result if inputs is not None else None)
         if prepare is True:  # the GeoTIFF's bands, while the criteria and scores are computed
             prepared.prepare_raster(tin, config, territory.epci, RASTER_RESOLUTION_M)
     elif isinstance(travel, TravelTimes):

@@ -1016,6 +1016,70 @@ class TravelTimes:
         return "\n".join(lines)
 
 
+@dataclass(frozen=True)
+class SiteRouting:
+    """What travel times need before the territory is known (:func:`route_sites`).
+
+    Attributes
+    ----------
+    region
+        Region code whose sites must be reached (``locate_facilities``).
+    either
+        The ``urgence`` set (``su``, ``smur`` or ``su_or_smur``).
+    tree
+        KD-tree of the graph's nodes.
+    sites
+        :func:`locate_facilities` result.
+    routed
+        :func:`route_all` result: per node, time to the nearest site of each set.
+    context
+        :func:`access_context` of the grid and sites.
+    """
+
+    region: str
+    either: str
+    tree: cKDTree
+    sites: gpd.GeoDataFrame
+    routed: dict[str, Routed]
+    context: AccessContext
+
+
+def route_sites(
+    facilities: gpd.GeoDataFrame,
+    graph: RoadGraph,
+    config: Config,
+    region: str,
+    grid: gpd.GeoDataFrame | None = None,
+    either: str | None = None,
+    close: Iterable[str] = (),
+    add: Iterable[AddedSite | str] = (),
+) -> SiteRouting:
+    """Sites on the graph and the time from every node to the nearest of each set.
+
+    None of it depends on the territory (only on its region code), so
+    :func:`zoning.pipeline.run` computes it in the background while the territory is read.
+    Arguments as :func:`compute_travel_times`.
+
+    Raises
+    ------
+    RoutingError
+        Unknown facility set, or from :func:`locate_facilities` / :func:`route_all`.
+    """
+    either = either or config.travel.facilities
+    if either not in URGENCE_LABELS:
+        raise RoutingError(f"facility set {either!r}: expected su, smur or su_or_smur")
+    tree = node_tree(graph)
+    scenario_sites = apply_scenario(facilities, close, add)
+    sites = locate_facilities(graph, scenario_sites, config, region=str(region), tree=tree)
+    routed = route_all(graph, sites, either, config, tree=tree)
+    kinds = emergency_services(scenario_sites)
+    useful = scenario_sites[(kinds["su"] | kinds["smur"]).to_numpy()]
+    outside = useful[~useful.index.isin(sites.index)]
+    context = access_context(grid, sites, outside, either, config)
+    return SiteRouting(region=str(region), either=either, tree=tree, sites=sites,
+                       routed=routed, context=context)
+
+
 def compute_travel_times(
     territory: Any,
     facilities: gpd.GeoDataFrame,
@@ -1026,6 +1090,7 @@ def compute_travel_times(
     threshold_min: float | None = None,
     close: Iterable[str] = (),
     add: Iterable[AddedSite | str] = (),
+    routing: SiteRouting | None = None,
 ) -> TravelTimes:
     """Times per commune, grid cell and EPCI to the nearest SU, SMUR and either.
 
@@ -1045,27 +1110,23 @@ def compute_travel_times(
         Override ``travel.facilities`` / ``travel.threshold_min``.
     close, add
         Scenario: FINESS to close, sites to add (see :func:`apply_scenario`).
+    routing
+        :func:`route_sites` of the same facilities, graph, grid and scenario, already
+        computed; default (or when its region or set is not this one's): computed here.
 
     Returns
     -------
     TravelTimes
     """
-    either = either or config.travel.facilities
-    if either not in URGENCE_LABELS:
-        raise RoutingError(f"facility set {either!r}: expected su, smur or su_or_smur")
     threshold = float(threshold_min if threshold_min is not None else config.travel.threshold_min)
     if not threshold > 0:
         raise RoutingError(f"threshold {threshold}: must be a positive number of minutes")
     region = str(territory.region)
-    tree = node_tree(graph)
-    sites = locate_facilities(graph, apply_scenario(facilities, close, add), config,
-                              region=region, tree=tree)
-    routed = route_all(graph, sites, either, config, tree=tree)
-    scenario_sites = apply_scenario(facilities, close, add)
-    kinds = emergency_services(scenario_sites)
-    useful = scenario_sites[(kinds["su"] | kinds["smur"]).to_numpy()]
-    outside = useful[~useful.index.isin(sites.index)]
-    context = access_context(grid, sites, outside, either, config)
+    if (routing is None or routing.region != region
+            or routing.either != (either or config.travel.facilities)):
+        routing = route_sites(facilities, graph, config, region, grid, either, close, add)
+    either, tree, sites, routed, context = (routing.either, routing.tree, routing.sites,
+                                            routing.routed, routing.context)
     with progress.step("Temps par commune et par carreau de 1 km"):
         com_t = commune_times(graph, territory.points, routed, config, tree=tree,
                               context=context)
@@ -1224,6 +1285,43 @@ def scenario_difference(base: TravelTimes, scenario: TravelTimes) -> pd.DataFram
     return out.loc[order]
 
 
+@dataclass(frozen=True)
+class TravelInputs:
+    """The files and routing of a region's travel times, ready before its territory
+    (:func:`travel_inputs`): the facility file, the road graph, the 1 km grid (None without
+    it) and :class:`SiteRouting`."""
+
+    facilities: gpd.GeoDataFrame
+    graph: RoadGraph
+    grid: gpd.GeoDataFrame | None
+    routing: SiteRouting
+
+
+def travel_inputs(
+    config: Config,
+    data_dir: str | os.PathLike[str],
+    region: str,
+    *,
+    use_grid: bool = True,
+) -> TravelInputs:
+    """Read the facilities, load the road graph (cache), read the 1 km grid and route every
+    node to its nearest sites (:func:`route_sites`), for the current situation.
+
+    None of it needs the territory: :func:`zoning.pipeline.run` calls it in a background
+    thread while the territory is read, then hands it to :func:`run_travel_times`.
+    """
+    from zoning.sources import read_facilities, read_population_grid
+
+    facilities = read_facilities(Path(data_dir))
+    graph = load_network(data_dir, config)
+    grid = None
+    if use_grid:
+        with progress.step("Lecture de la grille de population 1 km"):
+            grid = read_population_grid(Path(data_dir))
+    return TravelInputs(facilities, graph, grid,
+                        route_sites(facilities, graph, config, str(region), grid))
+
+
 def run_travel_times(
     territory: Any,
     config: Config,
@@ -1237,7 +1335,7 @@ def run_travel_times(
     threshold_min: float | None = None,
     close: Iterable[str] = (),
     add: Iterable[AddedSite | str] = (),
-    grid: gpd.GeoDataFrame | Callable[[], gpd.GeoDataFrame] | None = None,
+    inputs: TravelInputs | Callable[[], TravelInputs] | None = None,
 ) -> TravelTimes:
     """Travel times of a territory: one function for ``score``, ``travel-times``, ``explain``.
 
@@ -1263,10 +1361,11 @@ def run_travel_times(
         Override ``travel.facilities`` / ``travel.threshold_min``.
     close, add
         Scenario: FINESS to close, sites to add (see :func:`apply_scenario`).
-    grid
-        The population grid already read (:func:`zoning.sources.read_population_grid`), or
-        a function giving it (:func:`zoning.pipeline.run` reads it in the background while
-        the territory is read); default: read here. Ignored without ``use_grid``.
+    inputs
+        :func:`travel_inputs` of the same data directory, configuration and region (with the
+        default network, no scenario), or a function giving them (:func:`zoning.pipeline.run`
+        computes them in the background while the territory is read); default: read and
+        routed here.
 
     Returns
     -------
@@ -1277,17 +1376,24 @@ def run_travel_times(
 
     added = [a if isinstance(a, AddedSite) else parse_added_site(a) for a in add]
     closed = [str(c) for c in close]
-    facilities = read_facilities(Path(data_dir))
-    apply_scenario(facilities, closed, added)  # unknown FINESS: fail before routing
-    graph = load_network(data_dir, config, network=network, class_column=class_column,
-                         cache_dir=cache_dir)
-    given, grid = grid, None
-    if use_grid:
-        with progress.step("Lecture de la grille de population 1 km"):
-            grid = (read_population_grid(Path(data_dir)) if given is None
-                    else given() if callable(given) else given)
+    if inputs is not None:
+        ready = inputs() if callable(inputs) else inputs
+        facilities, graph, grid, routing = (ready.facilities, ready.graph, ready.grid,
+                                            ready.routing)
+        apply_scenario(facilities, closed, added)  # unknown FINESS
+    else:
+        facilities = read_facilities(Path(data_dir))
+        apply_scenario(facilities, closed, added)  # unknown FINESS: fail before routing
+        graph = load_network(data_dir, config, network=network, class_column=class_column,
+                             cache_dir=cache_dir)
+        grid, routing = None, None
+        if use_grid:
+            with progress.step("Lecture de la grille de population 1 km"):
+                grid = read_population_grid(Path(data_dir))
     base = compute_travel_times(territory, facilities, graph, config, grid=grid, either=either,
-                                threshold_min=threshold_min)
+                                threshold_min=threshold_min,
+                                routing=routing if either in (None, config.travel.facilities)
+                                else None)
     if closed or added:
         scenario = compute_travel_times(territory, facilities, graph, config, grid=grid,
                                         either=either, threshold_min=threshold_min,
