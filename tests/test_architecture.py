@@ -14,6 +14,7 @@ LAYERS: dict[str, int] = {
     # helpers every layer may use
     "zoning": 0, "zoning.errors": 0, "zoning.settings": 0, "zoning.fmt": 0, "zoning.atomic": 0,
     "zoning.progress": 0, "zoning.config": 0, "zoning.results": 0, "zoning.labels": 0,
+    "zoning.background": 0,
     # the one-way flow
     "zoning.sources": 1, "zoning.territory": 2, "zoning.routing": 3, "zoning.traveltimes": 4,
     "zoning.criteria": 5, "zoning.scoring": 6, "zoning.calibration": 6, "zoning.validation": 6,
