@@ -676,7 +676,7 @@ def _origin_arrays(
     t_urg = cols["t_urgence_min"] * 60.0
     hors |= ~np.isfinite(t_urg)
     if context is not None and context.outside_xy.shape[0] and n:
-        d_out, _ = _Tree(context.outside_xy).query(np.column_stack([x, y]))
+        d_out, _ = _Tree(context.outside_xy).query(np.column_stack([x, y]), workers=-1)
         hors |= np.asarray(d_out) / (context.max_speed_kmh / 3.6) < t_urg
     for kind in KINDS:
         t = cols[f"t_{kind}_min"]

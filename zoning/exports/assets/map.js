@@ -117,6 +117,21 @@ function zoningMap(map, D) {
     }
   });
 
+  /* ---------------- the region's view, set before any layer is drawn: fitting it after
+     would project every polygon at the page's first zoom, animate the zoom, then project
+     them all again (a second of a national map's load) */
+  var bounds = L.latLngBounds(D.bounds);
+  map.options.zoomSnap = 0.25;  /* the region fills a phone screen instead of half of it */
+  function fitRegion(animate) {
+    /* leave room for the controls on wide screens */
+    var wide = map.getSize().x > 900;
+    var opts = wide ? { paddingTopLeft: [60, 10], paddingBottomRight: [330, 10] }
+                    : { padding: [10, 10] };
+    if (animate === false) { opts.animate = false; }
+    map.fitBounds(bounds, opts);
+  }
+  fitRegion(false);
+
   var epciGeoms = decode(D.epci.geom);
   /* communes are decoded when first needed (their layer switched on, a commune searched):
      35,000 polygons in the national map, hidden at load */
@@ -138,13 +153,20 @@ function zoningMap(map, D) {
     return tooltipTable(D.epci.names[i], rows);
   }
   D.epci_layers.forEach(function (spec) {
-    var feats = [];
-    for (var i = 0; i < epciGeoms.length; i++) { feats.push(epciFeature(i)); }
-    if (spec.priority) {
-      /* selected zones drawn last so that their thick outline is on top */
-      feats.sort(function (a, b) { return D.epci.selected[a.properties.i] - D.epci.selected[b.properties.i]; });
+    /* a layer hidden at load gets its 1,232 national polygons the first time it is shown */
+    var filled = false;
+    function fill() {
+      if (filled) { return; }
+      filled = true;
+      var feats = [];
+      for (var i = 0; i < epciGeoms.length; i++) { feats.push(epciFeature(i)); }
+      if (spec.priority) {
+        /* selected zones drawn last so that their thick outline is on top */
+        feats.sort(function (a, b) { return D.epci.selected[a.properties.i] - D.epci.selected[b.properties.i]; });
+      }
+      layer.addData(feats);
     }
-    var layer = L.geoJSON(feats, {
+    var layer = L.geoJSON(null, {
       renderer: renderer,
       style: function (f) {
         var i = f.properties.i, code = spec.codes[i];
@@ -166,9 +188,11 @@ function zoningMap(map, D) {
         if (spec.priority) { priorityLayers[f.properties.i] = l; }
       }
     });
+    layer.on("add", fill);
     overlays[spec.name] = layer;
     legends[spec.name] = spec.legend;
     layerOrder.push(spec.name);
+    if (spec.visible || spec.priority) { fill(); }
     if (spec.visible) { layer.addTo(map); }
   });
 
@@ -381,16 +405,7 @@ function zoningMap(map, D) {
   };
   about.addTo(map);
 
-  /* ---------------- region bounds, home and fullscreen buttons */
-  var bounds = L.latLngBounds(D.bounds);
-  map.options.zoomSnap = 0.25;  /* the region fills a phone screen instead of half of it */
-  function fitRegion() {
-    /* leave room for the controls on wide screens */
-    var wide = map.getSize().x > 900;
-    map.fitBounds(bounds, wide ? { paddingTopLeft: [60, 10], paddingBottomRight: [330, 10] }
-                               : { padding: [10, 10] });
-  }
-  fitRegion();
+  /* ---------------- home and fullscreen buttons (the region's view: see fitRegion) */
   function icon(paths) {
     var ns = "http://www.w3.org/2000/svg", svg = document.createElementNS(ns, "svg");
     svg.setAttribute("viewBox", "0 0 24 24"); svg.setAttribute("width", "18"); svg.setAttribute("height", "18");
