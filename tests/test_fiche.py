@@ -374,3 +374,27 @@ def test_fiches_printed_on_one_reused_page_a_new_one_after_a_failure(
         assert pages[-1] is not pages[0]
         assert not chromium.call(lambda b: pages[-1].is_closed())  # type: ignore[attr-defined]
     assert _text(next(f for f in files if f.suffix == ".pdf")).count("CC") >= 1
+
+
+def test_a_chromium_failing_to_print_is_one_line_naming_the_pdf(tmp_path: Path) -> None:
+    """Every print (fiches, ``zoning map --pdf``) goes through ``browser.print_pdf``: a
+    Playwright error there (Chromium crashed, timed out) is one ExportError line naming the
+    PDF, without Playwright's call log."""
+    from playwright.sync_api import Error as PlaywrightError
+
+    from zoning.exports import browser
+
+    class CrashingPage:
+        def emulate_media(self, media: str) -> None:
+            assert media == "print"
+
+        def pdf(self, **kwargs: object) -> None:
+            raise PlaywrightError("Target page, context or browser has been closed\n"
+                                  "Call log:\n  - waiting for ...")
+
+    with pytest.raises(ExportError, match=r"carte\.pdf: Chromium could not print the page "
+                                          r"\(Target page, context or browser has been "
+                                          r"closed\); run again$") as err:
+        browser.print_pdf(CrashingPage(), tmp_path / "carte.pdf", landscape=True)
+    assert "Call log" not in str(err.value)
+    assert not (tmp_path / "carte.pdf").exists()

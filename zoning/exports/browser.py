@@ -197,10 +197,23 @@ def discard_page(browser: Any, page: Any) -> None:
 
 
 def print_pdf(page: Any, pdf_path: Path, *, landscape: bool) -> None:
-    """Print the loaded page to an A4 PDF (print CSS, backgrounds kept)."""
-    page.emulate_media(media="print")
-    page.pdf(path=str(pdf_path), format="A4", landscape=landscape, print_background=True,
-             prefer_css_page_size=True)
+    """Print the loaded page to an A4 PDF (print CSS, backgrounds kept).
+
+    Raises
+    ------
+    ExportError
+        One line naming the PDF when Chromium fails to print (crash, timeout: a Playwright
+        error, whose call log is left out).
+    """
+    from playwright.sync_api import Error as PlaywrightError
+
+    try:
+        page.emulate_media(media="print")
+        page.pdf(path=str(pdf_path), format="A4", landscape=landscape, print_background=True,
+                 prefer_css_page_size=True)
+    except PlaywrightError as exc:
+        raise ExportError(f"{pdf_path}: Chromium could not print the page "
+                          f"({str(exc).splitlines()[0]}); run again") from None
 
 
 def map_pdf(html_path: str | Path, pdf_path: str | Path, timeout_s: float = 120.0) -> Path:
@@ -228,9 +241,13 @@ def map_pdf(html_path: str | Path, pdf_path: str | Path, timeout_s: float = 120.
             page.wait_for_selector("body[data-zoning-ready='1']", timeout=timeout_s * 1000)
         except Exception as exc:  # playwright's TimeoutError / Error
             raise ExportError(f"{html_path}: the map did not load in Chromium ({exc})") from None
-        page.emulate_media(media="print")
-        page.evaluate("() => window.zoningMapApi.beforePrint()")
-        page.wait_for_timeout(300)
+        try:
+            page.emulate_media(media="print")
+            page.evaluate("() => window.zoningMapApi.beforePrint()")
+            page.wait_for_timeout(300)
+        except Exception as exc:  # playwright's Error: Chromium crashed after the load
+            raise ExportError(f"{html_path}: Chromium could not prepare the map for print "
+                              f"({str(exc).splitlines()[0]})") from None
         with atomic_path(pdf_path) as tmp:
             print_pdf(page, tmp, landscape=True)
     return pdf_path
