@@ -308,6 +308,9 @@ class FicheParts:
         Row positions in ``communes`` of each EPCI's communes (SIREN as text).
     sources, caveats
         The French "Sources et précautions" lines.
+    facility_finess
+        ``result.facilities``' FINESS as text (the sites a fiche's communes reach are found in
+        it).
     """
 
     why: pd.Series
@@ -316,6 +319,7 @@ class FicheParts:
     commune_rows: dict[str, np.ndarray]
     sources: tuple[str, ...]
     caveats: tuple[str, ...]
+    facility_finess: pd.Index
 
 
 def fiche_parts(result: RunResult, why: pd.Series | None = None) -> FicheParts:
@@ -347,7 +351,8 @@ def fiche_parts(result: RunResult, why: pd.Series | None = None) -> FicheParts:
                       communes=result.communes[[c for c in _COMMUNE_COLUMNS
                                                 if c in result.communes.columns]],
                       commune_rows={str(k): v for k, v in groups.indices.items()},
-                      sources=tuple(sources_lines(result)), caveats=tuple(caveats))
+                      sources=tuple(sources_lines(result)), caveats=tuple(caveats),
+                      facility_finess=pd.Index(result.facilities.index.astype(str)))
 
 
 def fiche_html(result: RunResult, siren: str, why: pd.Series | None = None,
@@ -385,27 +390,35 @@ def fiche_html(result: RunResult, siren: str, why: pd.Series | None = None,
             f'<td>{k.strip.svg(float(v))}</td></tr>')
 
     t = pd.to_numeric(com.get("t_urgence_min", pd.Series(np.nan, index=com.index)),
-                      errors="coerce")
-    table = pd.DataFrame({"nom": com["nom"], "population": com["population"], "_t": t,
-                          "near": com.get("nom_urgence", pd.Series("", index=com.index))},
-                         index=com.index)
-    ordered = table.sort_values(["_t", "population"], ascending=[False, False],
-                                na_position="first")
+                      errors="coerce").to_numpy(dtype=np.float64)
+    popn = pd.to_numeric(com["population"], errors="coerce").to_numpy(dtype=np.float64)
+    # the farthest first, then the most populated; unknown first (a stable sort: ties keep
+    # the communes' order)
+    order = np.lexsort((np.where(np.isnan(popn), -np.inf, -popn),
+                        np.where(np.isnan(t), -np.inf, -t)))[:MAX_COMMUNE_ROWS]
+    noms = com["nom"].to_numpy(dtype=object)
+    nears = (com["nom_urgence"].to_numpy(dtype=object) if "nom_urgence" in com.columns
+             else np.full(len(com), "", dtype=object))
+    codes = com.index.to_numpy(dtype=object)
     rows = []
-    for code, cr in ordered.head(MAX_COMMUNE_ROWS).iterrows():
-        near = cr["near"]
-        rows.append(f'<tr><td>{_e(cr["nom"])}</td><td>{_e(code)}</td>'
-                    f'<td class="n">{fr_number(cr["population"], 0, missing=MISSING)}</td>'
-                    f'<td class="n">{_e(fr_value(cr["_t"], "min", 0, missing=MISSING))}</td>'
+    for i in order.tolist():
+        near = nears[i]
+        rows.append(f'<tr><td>{_e(noms[i])}</td><td>{_e(codes[i])}</td>'
+                    f'<td class="n">{fr_number(popn[i], 0, missing=MISSING)}</td>'
+                    f'<td class="n">{_e(fr_value(t[i], "min", 0, missing=MISSING))}</td>'
                     f'<td>{_e(near if isinstance(near, str) and near else MISSING)}</td></tr>')
-    more = len(ordered) - MAX_COMMUNE_ROWS
+    more = len(com) - MAX_COMMUNE_ROWS
     more_txt = (f'<p class="note">… et {more} autres communes plus proches des urgences : '
                 f'liste complète dans {slug(result)}_communes.csv.</p>' if more > 0 else "")
 
     sites = result.facilities.iloc[0:0]
     if "finess_urgence" in com.columns and len(result.facilities):
-        ids = com["finess_urgence"].dropna().astype(str).unique()
-        sites = result.facilities[result.facilities.index.astype(str).isin(ids)]
+        ids = pd.unique(com["finess_urgence"].dropna().astype(str).to_numpy())
+        if parts.facility_finess.is_unique:
+            pos = parts.facility_finess.get_indexer(ids)
+            sites = result.facilities.iloc[np.sort(pos[pos >= 0])]
+        else:
+            sites = result.facilities[parts.facility_finess.isin(ids)]
 
     when = fr_datetime(computed_at(result)) or "date inconnue"
     pop = fr_number(row["population"], 0, missing=MISSING)
