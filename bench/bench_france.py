@@ -20,10 +20,14 @@ graph cache, ``ZONING_CACHE_DIR`` pointing to a new folder, as CI starts):
   tooltip (Playwright driving the system Chromium, as ``tests/test_map_pointer.py``), median
   of 3 loads, against the Occitanie map measured the same way.
 
+``--against COMMIT`` also times that commit's code (a checkout run with the same interpreter and
+packages) on the warm ``--region FR`` run, each of its runs alternating with this code's, and
+its national map (load → hover): what a change gained, measured in the same minutes.
+
 Usage (one command; prints a Markdown table to paste into the README, with the date and the
 load average at start and end)::
 
-    ZONING_DATA_DIR=../shared/data .venv/bin/python bench/bench_france.py
+    ZONING_DATA_DIR=../shared/data .venv/bin/python bench/bench_france.py [--against COMMIT]
 """
 
 from __future__ import annotations
@@ -42,19 +46,27 @@ import numpy as np
 
 from zoning.settings import resolve_data_dir
 
+REPO = Path(__file__).resolve().parent.parent
 GOAL_S = {"cold": 60.0, "warm": 30.0, "all": 180.0, "map": 5.0}
 GOAL_MB = 2048.0
 GOAL_MAP_MB = 20.0
 WARM_REPEATS = 3
 
 
-def run_cli(args: list[str], cache: Path) -> tuple[float, float, str]:
-    """Run the zoning CLI in a child process: (wall seconds, peak RSS MB, stdout)."""
+def run_cli(args: list[str], cache: Path, code: Path | None = None) -> tuple[float, float, str]:
+    """Run the zoning CLI in a child process: (wall seconds, peak RSS MB, stdout).
+
+    ``code``: a checkout of another commit whose ``zoning`` package is run instead (first
+    on the path, and the working directory), with this interpreter and its packages.
+    """
     env = {**os.environ, "ZONING_CACHE_DIR": str(cache)}
+    if code is not None:
+        env["PYTHONPATH"] = str(code)
     cmd = [sys.executable, "-c", "from zoning.cli import main; main()", *args]
     t0 = time.perf_counter()
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=env)
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=env,
+                                cwd=str(code) if code is not None else None)
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - t0
         out.seek(0)
@@ -132,6 +144,9 @@ def main() -> None:
     ap.add_argument("--data-dir", default=None)
     ap.add_argument("--draws", type=int, default=None,
                     help="sensitivity draws (default: the configuration's, as a user runs)")
+    ap.add_argument("--against", metavar="COMMIT", default=None,
+                    help="also time this commit's warm --region FR run (and its map), each "
+                         "run alternating with this code's, in the same minutes")
     args = ap.parse_args()
     data_dir = resolve_data_dir(args.data_dir)
     common = ["--data-dir", str(data_dir)]
@@ -166,6 +181,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         cache_fr, cache_oc = root / "cache-fr", root / "cache-oc"
+        other = _checkout(args.against, root / "against") if args.against else None
         t_cold, m_cold, _ = run_cli(["-q", "score", "--region", "FR", *common,
                                      "-o", str(root / "cold")], cache_fr)
         t_occ_cold, m_occ_cold, _ = run_cli(["-q", "score", *common, "-o", str(root / "occ")],
@@ -176,17 +192,31 @@ def main() -> None:
         print(f"  cold runs done ({t_cold:.1f} s)", flush=True)
         # this shared machine's speed drifts by a third within minutes: the warm run (into
         # the same folder, as a user re-running) and its --no-export twin alternate 3 times
-        warm, noexp, mems = [], [], []
+        warm, noexp, mems, before = [], [], [], []
+        if other is not None:  # its own graph cache (its format may differ), filled once
+            run_cli(["-q", "score", "--region", "FR", *common, "--no-export"],
+                    root / "cache-against", other)
         for _ in range(WARM_REPEATS):
             t, m, out = run_cli(["-q", "score", "--region", "FR", *common,
                                  "-o", str(root / "warm")], cache_fr)
             warm.append(t)
             mems.append(m)
+            if other is not None:
+                before.append(run_cli(["-q", "score", "--region", "FR", *common,
+                                       "-o", str(root / "warm-against")],
+                                      root / "cache-against", other)[0])
             t, m, _ = run_cli(["-q", "score", "--region", "FR", *common, "--no-export"],
                               cache_fr)
             noexp.append(t)
             mems.append(m)
         t_warm, t_noexp = statistics.median(warm), statistics.median(noexp)
+        if other is not None:
+            t_before = statistics.median(before)
+            rows.append((f"`--region FR`, warm, this code against {args.against}", "—",
+                         f"{t_warm:.1f} s vs {t_before:.1f} s (medians of {len(warm)}, "
+                         f"alternating: {min(before):.1f}–{max(before):.1f} s for "
+                         f"{args.against})", "—",
+                         f"x{t_before / t_warm:.2f} quicker ({t_before - t_warm:.1f} s less)"))
         t_occ, m_occ, _ = run_cli(["-q", "score", *common, "-o", str(root / "occ")], cache_oc)
         t_occ_noexp, _, _ = run_cli(["-q", "score", *common, "--no-export"], cache_oc)
         rows.append(("`--region FR`, warm graph cache", f"< {GOAL_S['warm']:.0f} s",
@@ -219,14 +249,28 @@ def main() -> None:
                      f"Occitanie map {occ_size:.1f} MB: x{size / occ_size:.1f}"))
         t_map = map_interactive_s(html, gpkg)
         t_occ_map = map_interactive_s(occ_html, occ_gpkg)
+        vs = ""
+        if other is not None:
+            t_map_before = map_interactive_s(root / "warm-against" / "zoning_FR.html", gpkg)
+            vs = f"; {args.against}'s national map {t_map_before:.1f} s"
         rows.append(("national map interactive in headless Chromium (load → hover tooltip, "
                      "median of 3)", f"< {GOAL_S['map']:.0f} s", f"{t_map:.1f} s",
                      _ok(t_map, GOAL_S["map"]),
-                     f"Occitanie map {t_occ_map:.1f} s: x{t_map / t_occ_map:.1f}"))
+                     f"Occitanie map {t_occ_map:.1f} s: x{t_map / t_occ_map:.1f}{vs}"))
         for line in out.splitlines():
             if line.startswith(("France métropolitaine :", "Zones prioritaires par région")):
                 print(f"  {line}")
+    if args.against:
+        subprocess.run(["git", "-C", str(REPO), "worktree", "prune"], check=False)
     _print_table(rows, start, load_start, _load())
+
+
+def _checkout(commit: str, where: Path) -> Path:
+    """A detached checkout of ``commit`` of this repository (``git worktree``: its folder goes
+    with the bench's temporary folder, then :data:`REPO`'s ``git worktree prune`` forgets it)."""
+    subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", "-q", str(where),
+                    commit], check=True)
+    return where
 
 
 def _print_table(rows: list[tuple[str, ...]], start: str, load_start: str,
