@@ -62,7 +62,8 @@ def run_cli(args: list[str], cache: Path, code: Path | None = None) -> tuple[flo
     env = {**os.environ, "ZONING_CACHE_DIR": str(cache)}
     if code is not None:
         env["PYTHONPATH"] = str(code)
-    cmd = [sys.executable, "-c", "from zoning.cli import main; main()", *args]
+    # the console script's entry point (``zoning.cli.run``; ``main`` for older commits)
+    cmd = [sys.executable, "-c", "import zoning.cli as c; getattr(c, 'run', c.main)()", *args]
     t0 = time.perf_counter()
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=env,

@@ -34,7 +34,7 @@ TARGET_MB = 4096.0
 
 def run_cli(args: list[str]) -> tuple[float, float, str]:
     """Run the zoning CLI in a child process: (wall seconds, peak RSS MB, stdout)."""
-    cmd = [sys.executable, "-c", "from zoning.cli import main; main()", *args]
+    cmd = [sys.executable, "-c", "from zoning.cli import run; run()", *args]
     t0 = time.perf_counter()
     with tempfile.TemporaryFile() as out:
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.PIPE)

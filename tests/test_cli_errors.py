@@ -234,3 +234,29 @@ def test_sources_data_dir_absent(tmp_path: Path) -> None:
                               str(tmp_path / "nowhere"), "data directory not found",
                               "zoning fetch")
     assert len(line) < 300  # one short line, not every missing file
+
+
+def test_console_script_exits_at_once_with_the_command_status(tmp_path: Path,
+                                                              tiny_data_dir: Path) -> None:
+    """``zoning`` (``zoning.cli.run``: main, then ``os._exit``) keeps the command's exit code and
+    every line it printed, on stdout and stderr, and the outputs it wrote."""
+    import subprocess
+    import sys
+
+    def zoning(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-c", "from zoning.cli import run; run()",
+                               *args], capture_output=True, text=True, timeout=300)
+
+    ok = zoning("--version")
+    assert ok.returncode == 0 and ok.stdout.strip().startswith("zoning, version")
+    bad = zoning("territory", "--data-dir", str(tiny_data_dir), "--region", "99")
+    assert bad.returncode == 2 and bad.stderr.startswith("Error:"), bad.stderr
+    assert "Traceback" not in bad.stderr and bad.stderr.endswith("\n")
+    usage = zoning("score", "--no-such-option")
+    assert usage.returncode == 2 and "No such option" in usage.stderr
+    out = tmp_path / "out"
+    done = zoning("-q", "score", "--data-dir", str(tiny_data_dir), "--no-travel", "--draws",
+                  "0", "--top", "2", "-o", str(out))
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "Rang" in done.stdout and done.stdout.endswith("\n")
+    assert (out / "zoning_76_epci.csv").is_file()
