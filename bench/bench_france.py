@@ -149,7 +149,7 @@ def main() -> None:
                     help="also time this commit's warm --region FR run (and its map), each "
                          "run alternating with this code's, in the same minutes")
     args = ap.parse_args()
-    data_dir = resolve_data_dir(args.data_dir)
+    data_dir = resolve_data_dir(args.data_dir).resolve()  # --against runs in its checkout
     common = ["--data-dir", str(data_dir)]
     if args.draws is not None:
         common += ["--draws", str(args.draws)]
