@@ -560,3 +560,15 @@ def test_cli_unwritable_output(cli_env: CliRunner, data_dir: Path, tmp_path: Pat
     r = _run(cli_env, "--data-dir", str(data_dir), "-o", str(tmp_path / "o"), "--threshold", "0")
     assert r.exit_code == 2 and "--threshold" in r.output
     assert not (tmp_path / "o").exists()
+
+
+def test_travel_inputs_are_not_mixed_with_another_network_or_grid(tmp_path: Path) -> None:
+    """``run_travel_times(inputs=)`` hands over what ``travel_inputs`` read for the default
+    network, cache and grid: asking for another one with it is refused, not silently ignored."""
+    def never() -> tt.TravelInputs:
+        raise AssertionError("inputs must not be used")
+
+    for kwargs in ({"network": tmp_path / "other.gpkg"}, {"cache_dir": tmp_path},
+                   {"use_grid": False}):
+        with pytest.raises(ValueError, match="do not combine them"):
+            tt.run_travel_times(None, CONFIG, tmp_path, inputs=never, **kwargs)

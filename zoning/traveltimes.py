@@ -1377,6 +1377,9 @@ def run_travel_times(
     added = [a if isinstance(a, AddedSite) else parse_added_site(a) for a in add]
     closed = [str(c) for c in close]
     if inputs is not None:
+        if network is not None or cache_dir is not None or not use_grid:
+            raise ValueError("inputs= are travel_inputs of the default network, cache and "
+                             "grid: do not combine them with network, cache_dir or use_grid")
         ready = inputs() if callable(inputs) else inputs
         facilities, graph, grid, routing = (ready.facilities, ready.graph, ready.grid,
                                             ready.routing)
@@ -1391,9 +1394,7 @@ def run_travel_times(
             with progress.step("Lecture de la grille de population 1 km"):
                 grid = read_population_grid(Path(data_dir))
     base = compute_travel_times(territory, facilities, graph, config, grid=grid, either=either,
-                                threshold_min=threshold_min,
-                                routing=routing if either in (None, config.travel.facilities)
-                                else None)
+                                threshold_min=threshold_min, routing=routing)
     if closed or added:
         scenario = compute_travel_times(territory, facilities, graph, config, grid=grid,
                                         either=either, threshold_min=threshold_min,

@@ -171,7 +171,7 @@ def reused_page(browser: Any, width: int, height: int) -> Any:
 
     Successive documents (the fiches' prints) are loaded into the same page: each new page
     opens a window, and the new headless Chromium starts two omnibox WebUI renderers with
-    every window (about a core-second each, measured by ``bench/bench_fiches.py --pages``).
+    every window (``bench/bench_fiches.py --pages`` measures what reusing the page saves).
     Navigating to the next document replaces the whole DOM; the viewport, the blocked
     network and the emulated media stay. Call from the browser's thread only; after a
     failed print, :func:`discard_page` so that the next print starts afresh.
