@@ -130,9 +130,9 @@ def with_line_strips(page: str, siren: str, parts: FicheParts) -> str:
     """``page`` with each strip replaced by the one-line-per-EPCI drawing of the same values."""
     drawn = []
     for k in parts.criteria:
-        v = k.values.loc[siren]
+        v = k.values[parts.epci_pos[siren]]
         if k.meta.available and not np.isnan(v):
-            vals = k.values.dropna().to_numpy(dtype=float)
+            vals = k.values[~np.isnan(k.values)]
             drawn.append(one_line_per_epci(k.strip, vals, float(v)))
     strips = _STRIP.findall(page)
     assert len(strips) == len(drawn), (siren, len(strips), len(drawn))

@@ -112,6 +112,41 @@ def test_fiche_parts_give_the_same_page() -> None:
         assert fiche_html(r, siren, parts=parts) == fiche_html(r, siren)
 
 
+def test_map_paths_draw_every_ring_of_every_polygon_part() -> None:
+    """The map's path data, built for all shapes in one pass, is each polygon part's rings
+    (exterior, then holes) as ``M x,y L ... Z``, one string per shape; non-polygon parts and
+    empty shapes draw nothing."""
+    import numpy as np
+    import shapely
+
+    from zoning.exports.fiche import _paths
+
+    holed = shapely.Polygon([(0, 0), (10, 0), (10, 10), (0, 10)],
+                            [[(2, 2), (4, 2), (4, 4), (2, 4)]])
+    multi = shapely.MultiPolygon([shapely.box(20, 0, 21, 1), shapely.box(30, 0, 31.25, 1)])
+    mixed = shapely.GeometryCollection([shapely.LineString([(0, 0), (1, 1)]),
+                                        shapely.box(40, 0, 41, 1)])
+    shapes = np.array([holed, shapely.Polygon(), multi, mixed], dtype=object)
+
+    def tx(xy: np.ndarray) -> np.ndarray:
+        return np.column_stack([xy[:, 0] * 2, 100 - xy[:, 1]])
+
+    def one_ring(ring: shapely.LinearRing) -> str:  # the plain per-ring reference
+        pts = tx(np.asarray(ring.coords))
+        return "M" + " L".join(f"{x:.1f},{y:.1f}" for x, y in pts.tolist()) + "Z"
+
+    def reference(geom: shapely.Geometry) -> str:
+        polys = [g for g in getattr(geom, "geoms", [geom])
+                 if g.geom_type == "Polygon" and not g.is_empty]
+        return "".join(one_ring(r) for p in polys for r in [p.exterior, *p.interiors])
+
+    got = _paths(shapes, tx)
+    assert got == [reference(g) for g in shapes]
+    assert got[0].count("M") == 2 and got[1] == "" and got[2].count("Z") == 2
+    assert "62.5,99.0" in got[2] and got[3].startswith("M82.0,100.0")
+    assert _paths(np.array([shapely.Polygon()], dtype=object), tx) == [""]
+
+
 def test_fiche_pdf_is_one_a4_page(tmp_path: Path) -> None:
     r = tiny_result(evil_name=False)
     files = write_fiches(r, tmp_path, ["200000001", "200000003"])

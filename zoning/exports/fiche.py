@@ -195,17 +195,30 @@ def strip_svg(values: pd.Series, value: float, direction: str, width: int = 120,
     return Strip(values, direction, width, height).svg(value)
 
 
-def _path(geom: Any, tx: Any) -> str:
-    parts = []
-    for poly in getattr(geom, "geoms", [geom]):
-        if poly.is_empty or poly.geom_type != "Polygon":
-            continue
-        for ring in [poly.exterior, *poly.interiors]:
-            xy = np.asarray(ring.coords)
-            pts = tx(xy)
-            parts.append("M" + " L".join(map("{:.1f},{:.1f}".format, pts[:, 0].tolist(),
-                                             pts[:, 1].tolist())) + "Z")
-    return "".join(parts)
+def _paths(geoms: np.ndarray, tx: Callable[[np.ndarray], np.ndarray]) -> list[str]:
+    """SVG path data of each geometry's polygons, one string per geometry.
+
+    Every ring of every polygon part is ``M x,y L x,y ... Z`` in the page's pixels (``tx``),
+    one decimal; parts that are not polygons, and empty ones, are skipped. The coordinates
+    of all the geometries are transformed and formatted in one pass.
+    """
+    n = len(geoms)
+    polys, owner = shapely.get_parts(geoms, return_index=True)
+    keep = (shapely.get_type_id(polys) == 3) & ~shapely.is_empty(polys)  # 3: Polygon
+    polys, owner = polys[keep], owner[keep]
+    rings, ring_part = shapely.get_rings(polys, return_index=True)  # exterior, then holes
+    xy, point_ring = shapely.get_coordinates(rings, return_index=True)
+    if len(xy) == 0:
+        return [""] * n
+    pts = tx(xy)
+    text = np.array(list(map("{:.1f},{:.1f}".format, pts[:, 0].tolist(), pts[:, 1].tolist())),
+                    dtype=object)
+    first = np.r_[True, point_ring[1:] != point_ring[:-1]]
+    last = np.r_[first[1:], True]
+    pieces = (np.where(first, "M", " L").astype(object) + text
+              + np.where(last, "Z", "").astype(object)).tolist()
+    bounds = np.searchsorted(owner[ring_part[point_ring]], np.arange(n + 1)).tolist()
+    return ["".join(pieces[a:b]) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
 
 
 def epci_outline(epci: Any, siren: str) -> Any:
@@ -223,12 +236,25 @@ def map_svg(communes: Any, sites: Any, width: int = 300, height: int = 280,
     ``outline`` is the EPCI's polygon (drawn simplified like the communes); without it, the
     union of the simplified communes (slower: they no longer share their borders exactly).
     """
-    if len(communes) == 0:
+    t = pd.to_numeric(communes.get("t_urgence_min", pd.Series(np.nan, index=communes.index)),
+                      errors="coerce").to_numpy(dtype=np.float64)
+    xy = (shapely.get_coordinates(sites.geometry.values) if len(sites)
+          else np.empty((0, 2)))
+    return _map_svg(np.asarray(communes.geometry.values), t, xy,
+                    sites["nom"].to_numpy(dtype=object) if len(sites) else np.empty(0, object),
+                    width, height, outline)
+
+
+def _map_svg(geoms: np.ndarray, t: np.ndarray, site_xy: np.ndarray, site_names: np.ndarray,
+             width: int = 300, height: int = 280, outline: Any = None) -> str:
+    """:func:`map_svg` from arrays: commune polygons and times (minutes), sites' points
+    (EPSG:2154) and names."""
+    if len(geoms) == 0:
         return ""
-    geoms = shapely.simplify(communes.geometry.values, 60.0)
+    geoms = shapely.simplify(geoms, 60.0)
     xmin, ymin, xmax, ymax = shapely.total_bounds(geoms)
-    if len(sites):
-        sx, sy = shapely.get_x(sites.geometry.values), shapely.get_y(sites.geometry.values)
+    if len(site_xy):
+        sx, sy = site_xy[:, 0], site_xy[:, 1]
         xmin, xmax = min(xmin, sx.min()), max(xmax, sx.max())
         ymin, ymax = min(ymin, sy.min()), max(ymax, sy.max())
     pad = 0.06 * max(xmax - xmin, ymax - ymin, 1000.0)
@@ -238,21 +264,17 @@ def map_svg(communes: Any, sites: Any, width: int = 300, height: int = 280,
     def tx(xy: np.ndarray) -> np.ndarray:
         return np.column_stack([(xy[:, 0] - xmin) * k, (ymax - xy[:, 1]) * k])
 
-    t = pd.to_numeric(communes.get("t_urgence_min", pd.Series(np.nan, index=communes.index)),
-                      errors="coerce")
     cls = fixed_classes(t, TRAVEL_BREAKS)
     colors = palette(cls.k, YLGNBU5)
-    shapes = []
-    for g, code in zip(geoms, cls.codes, strict=True):
-        fill = MISSING_COLOR if code < 0 else colors[code]
-        shapes.append(f'<path d="{_path(g, tx)}" fill="{fill}" stroke="#fff" '
-                      'stroke-width="0.6"/>')
     outline = (shapely.simplify(outline, 60.0) if outline is not None and not
                shapely.is_empty(outline) else shapely.union_all(geoms))
-    shapes.append(f'<path d="{_path(outline, tx)}" fill="none" stroke="#111" '
-                  'stroke-width="1.6"/>')
-    site_xy = tx(shapely.get_coordinates(sites.geometry.values)) if len(sites) else np.empty((0, 2))
-    for (px, py), site_name in zip(site_xy, sites["nom"].tolist(), strict=True):
+    paths = _paths(np.append(geoms, outline), tx)
+    shapes = [f'<path d="{d}" fill="{MISSING_COLOR if code < 0 else colors[code]}" '
+              'stroke="#fff" stroke-width="0.6"/>'
+              for d, code in zip(paths[:-1], cls.codes.tolist(), strict=True)]
+    shapes.append(f'<path d="{paths[-1]}" fill="none" stroke="#111" stroke-width="1.6"/>')
+    for (px, py), site_name in zip(tx(site_xy).tolist() if len(site_xy) else [],
+                                   site_names.tolist(), strict=True):
         shapes.append(f'<circle cx="{px:.1f}" cy="{py:.1f}" r="4" fill="#fff" stroke="#000" '
                       f'stroke-width="2"/><text x="{px + 6:.1f}" y="{py + 3:.1f}" '
                       f'font-size="8" paint-order="stroke" stroke="#fff" stroke-width="2">'
@@ -276,18 +298,13 @@ def map_svg(communes: Any, sites: Any, width: int = 300, height: int = 280,
 # --------------------------------------------------------------------------- page
 
 
-_COMMUNE_COLUMNS = ("nom", "population", "t_urgence_min", "nom_urgence", "finess_urgence",
-                    "geometry")
-"""The columns of ``RunResult.communes`` a fiche reads."""
-
-
 @dataclass(frozen=True)
 class _Criterion:
     meta: CriterionMeta
-    values: pd.Series  # display scale (percent for shares), index epci_siren
+    values: np.ndarray  # display scale (percent for shares), in the order of result.epci
     unit: str
     decimals: int
-    ranks: pd.Series
+    ranks: np.ndarray  # float (NaN without value), same order
     n: int
     strip: Strip
 
@@ -296,14 +313,24 @@ class _Criterion:
 class FicheParts:
     """What every fiche of a run shares, computed once for many fiches (:func:`fiche_parts`).
 
+    Columns are numpy arrays: a fiche picks its rows by position instead of building
+    pandas objects (rows, sub-frames) of its own.
+
     Attributes
     ----------
     why
         ``why_selected(result.epci)``.
     criteria
         Per criterion: values at display scale, decimals, ranks and the region's strip.
+    epci_pos
+        Position of each EPCI (SIREN as text) in ``result.epci``.
+    epci_fields
+        The ``result.epci`` columns a fiche shows (object arrays, ``""`` for an absent
+        ``epci_type`` or ``dep``), and ``geometry`` (None without EPCI polygons).
     communes
-        The columns of ``result.communes`` a fiche shows.
+        The ``result.communes`` columns a fiche shows: ``code``, ``nom``, ``population``
+        and ``t_urgence_min`` (float, NaN when unknown), ``nom_urgence`` (object),
+        ``finess_urgence`` (text, None when unknown) and ``geometry``.
     commune_rows
         Row positions in ``communes`` of each EPCI's communes (SIREN as text).
     sources, caveats
@@ -311,15 +338,47 @@ class FicheParts:
     facility_finess
         ``result.facilities``' FINESS as text (the sites a fiche's communes reach are found in
         it).
+    facility_xy, facility_names
+        The sites' points (EPSG:2154) and names, in the order of ``facility_finess``.
     """
 
     why: pd.Series
     criteria: tuple[_Criterion, ...]
-    communes: Any
+    epci_pos: dict[str, int]
+    epci_fields: dict[str, Any]
+    communes: dict[str, np.ndarray]
     commune_rows: dict[str, np.ndarray]
     sources: tuple[str, ...]
     caveats: tuple[str, ...]
     facility_finess: pd.Index
+    facility_xy: np.ndarray
+    facility_names: np.ndarray
+
+
+_EPCI_FIELDS = ("epci_nom", "rank", "selected", "population", "probability", "composite")
+
+
+def _commune_columns(communes: Any) -> dict[str, np.ndarray]:
+    n = len(communes)
+
+    def number(col: str) -> np.ndarray:
+        if col not in communes.columns:
+            return np.full(n, np.nan)
+        return pd.to_numeric(communes[col], errors="coerce").to_numpy(dtype=np.float64,
+                                                                      na_value=np.nan)
+
+    finess = (communes["finess_urgence"] if "finess_urgence" in communes.columns
+              else pd.Series(None, index=communes.index, dtype=object))
+    return {
+        "code": communes.index.to_numpy(dtype=object),
+        "nom": communes["nom"].to_numpy(dtype=object),
+        "population": number("population"),
+        "t_urgence_min": number("t_urgence_min"),
+        "nom_urgence": (communes["nom_urgence"].to_numpy(dtype=object)
+                        if "nom_urgence" in communes.columns else np.full(n, "", dtype=object)),
+        "finess_urgence": finess.astype(str).where(finess.notna(), None).to_numpy(dtype=object),
+        "geometry": np.asarray(communes.geometry.values),
+    }
 
 
 def fiche_parts(result: RunResult, why: pd.Series | None = None) -> FicheParts:
@@ -337,7 +396,9 @@ def fiche_parts(result: RunResult, why: pd.Series | None = None) -> FicheParts:
         factor, unit = display_scale(c)
         vals = pd.to_numeric(epci[c.id], errors="coerce") * factor
         dec = min(value_decimals(vals), 1) if unit.startswith("%") else value_decimals(vals)
-        crits.append(_Criterion(c, vals, unit, dec, criterion_ranks(vals, c.direction),
+        crits.append(_Criterion(c, vals.to_numpy(dtype=np.float64, na_value=np.nan), unit, dec,
+                                criterion_ranks(vals, c.direction)
+                                .to_numpy(dtype=np.float64, na_value=np.nan),
                                 int(vals.notna().sum()), Strip(vals, c.direction)))
     groups = result.communes.groupby(result.communes["epci_siren"].astype(str), sort=False)
     # caveats said plainly: missing criteria, approximations (ALD by bassin de vie...)
@@ -347,12 +408,25 @@ def fiche_parts(result: RunResult, why: pd.Series | None = None) -> FicheParts:
                 if c.available and c.note]
     caveats += [str(x) for x in result.notes if str(x).startswith(("Temps de trajet",
                                                                    "Robustesse"))]
+    fields: dict[str, Any] = {f: epci[f].to_numpy(dtype=object) for f in _EPCI_FIELDS}
+    for f in ("epci_type", "dep"):
+        fields[f] = (epci[f].to_numpy(dtype=object) if f in epci.columns
+                     else np.full(len(epci), "", dtype=object))
+    has_geom = isinstance(epci, gpd.GeoDataFrame) and epci.geometry.name in epci.columns
+    fields["geometry"] = np.asarray(epci.geometry.values) if has_geom else None
+    fac = result.facilities
     return FicheParts(why=why_selected(epci) if why is None else why, criteria=tuple(crits),
-                      communes=result.communes[[c for c in _COMMUNE_COLUMNS
-                                                if c in result.communes.columns]],
+                      epci_pos={str(k): i for i, k in enumerate(epci.index)},
+                      epci_fields=fields,
+                      communes=_commune_columns(result.communes),
                       commune_rows={str(k): v for k, v in groups.indices.items()},
                       sources=tuple(sources_lines(result)), caveats=tuple(caveats),
-                      facility_finess=pd.Index(result.facilities.index.astype(str)))
+                      facility_finess=pd.Index(fac.index.astype(str).to_numpy(dtype=object),
+                                               dtype=object),
+                      facility_xy=(shapely.get_coordinates(fac.geometry.values) if len(fac)
+                                   else np.empty((0, 2))),
+                      facility_names=(fac["nom"].to_numpy(dtype=object) if len(fac)
+                                      else np.empty(0, dtype=object)))
 
 
 def fiche_html(result: RunResult, siren: str, why: pd.Series | None = None,
@@ -364,20 +438,24 @@ def fiche_html(result: RunResult, siren: str, why: pd.Series | None = None,
     """
     if parts is None:
         parts = fiche_parts(result, why)
-    epci = result.epci
-    row = epci.loc[siren]
-    n = len(epci)
-    name = str(row["epci_nom"])
-    com = parts.communes.iloc[parts.commune_rows.get(siren, np.empty(0, dtype=np.intp))]
-    rank = pd.to_numeric(row["rank"], errors="coerce")
+    i = parts.epci_pos.get(siren)
+    if i is None:
+        raise KeyError(siren)
+    field = {f: v[i] for f, v in parts.epci_fields.items() if v is not None}
+    n = len(parts.epci_pos)
+    name = str(field["epci_nom"])
+    rows_of = parts.commune_rows.get(siren, np.empty(0, dtype=np.intp))
+    com = {c: v[rows_of] for c, v in parts.communes.items()}
+    n_com = len(rows_of)
+    rank = pd.to_numeric(field["rank"], errors="coerce")
     rank_txt = MISSING if pd.isna(rank) else f"{int(rank)} / {n}"
     why_txt = parts.why.loc[siren]
-    sel = bool(row["selected"]) if pd.notna(row["selected"]) else False
+    sel = bool(field["selected"]) if pd.notna(field["selected"]) else False
 
     crit_rows = []
     for k in parts.criteria:
         c = k.meta
-        v = k.values.loc[siren]
+        v = k.values[i]
         if not c.available or pd.isna(v):
             what = MISSING if not c.available else f"{MISSING} pour cet EPCI"
             crit_rows.append(f'<tr><td>{_e(short_label(c.label))}</td>'
@@ -386,53 +464,53 @@ def fiche_html(result: RunResult, siren: str, why: pd.Series | None = None,
         crit_rows.append(
             f'<tr><td>{_e(short_label(c.label))}</td>'
             f'<td class="n">{_e(fr_value(v, k.unit, k.decimals, missing=MISSING))}</td>'
-            f'<td class="n r">{int(k.ranks.loc[siren])}\u00a0/\u00a0{k.n}</td>'
+            f'<td class="n r">{int(k.ranks[i])}\u00a0/\u00a0{k.n}</td>'
             f'<td>{k.strip.svg(float(v))}</td></tr>')
 
-    t = pd.to_numeric(com.get("t_urgence_min", pd.Series(np.nan, index=com.index)),
-                      errors="coerce").to_numpy(dtype=np.float64)
-    popn = pd.to_numeric(com["population"], errors="coerce").to_numpy(dtype=np.float64)
+    t, popn = com["t_urgence_min"], com["population"]
     # the farthest first, then the most populated; unknown first (a stable sort: ties keep
     # the communes' order)
     order = np.lexsort((np.where(np.isnan(popn), -np.inf, -popn),
                         np.where(np.isnan(t), -np.inf, -t)))[:MAX_COMMUNE_ROWS]
-    noms = com["nom"].to_numpy(dtype=object)
-    nears = (com["nom_urgence"].to_numpy(dtype=object) if "nom_urgence" in com.columns
-             else np.full(len(com), "", dtype=object))
-    codes = com.index.to_numpy(dtype=object)
+    noms, nears, codes = com["nom"], com["nom_urgence"], com["code"]
     rows = []
-    for i in order.tolist():
-        near = nears[i]
-        rows.append(f'<tr><td>{_e(noms[i])}</td><td>{_e(codes[i])}</td>'
-                    f'<td class="n">{fr_number(popn[i], 0, missing=MISSING)}</td>'
-                    f'<td class="n">{_e(fr_value(t[i], "min", 0, missing=MISSING))}</td>'
+    for j in order.tolist():
+        near = nears[j]
+        rows.append(f'<tr><td>{_e(noms[j])}</td><td>{_e(codes[j])}</td>'
+                    f'<td class="n">{fr_number(popn[j], 0, missing=MISSING)}</td>'
+                    f'<td class="n">{_e(fr_value(t[j], "min", 0, missing=MISSING))}</td>'
                     f'<td>{_e(near if isinstance(near, str) and near else MISSING)}</td></tr>')
-    more = len(com) - MAX_COMMUNE_ROWS
+    more = n_com - MAX_COMMUNE_ROWS
     more_txt = (f'<p class="note">… et {more} autres communes plus proches des urgences : '
                 f'liste complète dans {slug(result)}_communes.csv.</p>' if more > 0 else "")
 
-    sites = result.facilities.iloc[0:0]
-    if "finess_urgence" in com.columns and len(result.facilities):
-        ids = pd.unique(com["finess_urgence"].dropna().astype(str).to_numpy())
+    site_pos = np.empty(0, dtype=np.intp)
+    finess = com["finess_urgence"]
+    if len(parts.facility_finess) and len(finess):
+        ids = pd.unique(finess[pd.notna(finess)])
         if parts.facility_finess.is_unique:
             pos = parts.facility_finess.get_indexer(ids)
-            sites = result.facilities.iloc[np.sort(pos[pos >= 0])]
+            site_pos = np.sort(pos[pos >= 0])
         else:
-            sites = result.facilities[parts.facility_finess.isin(ids)]
+            site_pos = np.flatnonzero(parts.facility_finess.isin(ids))
+    geom = field.get("geometry")
+    outline = None if geom is None or shapely.is_empty(geom) else geom
+    svg = _map_svg(com["geometry"], t, parts.facility_xy[site_pos],
+                   parts.facility_names[site_pos], outline=outline)
 
     when = fr_datetime(computed_at(result)) or "date inconnue"
-    pop = fr_number(row["population"], 0, missing=MISSING)
-    dep = _e(row.get("dep", ""))
+    pop = fr_number(field["population"], 0, missing=MISSING)
+    dep = _e(field["dep"])
     return f"""<!DOCTYPE html>
 <html lang="fr"><head><meta charset="utf-8"><title>{_e(name)} — fiche zoning</title>
 <style>{_CSS}</style></head><body>
 <h1>{_e(name)}</h1>
-<p class="sub">{_e(row.get("epci_type", ""))} — SIREN {_e(siren)} — département {dep} —
-{pop} habitants — {len(com)} communes — {_e(result.region_name)}</p>
+<p class="sub">{_e(field["epci_type"])} — SIREN {_e(siren)} — département {dep} —
+{pop} habitants — {n_com} communes — {_e(result.region_name)}</p>
 <div class="rank">Rang <b>{rank_txt}</b> (1 = plus vulnérable) ;
 {"<b>zone prioritaire</b>" if sel else "hors zone prioritaire"} — {_e(why_txt)} ;
-probabilité de sélection {fr_probability(row["probability"], missing=MISSING)} ;
-score composite {fr_number(row["composite"], 2, missing=MISSING)} (0 à 1).</div>
+probabilité de sélection {fr_probability(field["probability"], missing=MISSING)} ;
+score composite {fr_number(field["composite"], 2, missing=MISSING)} (0 à 1).</div>
 <div class="grid"><div>
 <h2>Les cinq critères face aux {n} EPCI de la région</h2>
 <table class="crit"><thead><tr><th>Critère</th><th>Valeur</th><th>Rang</th><th>Répartition régionale
@@ -444,7 +522,7 @@ est un EPCI, le trait rouge celui-ci ; à droite, le plus défavorable.</p>
 <th>Site le plus proche</th></tr></thead><tbody>{"".join(rows)}</tbody></table>{more_txt}
 </div><div>
 <h2>Temps de trajet routier vers les urgences</h2>
-{map_svg(com, sites, outline=epci_outline(epci, siren))}
+{svg}
 </div></div>
 <h2>Sources et précautions</h2>
 <ul class="note">{"".join(f"<li>{_e(s)}</li>" for s in parts.sources)}</ul>
