@@ -151,7 +151,7 @@ def build_cog2024_mapping(table: pd.DataFrame) -> pd.Series:
     exploded = exploded[exploded != ""]
     mapping = pd.Series(exploded.index.to_numpy(), index=exploded.to_numpy(), name="code_insee")
     own = pd.Series(table.index.to_numpy(), index=table.index.to_numpy(), name="code_insee")
-    mapping = pd.concat([mapping, own[~own.index.isin(mapping.index)]])
+    mapping = pd.concat([mapping, own[~in_codes(own.index, mapping.index)]])
     dup = mapping.index.duplicated(keep=False)
     if dup.any():
         raise TerritoryError(
@@ -206,15 +206,15 @@ def load_territory(data_dir: str | Path, region: str = "76") -> Territory:
     if len(selected) == 0:
         raise TerritoryError(f"region {region!r}: no EPCI has most of its population there")
 
-    commune_attrs = members[members["epci_siren"].isin(selected)]
+    commune_attrs = members[in_codes(members["epci_siren"], selected)]
     if len(selected) <= 400:
         gdf = read_communes(data_dir, where=_sql_in("epci_siren", selected))
         epci_gdf = read_epci(data_dir, where=_sql_in("epci_siren", selected))
     else:
         gdf = read_communes(data_dir)
         epci_gdf = read_epci(data_dir)
-    gdf = gdf[gdf["epci_siren"].isin(selected)]
-    epci_gdf = epci_gdf[epci_gdf.index.isin(selected)]
+    gdf = gdf[in_codes(gdf["epci_siren"], selected)]
+    epci_gdf = epci_gdf[in_codes(epci_gdf.index, selected)]
     missing_geom = commune_attrs.index.difference(gdf.index)
     if len(missing_geom):
         raise TerritoryError(
