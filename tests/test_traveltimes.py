@@ -97,6 +97,27 @@ def test_commune_times_known_answers() -> None:
     assert res.note == "réseau test"
 
 
+def test_text_column_is_the_column_a_dataframe_infers() -> None:
+    """``text_column`` (factorised texts, one take) gives the column pandas infers from the
+    object or unicode array: same values, same missing ones, same dtype; an array without
+    any text is left as is."""
+    from zoning.traveltimes import text_column
+
+    cases = [
+        np.array(["340780717", None, "340780717", "310000031", None], dtype=object),
+        np.array(["CH Ganges", np.nan, "CHU d'Montpellier", "CH Ganges"], dtype=object),
+        np.array(["réseau", "urbain", "hors couverture", "réseau"]),  # numpy unicode
+        np.array([None, None], dtype=object),
+        np.array([], dtype=object),
+    ]
+    for values in cases:
+        got = pd.DataFrame({"c": text_column(values)})
+        want = pd.DataFrame({"c": values})
+        pd.testing.assert_frame_equal(got, want)
+        assert got["c"].dtype == want["c"].dtype
+    assert text_column(cases[3]) is cases[3]
+
+
 def test_cells_placed_in_the_commune_holding_their_centre() -> None:
     """A centre inside one commune goes to it; inside two overlapping polygons, to the first
     of them in the communes' order; on a shared border (in no interior) or outside every
