@@ -336,3 +336,20 @@ def test_real_population_grid(data_dir: Path) -> None:
     dist, _ = cKDTree(xy).query(xy, k=2)
     assert np.median(dist[:, 1]) == pytest.approx(1000.0, rel=0.01)
     assert ((xy[:, 0] > 300_000) & (xy[:, 0] < 1_000_000)).all()
+
+
+def test_split_codes_is_the_pandas_split_explode_strip() -> None:
+    """``split_codes`` (Arrow kernels) gives what ``str.split(";").explode().str.strip()``
+    gives, without the empty codes: same labels repeated, same order, same dtype."""
+    from zoning.sources._io import split_codes
+
+    codes = pd.Series(["01001", "01002;01003", None, "", " 01004 ; 01005;", "2A004", ";"],
+                      index=pd.Index(["a", "b", "c", "d", "e", "f", "g"], name="code_insee"),
+                      name="codes_cog2024", dtype="str")
+    want = codes.fillna("").astype(str).str.split(";").explode().str.strip()
+    want = want[want != ""]
+    got = split_codes(codes)
+    pd.testing.assert_series_equal(got, want)
+    assert got.tolist() == ["01001", "01002", "01003", "01004", "01005", "2A004"]
+    assert got.index.tolist() == ["a", "b", "b", "e", "e", "f"]
+    assert len(split_codes(codes.iloc[:0])) == 0

@@ -799,6 +799,7 @@ def _user_ald(result: CriterionResult, frame: pd.DataFrame, path: Path, territor
         code of the file matches the territory.
     """
     from zoning import sources
+    from zoning.sources._io import split_codes
 
     level = str(frame.attrs.get("niveau", ""))
     share = (pd.to_numeric(frame["part_ald"], errors="coerce") if "part_ald" in frame.columns
@@ -819,8 +820,7 @@ def _user_ald(result: CriterionResult, frame: pd.DataFrame, path: Path, territor
         in_terr = codes.isin(territory.communes["dep"].astype(str).unique())
         what = "département"
     else:
-        old = table["codes_cog2024"].fillna("").astype(str).str.split(";").explode()
-        known = table.index.union(pd.Index(old[old != ""].str.strip().unique()))
+        known = table.index.union(pd.Index(split_codes(table["codes_cog2024"]).unique()))
         in_terr = codes.isin(territory.communes.index) | codes.isin(
             territory.cog2024_to_2025[territory.cog2024_to_2025.isin(
                 territory.communes.index)].index)

@@ -27,6 +27,7 @@ import shapely
 from zoning.errors import DataFormatError, TerritoryError
 from zoning.fmt import fr_number
 from zoning.sources import read_commune_table, read_communes, read_epci, read_mairies
+from zoning.sources._io import split_codes
 
 log = logging.getLogger(__name__)
 
@@ -146,9 +147,7 @@ def build_cog2024_mapping(table: pd.DataFrame) -> pd.Series:
     Every current commune maps from itself as well (its own code is always in the list
     in the official data; added if absent).
     """
-    codes = table["codes_cog2024"].fillna("").astype(str)
-    exploded = codes.str.split(";").explode().str.strip()
-    exploded = exploded[exploded != ""]
+    exploded = split_codes(table["codes_cog2024"])
     mapping = pd.Series(exploded.index.to_numpy(), index=exploded.to_numpy(), name="code_insee")
     own = pd.Series(table.index.to_numpy(), index=table.index.to_numpy(), name="code_insee")
     mapping = pd.concat([mapping, own[~in_codes(own.index, mapping.index)]])

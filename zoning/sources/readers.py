@@ -59,9 +59,7 @@ def _finish_communes(path: Path, df: pd.DataFrame, src: Source) -> pd.DataFrame:
     problems += _io.as_int64(df, "population", path)
     if not problems:
         problems += _io.check_values(path, df, src.bounds, "code_insee")
-    codes = df["codes_cog2024"].fillna("").astype(str)
-    old = codes.str.split(";").explode().str.strip()
-    old = old[old != ""]
+    old = _io.split_codes(df["codes_cog2024"])
     bad = ~old.str.fullmatch(r"(?:\d{5}|2[AB]\d{3})")
     if bad.any():
         ex = ", ".join(repr(v) for v in old[bad].unique()[:3])

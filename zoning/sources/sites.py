@@ -22,6 +22,7 @@ import shapely
 
 from zoning.errors import DataFormatError
 from zoning.fmt import fr_number
+from zoning.sources._io import split_codes
 from zoning.sources.catalogue import CODE_PATTERNS
 
 CORRECTIONS_FILE = Path(__file__).resolve().parent / "corrections" / "facility_coordinates.csv"
@@ -209,8 +210,7 @@ def check_sites(facilities: gpd.GeoDataFrame, communes: gpd.GeoDataFrame,
     fac = facilities.to_crs(2154)
     com = communes.to_crs(2154)
     # SAE commune codes may predate COG 2025: map old codes through codes_cog2024
-    old = com["codes_cog2024"].fillna("").astype(str).str.split(";").explode().str.strip()
-    old = old[old != ""]
+    old = split_codes(com["codes_cog2024"])
     to_current = pd.Series(old.index.to_numpy(), index=old.to_numpy())
     to_current = to_current[~to_current.index.duplicated()]
     code = fac["code_commune"].astype(str)
