@@ -104,3 +104,47 @@ def test_formula_safe_frame_is_formula_safe_per_cell() -> None:
     assert safe.index.name == "code" and safe["texte"].dtype == frame["texte"].dtype
     assert safe["valeur"].reset_index(drop=True).equals(frame["valeur"].reset_index(drop=True))
     assert frame.at["=A1", "nom"] == FORMULAS[0]  # the input is left as it was
+
+
+SST_TEXTS = ["CC du Plateau", "  espace devant", "espace derrière ", "\tonglet", "ligne\n",
+             "A & B <C> \"D\"", "contrôle \x01\x1f", "_x0041_ littéral", "\ufffe\uffff",
+             "Saint-Étienne", "", " ", "\u00a0insécable", "insécable\u00a0", "x" * 40]
+
+
+def _shared_strings_xml(workbook_class: type, texts: list[str], path: Path) -> bytes:
+    import zipfile
+
+    wb = workbook_class(str(path), {"strings_to_formulas": False, "strings_to_urls": False,
+                                    "strings_to_numbers": False})
+    ws = wb.add_worksheet("s")
+    for i, text in enumerate(texts):
+        ws.write_string(i, 0, text)
+    wb.close()
+    with zipfile.ZipFile(path) as z:
+        return z.read("xl/sharedStrings.xml")
+
+
+def test_shared_strings_written_as_xlsxwriter_writes_them(tmp_path: Path) -> None:
+    """The workbook's shared-string table (written in one join, ``_si_element``) is the one
+    xlsxwriter writes: escapes, control characters, whitespace kept."""
+    import xlsxwriter
+
+    from zoning.exports.tables import _workbook_class
+
+    fast = _shared_strings_xml(_workbook_class(), SST_TEXTS, tmp_path / "fast.xlsx")
+    ref = _shared_strings_xml(xlsxwriter.Workbook, SST_TEXTS, tmp_path / "ref.xlsx")
+    assert fast == ref
+    assert b'xml:space="preserve"' in fast and b"_x0001_" in fast and b"&amp;" in fast
+
+
+def test_a_name_that_looks_like_rich_text_stays_text_in_xlsx(tmp_path: Path) -> None:
+    """xlsxwriter writes a shared string ``<r>...</r>`` as raw markup (rich text); a name
+    from a data file is escaped instead, so the workbook opens and shows it as typed."""
+    names = ["<r><t>riche</t></r>", "<r><b></r>"]
+    r = tiny_result()
+    epci = r.epci.copy()
+    epci["epci_nom"] = names + list(epci["epci_nom"].iloc[len(names):])
+    written = write_all(replace(r, epci=epci), tmp_path)
+    ws = load_workbook(written["xlsx"])["Classement des EPCI"]
+    values = {c.value for row in ws.iter_rows() for c in row}
+    assert set(names) <= values

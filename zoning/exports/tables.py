@@ -631,14 +631,75 @@ def _write_method(wb: Any, result: RunResult, title: str) -> None:
     _page_setup(ws, title, repeat_header=False)
 
 
+_SST_CONTROL = re.compile(r"_x[0-9a-fA-F]{4}_|[\x00-\x08\x0b-\x1f\ufffe\uffff]")
+"""Texts that xlsxwriter's ``_escape_control_characters`` changes (the others it returns as
+they are)."""
+
+
+def _si_element(text: str) -> str:
+    """The ``<si>`` element of one shared string, as xlsxwriter writes it.
+
+    Control characters as ``_xHHHH_`` (xlsxwriter's own escape, for the rare texts that have
+    one), ``xml:space="preserve"`` for leading or trailing whitespace, ``& < >`` escaped.
+    Unlike xlsxwriter, a text that looks like a rich string (``<r>...</r>``) is escaped
+    too: no text of the tables is a rich string, and raw markup from a data file would make
+    the workbook unreadable.
+    """
+    if _SST_CONTROL.search(text):
+        from xlsxwriter.sharedstrings import SharedStrings
+
+        text = SharedStrings._escape_control_characters(text)
+    attr = ' xml:space="preserve"' if text[:1].isspace() or text[-1:].isspace() else ""
+    if "&" in text or "<" in text or ">" in text:
+        text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return f"<si><t{attr}>{text}</t></si>"
+
+
+_WORKBOOK: Any = None
+
+
+def _workbook_class() -> Any:
+    """``xlsxwriter.Workbook`` writing its shared-string table in one join.
+
+    xlsxwriter writes each of the national workbook's 71,000 distinct texts with about ten
+    Python calls (escapes, whitespace checks, a file write); :func:`_si_element` makes the
+    same elements in a few. The hook is xlsxwriter's own: ``Workbook._get_packager``
+    ("allows the default packager to be over-ridden"). xlsxwriter is imported on first use
+    (``zoning travel-times`` never loads it).
+    """
+    global _WORKBOOK
+    if _WORKBOOK is None:
+        import xlsxwriter
+        from xlsxwriter.packager import Packager
+        from xlsxwriter.sharedstrings import SharedStrings
+
+        class _SharedStrings(SharedStrings):
+            def _write_sst_strings(self) -> None:
+                self.fh.write("".join(map(_si_element, self.string_table.string_array)))
+
+        class _Packager(Packager):
+            def _write_shared_strings_file(self) -> None:
+                if not self.workbook.str_table.count:
+                    return
+                sst = _SharedStrings()
+                sst.string_table = self.workbook.str_table
+                sst._set_xml_writer(self._filename("xl/sharedStrings.xml"))
+                sst._assemble_xml_file()
+
+        class _Workbook(xlsxwriter.Workbook):
+            def _get_packager(self) -> Any:
+                return _Packager()
+
+        _WORKBOOK = _Workbook
+    return _WORKBOOK
+
+
 def _write_xlsx(result: RunResult, epci: pd.DataFrame, communes: pd.DataFrame,
                 path: Path) -> None:
-    import xlsxwriter  # imported on first use (zoning travel-times never loads it)
-
     title = f"zoning — {result.region_name} — {fr_datetime(computed_at(result))}"
     # options: no text is ever turned into a formula, a link or a number
     buffer = io.BytesIO()
-    wb = xlsxwriter.Workbook(buffer, {"strings_to_formulas": False, "strings_to_urls": False,
+    wb = _workbook_class()(buffer, {"strings_to_formulas": False, "strings_to_urls": False,
                                       "strings_to_numbers": False, "in_memory": True})
     fmts = _Formats(wb)
     labels = {"epci_siren": "SIREN de l'EPCI", **epci_column_labels(result)}
