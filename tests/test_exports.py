@@ -1062,3 +1062,19 @@ def test_an_ahead_background_job_runs_alone_until_it_releases_the_others(
     # called directly, it runs at once, its release a no-op
     tables_mod.Background(fiches, ahead=True)(tmp_path / "direct")
     assert events == ["pages built", "printed"]
+
+
+def test_decimal_commas_write_what_pandas_writes() -> None:
+    """The French CSV's float columns, turned into text by numpy (``decimal_commas``), are
+    written exactly as ``to_csv(decimal=",")`` writes the floats: digits, signs, exponents,
+    infinities and missing values."""
+    from zoning.exports.tables import decimal_commas
+
+    vals = [0.1, -0.0, 0.0, 1e-7, 1e16, 123456789012.0, -2.5, np.nan, 1 / 3, 5e-324,
+            1.7976931348623157e308, 100.0, 2.675, -1e-5, np.inf, -np.inf]
+    df = pd.DataFrame({"a": vals, "n": ["x;y"] * len(vals), "i": range(len(vals)),
+                       "e": pd.array([1.5] * (len(vals) - 1) + [None], dtype="Float64")})
+    kw = {"sep": ";", "decimal": ",", "index": False, "na_rep": "NA", "lineterminator": "\r\n"}
+    assert decimal_commas(df).to_csv(**kw) == df.to_csv(**kw)
+    assert decimal_commas(df)["e"].dtype == "Float64"  # only float64 columns are converted
+    assert df["a"].dtype == np.float64  # the input is left as it was
