@@ -6,6 +6,7 @@ import logging
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pytest
 import shapely
@@ -238,6 +239,17 @@ def test_in_codes_answers_like_isin(kind: str) -> None:
     assert got.dtype == bool and got.shape == (len(values),)
     assert got.tolist() == values.isin(lookup_codes).tolist()
     assert got.tolist() == [True, True, False, True, True, False, False]
+
+
+def test_in_codes_arrow_and_object_paths_agree() -> None:
+    """Arrow text on both sides (one Arrow lookup) and Python objects (an Index lookup) give
+    ``isin``'s answer, a missing value matching a missing one only."""
+    codes = ["31001", None, "2A004", "31001"]
+    for lookup in (["31001", "2A004"], ["31001", None], []):
+        want = pd.Series(codes, dtype="str").isin(pd.Index(lookup, dtype="str")).tolist()
+        arrow = in_codes(pd.Series(codes, dtype="str"), pd.Index(lookup, dtype="str"))
+        objects = in_codes(np.array(codes, dtype=object), np.array(lookup, dtype=object))
+        assert arrow.tolist() == objects.tolist() == want, lookup
 
 
 def test_merged_codes_joined_in_row_order_for_every_commune() -> None:

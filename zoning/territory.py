@@ -401,9 +401,20 @@ def in_codes(values: Iterable[object], lookup: Iterable[object]) -> np.ndarray:
     if not isinstance(lookup, pd.Index | pd.Series | np.ndarray | list):
         lookup = list(lookup)  # a set, a generator
     index = pd.Index(lookup)
+    codes = pd.Index(values)
+    if (isinstance(codes.array, pd.arrays.ArrowStringArray)
+            and isinstance(index.array, pd.arrays.ArrowStringArray)):
+        # both Arrow text (the readers' columns): one Arrow hash lookup, no conversion to
+        # Python objects (a missing value matches a missing one, as below)
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        found = pc.is_in(pa.array(codes.array), value_set=pa.array(index.array).unique(),
+                         skip_nulls=False)
+        return np.asarray(found.to_numpy(zero_copy_only=False), dtype=bool)
     if not index.is_unique:
         index = index.unique()
-    return np.asarray(index.get_indexer(pd.Index(values)) >= 0)
+    return np.asarray(index.get_indexer(codes) >= 0)
 
 
 def _joined_codes(old: pd.Series, new: np.ndarray) -> pd.Series:
