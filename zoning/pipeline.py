@@ -197,6 +197,10 @@ def run(
     ref_sirens = read_reference(reference, names) if reference is not None else None
     tin: TravelTimes | None
     ahead: Future[dict[str, CriterionResult]] | None = None
+    from zoning.territory import landmarks
+
+    # the maps' place names (two small files), while the run routes and scores
+    marks = in_background(lambda: landmarks(data_dir, territory.communes), "zoning-landmarks")
     if travel is True and criteria is None:
         # criteria 1, 2, 3 and 5 (reading their files, mostly) while the run routes: they do
         # not depend on travel times; criterion 4 is added once the times are known
@@ -236,7 +240,7 @@ def run(
     if comparison is not None:
         epci["in_reference"] = epci.index.isin(comparison.reference)
         sections.append(reference_section(comparison, names, reference))
-    communes = _communes_frame(territory, crits, tin, data_dir)
+    communes = _communes_frame(territory, crits, tin, marks.result())
     facilities = tin.sites if tin is not None else _empty_facilities()
     metas = _criteria_meta(config, crits, table)
     notes = _notes(config, crits, table, tin, territory)
@@ -368,15 +372,15 @@ def _empty_facilities() -> gpd.GeoDataFrame:
 
 def _communes_frame(
     territory: Any, crits: dict[str, CriterionResult], tin: TravelTimes | None,
-    data_dir: Path | None = None,
+    marks: pd.DataFrame | None = None,
 ) -> gpd.GeoDataFrame:
+    """The run's communes: territory, criteria details, travel times and, when given, the
+    maps' orientation columns (:func:`zoning.territory.landmarks`)."""
     com = territory.communes[["nom", "dep", "epci_siren", "population", "geometry"]].copy()
     if "in_region" in territory.communes.columns:
         com["in_region"] = territory.communes["in_region"].astype(bool)
-    if data_dir is not None:  # orientation on the maps: département names, main towns
-        from zoning.territory import landmarks
-
-        com = com.join(landmarks(data_dir, territory.communes))
+    if marks is not None:  # orientation on the maps: département names, main towns
+        com = com.join(marks)
     apl = crits.get("apl")
     if apl is not None and apl.details is not None:
         com["apl_mg"] = apl.details["apl_mg"].reindex(com.index)

@@ -18,6 +18,7 @@ import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -379,7 +380,8 @@ class CodeMappingReport:
         )
 
 
-def in_codes(values: Iterable[object], lookup: Iterable[object]) -> np.ndarray:
+def in_codes(values: pd.Series | pd.Index | np.ndarray | list[Any],
+             lookup: Iterable[object]) -> np.ndarray:
     """Boolean mask: which ``values`` are among ``lookup`` (like ``Series.isin``).
 
     pandas 3's ``str`` columns implement ``isin`` by building one pyarrow scalar per
