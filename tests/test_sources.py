@@ -353,3 +353,19 @@ def test_split_codes_is_the_pandas_split_explode_strip() -> None:
     assert got.tolist() == ["01001", "01002", "01003", "01004", "01005", "2A004"]
     assert got.index.tolist() == ["a", "b", "b", "e", "e", "f"]
     assert len(split_codes(codes.iloc[:0])) == 0
+
+
+def test_check_unique_reports_duplicates_and_repeated_missing_keys() -> None:
+    """A key column with a repeated code, or two missing keys, is one problem naming the
+    column; unique keys (one missing among them) are none."""
+    from zoning.sources._io import check_unique
+
+    path = Path("grid.parquet")
+    ok = pd.DataFrame({"GRD_ID": pd.array(["a", "b", None, "c"], dtype="str")})
+    assert check_unique(path, ok, "GRD_ID") == []
+    for keys in (["a", "b", "a", "c"], ["a", None, "b", None]):
+        bad = pd.DataFrame({"GRD_ID": pd.array(keys, dtype="str")})
+        problems = check_unique(path, bad, "GRD_ID")
+        assert len(problems) == 1 and "column 'GRD_ID'" in problems[0]
+        assert "1 duplicated key(s)" in problems[0]
+    assert "an empty key" in problems[0]
