@@ -369,3 +369,20 @@ def test_check_unique_reports_duplicates_and_repeated_missing_keys() -> None:
         assert len(problems) == 1 and "column 'GRD_ID'" in problems[0]
         assert "1 duplicated key(s)" in problems[0]
     assert "an empty key" in problems[0]
+
+
+@pytest.mark.parametrize("texts", [
+    ["1.5", "-2", "1e3", None, "0.1", "+3", ".5", "5.", "-0"], ["nan", "1"], ["inf", "-inf"],
+    ["abc", "1"], ["1,5", "2"], ["NaN", "Infinity"], ["1e400"], ["0x10"], ["1_000"], ["１２"],
+])
+def test_parse_floats_is_to_numeric(texts: list[str | None]) -> None:
+    """Arrow's parse of a text column (or pandas' when Arrow refuses a value) gives
+    ``pd.to_numeric(errors="coerce")``'s floats, signs and NaN."""
+    from zoning.sources._io import _parse_floats
+
+    text = pd.Series(texts, dtype="str")
+    want = pd.to_numeric(text, errors="coerce").astype("float64").to_numpy()
+    got = _parse_floats(text)
+    assert got.dtype == np.float64 and got.index.equals(text.index)
+    assert np.array_equal(got.to_numpy(), want, equal_nan=True)
+    assert np.array_equal(np.signbit(got.to_numpy()), np.signbit(want))
