@@ -541,7 +541,7 @@ def access_context(
 ) -> AccessContext:
     """Build the :class:`AccessContext` of a run (vectorised, once per run)."""
     if grid is not None and len(grid):
-        g = grid[grid["population"] > 0]
+        g = grid[(grid["population"] > 0).to_numpy()]  # a mask, not a Series to align
         keys = _cell_keys(g.geometry.x.to_numpy(), g.geometry.y.to_numpy())
         order = np.argsort(keys, kind="stable")
         cell_keys = keys[order]
@@ -777,7 +777,7 @@ def cell_times(
         :func:`origin_times` columns; cells whose centre lies in no commune of
         the territory are left out.
     """
-    cells = grid[grid["population"] > 0][["population", "geometry"]]
+    cells = grid.loc[(grid["population"] > 0).to_numpy(), ["population", "geometry"]]
     _check_crs(communes.crs, graph, "communes")
     # cell centre within a commune polygon: one STRtree query (tree on the points, each
     # polygon prepared once: twice as fast as a tree on the polygons, same pairs); a centre
