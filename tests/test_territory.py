@@ -21,10 +21,10 @@ from _tiny_data import (
 
 from zoning.errors import TerritoryError
 from zoning.sources import read_apl, read_commune_table, read_filosofi, read_mairies
+from zoning.sources._io import in_codes
 from zoning.territory import (
     Territory,
     build_cog2024_mapping,
-    in_codes,
     load_territory,
     map_cog2024,
 )

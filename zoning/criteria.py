@@ -799,7 +799,7 @@ def _user_ald(result: CriterionResult, frame: pd.DataFrame, path: Path, territor
         code of the file matches the territory.
     """
     from zoning import sources
-    from zoning.sources._io import split_codes
+    from zoning.sources._io import in_codes, split_codes
 
     level = str(frame.attrs.get("niveau", ""))
     share = (pd.to_numeric(frame["part_ald"], errors="coerce") if "part_ald" in frame.columns
@@ -821,11 +821,11 @@ def _user_ald(result: CriterionResult, frame: pd.DataFrame, path: Path, territor
         what = "département"
     else:
         known = table.index.union(pd.Index(split_codes(table["codes_cog2024"]).unique()))
-        in_terr = codes.isin(territory.communes.index) | codes.isin(
-            territory.cog2024_to_2025[territory.cog2024_to_2025.isin(
-                territory.communes.index)].index)
+        mapping = territory.cog2024_to_2025
+        in_terr = in_codes(codes, territory.communes.index) | in_codes(
+            codes, mapping[in_codes(mapping, territory.communes.index)].index)
         what = "commune"
-    unknown = sorted(codes[~codes.isin(known)])
+    unknown = sorted(codes[~in_codes(codes, known)])
     n_epci = int(result.values.notna().sum())
     if not in_terr.any() or n_epci == 0:
         raise DataFormatError(

@@ -175,7 +175,7 @@ def run(
     Run
         ``result`` (:class:`~zoning.results.RunResult`), ``table``, ``criteria``, ``comparison``.
     """
-    from zoning.territory import load_territory
+    from zoning.territory import landmarks, load_territory
 
     region = str(region or config.run.region)
     if top is None and config.run.selection == "top":
@@ -197,8 +197,6 @@ def run(
     ref_sirens = read_reference(reference, names) if reference is not None else None
     tin: TravelTimes | None
     ahead: Future[dict[str, CriterionResult]] | None = None
-    from zoning.territory import landmarks
-
     # the maps' place names (two small files), while the run routes and scores
     marks = in_background(lambda: landmarks(data_dir, territory.communes), "zoning-landmarks")
     if travel is True and criteria is None:

@@ -18,7 +18,6 @@ import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -28,7 +27,7 @@ import shapely
 from zoning.errors import DataFormatError, TerritoryError
 from zoning.fmt import fr_number
 from zoning.sources import read_commune_table, read_communes, read_epci, read_mairies
-from zoning.sources._io import split_codes
+from zoning.sources._io import in_codes, split_codes
 
 log = logging.getLogger(__name__)
 
@@ -378,45 +377,6 @@ class CodeMappingReport:
             f"{len(self.missing)} territory communes without data "
             f"({', '.join(self.missing[:10]) or 'none'})"
         )
-
-
-def in_codes(values: pd.Series | pd.Index | np.ndarray | list[Any],
-             lookup: Iterable[object]) -> np.ndarray:
-    """Boolean mask: which ``values`` are among ``lookup`` (like ``Series.isin``).
-
-    pandas 3's ``str`` columns implement ``isin`` by building one pyarrow scalar per
-    lookup value (0.1 s for the 35,000 French communes, called dozens of times per
-    national run); a hash lookup in an Index gives the same answer in a few milliseconds.
-
-    Parameters
-    ----------
-    values
-        The codes to test (a Series, Index or array).
-    lookup
-        The codes to look for.
-
-    Returns
-    -------
-    numpy.ndarray
-        One bool per value, aligned with ``values``.
-    """
-    if not isinstance(lookup, pd.Index | pd.Series | np.ndarray | list):
-        lookup = list(lookup)  # a set, a generator
-    index = pd.Index(lookup)
-    codes = pd.Index(values)
-    if (isinstance(codes.array, pd.arrays.ArrowStringArray)
-            and isinstance(index.array, pd.arrays.ArrowStringArray)):
-        # both Arrow text (the readers' columns): one Arrow hash lookup, no conversion to
-        # Python objects (a missing value matches a missing one, as below)
-        import pyarrow as pa
-        import pyarrow.compute as pc
-
-        found = pc.is_in(pa.array(codes.array), value_set=pa.array(index.array).unique(),
-                         skip_nulls=False)
-        return np.asarray(found.to_numpy(zero_copy_only=False), dtype=bool)
-    if not index.is_unique:
-        index = index.unique()
-    return np.asarray(index.get_indexer(codes) >= 0)
 
 
 def _joined_codes(old: pd.Series, new: np.ndarray) -> pd.Series:

@@ -14,6 +14,7 @@ Files (``<stem>`` = ``zoning_<region>``):
 
 from __future__ import annotations
 
+import functools
 import io
 import itertools
 import re
@@ -267,8 +268,8 @@ def _write_csv_fr(df: pd.DataFrame, labels: dict[str, str], path: Path,
 def decimal_commas(df: pd.DataFrame) -> pd.DataFrame:
     """``df`` with its float64 columns as the text ``to_csv(decimal=",")`` writes for them.
 
-    pandas formats each value of a column with a decimal comma in Python (about a second
-    for the national communes table); numpy converts a whole column to the same text
+    pandas formats each value of a column with a decimal comma in Python; numpy converts a
+    whole column to the same text
     (the shortest round-trip digits, missing values left missing for ``na_rep``).
     Other columns are unchanged.
     """
@@ -674,9 +675,7 @@ def _si_element(text: str) -> str:
     return f"<si><t{attr}>{text}</t></si>"
 
 
-_WORKBOOK: Any = None
-
-
+@functools.cache
 def _workbook_class() -> Any:
     """``xlsxwriter.Workbook`` writing its shared-string table in one join.
 
@@ -686,31 +685,28 @@ def _workbook_class() -> Any:
     ("allows the default packager to be over-ridden"). xlsxwriter is imported on first use
     (``zoning travel-times`` never loads it).
     """
-    global _WORKBOOK
-    if _WORKBOOK is None:
-        import xlsxwriter
-        from xlsxwriter.packager import Packager
-        from xlsxwriter.sharedstrings import SharedStrings
+    import xlsxwriter
+    from xlsxwriter.packager import Packager
+    from xlsxwriter.sharedstrings import SharedStrings
 
-        class _SharedStrings(SharedStrings):
-            def _write_sst_strings(self) -> None:
-                self.fh.write("".join(map(_si_element, self.string_table.string_array)))
+    class _SharedStrings(SharedStrings):
+        def _write_sst_strings(self) -> None:
+            self.fh.write("".join(map(_si_element, self.string_table.string_array)))
 
-        class _Packager(Packager):
-            def _write_shared_strings_file(self) -> None:
-                if not self.workbook.str_table.count:
-                    return
-                sst = _SharedStrings()
-                sst.string_table = self.workbook.str_table
-                sst._set_xml_writer(self._filename("xl/sharedStrings.xml"))
-                sst._assemble_xml_file()
+    class _Packager(Packager):
+        def _write_shared_strings_file(self) -> None:
+            if not self.workbook.str_table.count:
+                return
+            sst = _SharedStrings()
+            sst.string_table = self.workbook.str_table
+            sst._set_xml_writer(self._filename("xl/sharedStrings.xml"))
+            sst._assemble_xml_file()
 
-        class _Workbook(xlsxwriter.Workbook):
-            def _get_packager(self) -> Any:
-                return _Packager()
+    class _Workbook(xlsxwriter.Workbook):
+        def _get_packager(self) -> Any:
+            return _Packager()
 
-        _WORKBOOK = _Workbook
-    return _WORKBOOK
+    return _Workbook
 
 
 def _write_xlsx(result: RunResult, epci: pd.DataFrame, communes: pd.DataFrame,

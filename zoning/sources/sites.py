@@ -22,7 +22,7 @@ import shapely
 
 from zoning.errors import DataFormatError
 from zoning.fmt import fr_number
-from zoning.sources._io import split_codes
+from zoning.sources._io import in_codes, split_codes
 from zoning.sources.catalogue import CODE_PATTERNS
 
 CORRECTIONS_FILE = Path(__file__).resolve().parent / "corrections" / "facility_coordinates.csv"
@@ -214,7 +214,7 @@ def check_sites(facilities: gpd.GeoDataFrame, communes: gpd.GeoDataFrame,
     to_current = pd.Series(old.index.to_numpy(), index=old.to_numpy())
     to_current = to_current[~to_current.index.duplicated()]
     code = fac["code_commune"].astype(str)
-    cur = code.where(code.isin(com.index), code.map(to_current))
+    cur = code.where(in_codes(code, com.index), code.map(to_current))
     geoms = com.geometry.reindex(cur.to_numpy()).to_numpy()
     known = pd.notna(cur).to_numpy() & np.array([g is not None for g in geoms])
     dist = np.full(len(fac), np.nan)
